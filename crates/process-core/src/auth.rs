@@ -1,0 +1,199 @@
+//! Who may do what. Every endpoint asks one of these functions; none decides on its own.
+
+use crate::ids::UserId;
+use crate::script::{Principal, Script};
+
+/// A known user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub admin: bool,
+    pub groups: Vec<String>,
+}
+
+/// Whoever is making a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Anonymous,
+    User(User),
+}
+
+impl Caller {
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::User(u) => Some(u.id),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Caller::User(u) if u.admin)
+    }
+}
+
+/// Why a caller may not do something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// A login is needed and none was given (401).
+    #[error("authentication is required")]
+    Unauthenticated,
+    /// The caller is known but not allowed (403).
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    /// The resource is hidden from this caller, exactly as if it did not exist (404).
+    #[error("not found")]
+    Hidden,
+}
+
+/// May `caller` start `script`?
+pub fn may_start(caller: &Caller, script: &Script) -> Result<(), Denied> {
+    let allowed = script.allowed.iter().any(|p| match (p, caller) {
+        (Principal::Anonymous, _) => true,
+        (_, Caller::Anonymous) => false,
+        (Principal::Authenticated, Caller::User(_)) => true,
+        (Principal::Admin, Caller::User(u)) => u.admin,
+        (Principal::Group(g), Caller::User(u)) => u.admin || u.groups.iter().any(|ug| ug == g),
+    });
+    match (allowed, caller) {
+        (true, _) => Ok(()),
+        (false, Caller::Anonymous) => Err(Denied::Unauthenticated),
+        (false, Caller::User(_)) => Err(Denied::Forbidden),
+    }
+}
+
+/// May `caller` see, follow, stop or delete a process owned by `owner` (None: started
+/// anonymously)? Admins see everything, users their own, and anyone the anonymous ones. The
+/// answer for someone else's process is the same as for a missing one, so ids leak nothing:
+/// anonymous callers are asked to log in, users are told it does not exist.
+pub fn may_access(caller: &Caller, owner: Option<UserId>) -> Result<(), Denied> {
+    match (caller, owner) {
+        (_, None) => Ok(()),
+        (Caller::User(u), _) if u.admin => Ok(()),
+        (Caller::User(u), Some(o)) if u.id == o => Ok(()),
+        (Caller::User(_), Some(_)) => Err(Denied::Hidden),
+        (Caller::Anonymous, Some(_)) => Err(Denied::Unauthenticated),
+    }
+}
+
+/// What a caller gets when a process it asked for does not exist: the same answer as for one
+/// it may not see.
+pub fn missing(caller: &Caller) -> Denied {
+    match caller {
+        Caller::Anonymous => Denied::Unauthenticated,
+        Caller::User(_) => Denied::Hidden,
+    }
+}
+
+/// Which processes a caller's listing covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListScope {
+    All,
+    OwnedBy(UserId),
+}
+
+/// The scope of `GET /api/system/processes`: admins all, users their own, anonymous nobody.
+pub fn list_scope(caller: &Caller) -> Result<ListScope, Denied> {
+    match caller {
+        Caller::Anonymous => Err(Denied::Unauthenticated),
+        Caller::User(u) if u.admin => Ok(ListScope::All),
+        Caller::User(u) => Ok(ListScope::OwnedBy(u.id)),
+    }
+}
+
+/// Admin-only operations (`search/byProperty`).
+pub fn require_admin(caller: &Caller) -> Result<(), Denied> {
+    match caller {
+        Caller::Anonymous => Err(Denied::Unauthenticated),
+        Caller::User(u) if u.admin => Ok(()),
+        Caller::User(_) => Err(Denied::Forbidden),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::script::ScriptName;
+    use uuid::Uuid;
+
+    fn user(admin: bool, groups: &[&str]) -> Caller {
+        Caller::User(User {
+            id: UserId::from_uuid(Uuid::new_v4()),
+            name: "u".into(),
+            admin,
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        })
+    }
+
+    fn script(allowed: &[&str]) -> Script {
+        Script {
+            name: ScriptName::parse("s").unwrap(),
+            description: String::new(),
+            command: vec!["/bin/true".into()],
+            allowed: allowed.iter().map(|a| Principal::parse(a)).collect(),
+            max_clock_time: None,
+            env: Default::default(),
+            parameters: vec![],
+        }
+    }
+
+    #[test]
+    fn start_rules() {
+        let anon = Caller::Anonymous;
+        let plain = user(false, &["lab"]);
+        let admin = user(true, &[]);
+        let cases: &[(&[&str], &Caller, Result<(), Denied>)] = &[
+            (&["anonymous"], &anon, Ok(())),
+            (&["authenticated"], &anon, Err(Denied::Unauthenticated)),
+            (&["authenticated"], &plain, Ok(())),
+            (&["admin"], &plain, Err(Denied::Forbidden)),
+            (&["admin"], &admin, Ok(())),
+            (&["lab"], &plain, Ok(())),
+            (&["other"], &plain, Err(Denied::Forbidden)),
+            (&["other"], &admin, Ok(())),
+            (&[], &admin, Err(Denied::Forbidden)),
+        ];
+        for (allowed, caller, expected) in cases {
+            assert_eq!(
+                may_start(caller, &script(allowed)),
+                *expected,
+                "{allowed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn access_rules() {
+        let owner = user(false, &[]);
+        let other = user(false, &[]);
+        let admin = user(true, &[]);
+        let oid = owner.user_id();
+        assert_eq!(may_access(&owner, oid), Ok(()));
+        assert_eq!(may_access(&admin, oid), Ok(()));
+        assert_eq!(may_access(&other, oid), Err(Denied::Hidden));
+        assert_eq!(
+            may_access(&Caller::Anonymous, oid),
+            Err(Denied::Unauthenticated)
+        );
+        assert_eq!(may_access(&Caller::Anonymous, None), Ok(()));
+        assert_eq!(may_access(&other, None), Ok(()));
+        assert_eq!(missing(&other), Denied::Hidden);
+        assert_eq!(missing(&Caller::Anonymous), Denied::Unauthenticated);
+    }
+
+    #[test]
+    fn list_rules() {
+        let plain = user(false, &[]);
+        assert_eq!(list_scope(&Caller::Anonymous), Err(Denied::Unauthenticated));
+        assert_eq!(list_scope(&user(true, &[])), Ok(ListScope::All));
+        assert_eq!(
+            list_scope(&plain),
+            Ok(ListScope::OwnedBy(plain.user_id().unwrap()))
+        );
+        assert_eq!(require_admin(&plain), Err(Denied::Forbidden));
+        assert_eq!(
+            require_admin(&Caller::Anonymous),
+            Err(Denied::Unauthenticated)
+        );
+    }
+}

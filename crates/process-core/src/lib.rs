@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+
+pub mod auth;
+pub mod dependency;
+pub mod error;
+pub mod file;
+pub mod ids;
+pub mod lifecycle;
+pub mod output;
+pub mod page;
+pub mod params;
+pub mod ports;
+pub mod process;
+pub mod query;
+pub mod script;
+pub mod status;
+
+pub use auth::{Caller, Denied, ListScope, User};
+pub use error::ParseError;
+pub use file::ProcessFile;
+pub use ids::{FileId, ProcessId, UploadId, UserId};
+pub use lifecycle::{Transition, TransitionError};
+pub use output::OutputLine;
+pub use page::{Page, PageRequest, Sort, SortDir, SortField};
+pub use params::{Param, RawParam, ValidationError};
+pub use ports::ProcessRepository;
+pub use process::{NewProcess, Process};
+pub use query::ProcessQuery;
+pub use script::{ParamType, ParameterSpec, Principal, Script, ScriptName};
+pub use status::{DependencyType, ProcessStatus, StatusReason, Stream};

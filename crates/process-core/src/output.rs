@@ -1,0 +1,52 @@
+//! Captured console output.
+
+use time::OffsetDateTime;
+
+use crate::status::Stream;
+
+/// Longest line kept; the rest of a longer line is cut and marked, so one runaway line
+/// cannot exhaust memory.
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// One line a script wrote, with the time it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputLine {
+    /// Position in the process's output, from 1, in capture order.
+    pub seq: i64,
+    pub time: OffsetDateTime,
+    pub stream: Stream,
+    pub line: String,
+}
+
+/// The percentage set by a line of the exact form `::progress::N` with N in 0..=100.
+pub fn parse_progress(line: &str) -> Option<u8> {
+    let n = line.strip_prefix("::progress::")?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || n.len() > 3 {
+        return None;
+    }
+    n.parse::<u8>().ok().filter(|n| *n <= 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_lines() {
+        let cases = [
+            ("::progress::0", Some(0)),
+            ("::progress::42", Some(42)),
+            ("::progress::100", Some(100)),
+            ("::progress::101", None),
+            ("::progress::", None),
+            ("::progress::+5", None),
+            ("::progress::5 ", None),
+            (" ::progress::5", None),
+            ("::progress::0050", None),
+            ("progress 5", None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(parse_progress(line), expected, "{line:?}");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Process statuses and failure reasons, with the one string form shared by the database and
+//! the API.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::ParseError;
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(ParseError::new(
+                        $what,
+                        s,
+                        format!("one of {}", [$($text),+].join(", ")),
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Where a process is in its life. SCHEDULED → RUNNING → COMPLETED | FAILED, and
+    /// SCHEDULED → FAILED for a process that never ran.
+    ProcessStatus, "processStatus" {
+        Scheduled => "SCHEDULED",
+        Running => "RUNNING",
+        Completed => "COMPLETED",
+        Failed => "FAILED",
+    }
+);
+
+impl ProcessStatus {
+    /// Terminal statuses never change again.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, ProcessStatus::Completed | ProcessStatus::Failed)
+    }
+}
+
+string_enum!(
+    /// Why a process is FAILED.
+    StatusReason, "statusReason" {
+        Exit => "exit",
+        Signal => "signal",
+        Timeout => "timeout",
+        Stopped => "stopped",
+        Spawn => "spawn",
+        Dependency => "dependency",
+        Interrupted => "interrupted",
+    }
+);
+
+string_enum!(
+    /// Which stream a captured line came from.
+    Stream, "stream" {
+        Stdout => "stdout",
+        Stderr => "stderr",
+    }
+);
+
+string_enum!(
+    /// When a process with dependencies may start: `afterok` needs every dependency
+    /// COMPLETED; `afterany` only needs them finished.
+    DependencyType, "dependencyType" {
+        AfterOk => "afterok",
+        AfterAny => "afterany",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_round_trips_through_its_string() {
+        for s in ProcessStatus::ALL {
+            assert_eq!(s.as_str().parse::<ProcessStatus>(), Ok(*s));
+        }
+        for r in StatusReason::ALL {
+            assert_eq!(r.as_str().parse::<StatusReason>(), Ok(*r));
+        }
+    }
+
+    #[test]
+    fn parse_errors_list_the_valid_values() {
+        let err = "DONE".parse::<ProcessStatus>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid processStatus \"DONE\": expected one of SCHEDULED, RUNNING, COMPLETED, FAILED"
+        );
+    }
+}
