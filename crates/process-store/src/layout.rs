@@ -1,0 +1,135 @@
+//! Where processd keeps things on disk, all under one data directory:
+//!
+//! ```text
+//! <data_dir>/tmp/<uuid>            uploads being received
+//! <data_dir>/files/<uuid>          uploaded input files
+//! <data_dir>/runs/<id>/work/       a process's working directory (mode 0700)
+//! <data_dir>/runs/<id>/output/     its $PROCESS_OUTPUT_DIR; output files stay here
+//! ```
+//!
+//! Every path is built from ids the service chose; client text never becomes a path.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Component, Path, PathBuf};
+
+use process_core::{FileId, ProcessFile, ProcessId};
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// Creates the data directory and its fixed subdirectories.
+    pub fn ensure(&self) -> io::Result<()> {
+        for dir in [
+            self.root.clone(),
+            self.tmp_dir(),
+            self.files_dir(),
+            self.runs_dir(),
+        ] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+        Ok(())
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    pub fn files_dir(&self) -> PathBuf {
+        self.root.join("files")
+    }
+
+    fn runs_dir(&self) -> PathBuf {
+        self.root.join("runs")
+    }
+
+    pub fn run_dir(&self, id: ProcessId) -> PathBuf {
+        self.runs_dir().join(id.get().to_string())
+    }
+
+    pub fn work_dir(&self, id: ProcessId) -> PathBuf {
+        self.run_dir(id).join("work")
+    }
+
+    pub fn output_dir(&self, id: ProcessId) -> PathBuf {
+        self.run_dir(id).join("output")
+    }
+
+    /// A fresh temporary path for an upload in progress.
+    pub fn tmp_path(&self, id: FileId) -> PathBuf {
+        self.tmp_dir().join(id.to_string())
+    }
+
+    /// The storage path (relative to the data directory) of an uploaded input file.
+    pub fn input_storage_path(id: FileId) -> String {
+        format!("files/{id}")
+    }
+
+    /// The absolute path of a stored file. Refuses anything but a plain relative path, so a
+    /// damaged row cannot point outside the data directory.
+    pub fn resolve(&self, storage_path: &str) -> Option<PathBuf> {
+        let rel = Path::new(storage_path);
+        let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
+        (plain && !storage_path.is_empty()).then(|| self.root.join(rel))
+    }
+
+    /// The storage path of a file under the data directory.
+    pub fn relative(&self, abs: &Path) -> Option<String> {
+        abs.strip_prefix(&self.root)
+            .ok()
+            .and_then(|p| p.to_str())
+            .map(str::to_owned)
+    }
+
+    /// Removes a deleted process's run directory and input files. Failures are logged, not
+    /// returned: the rows are already gone and a leftover file harms nobody.
+    pub fn remove_process_files(&self, id: ProcessId, files: &[ProcessFile]) {
+        let run = self.run_dir(id);
+        if let Err(e) = fs::remove_dir_all(&run) {
+            if e.kind() != io::ErrorKind::NotFound {
+                tracing::warn!(path = %run.display(), error = %e, "could not remove run directory");
+            }
+        }
+        for f in files {
+            if let Some(path) = self.resolve(&f.storage_path) {
+                if path.starts_with(self.files_dir()) {
+                    if let Err(e) = fs::remove_file(&path) {
+                        if e.kind() != io::ErrorKind::NotFound {
+                            tracing::warn!(path = %path.display(), error = %e, "could not remove file");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_refuses_escapes() {
+        let l = Layout::new("/data");
+        assert_eq!(l.resolve("files/x"), Some(PathBuf::from("/data/files/x")));
+        assert_eq!(l.resolve("../etc/passwd"), None);
+        assert_eq!(l.resolve("/etc/passwd"), None);
+        assert_eq!(l.resolve("runs/1/../../x"), None);
+        assert_eq!(l.resolve(""), None);
+    }
+}

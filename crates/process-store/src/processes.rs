@@ -1,0 +1,432 @@
+//! Process rows: create, read, list, transitions (as compare-and-set) and delete.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use process_core::{
+    ListScope, NewProcess, Page, Process, ProcessFile, ProcessId, ProcessQuery, ProcessStatus,
+    SortDir, SortField, Transition,
+};
+
+use crate::connection::{dispatch, write_transaction, AnyConnection, MultiBackend};
+use crate::error::StoreError;
+use crate::files::NewFile;
+use crate::rows::{FileRow, ParamRow, ProcessRow};
+use crate::schema::{
+    output_lines, process_dependencies as pd, process_files, process_parameters as pp,
+    processes as p,
+};
+use crate::timestamp::to_micros;
+use crate::Store;
+
+#[derive(Insertable)]
+#[diesel(table_name = p)]
+struct NewProcessRow<'a> {
+    user_id: Option<String>,
+    script_name: &'a str,
+    status: &'a str,
+    creation_time: i64,
+    not_before: Option<i64>,
+    dependency_type: &'a str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = pp)]
+struct NewParamRow<'a> {
+    process_id: i64,
+    position: i32,
+    name: &'a str,
+    value: &'a str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = pd)]
+struct NewDependencyRow {
+    process_id: i64,
+    depends_on: i64,
+}
+
+type BoxedProcesses = p::BoxedQuery<'static, MultiBackend>;
+
+fn filtered(q: &ProcessQuery) -> BoxedProcesses {
+    let mut query = p::table.into_boxed();
+    if let ListScope::OwnedBy(owner) = q.scope {
+        query = query.filter(p::user_id.eq(owner.to_string()));
+    }
+    if let Some(script) = &q.script {
+        query = query.filter(p::script_name.eq(script.as_str().to_owned()));
+    }
+    if let Some(user) = q.user {
+        query = query.filter(p::user_id.eq(user.to_string()));
+    }
+    if let Some(status) = q.status {
+        query = query.filter(p::status.eq(status.as_str()));
+    }
+    for param in &q.parameters {
+        query = query.filter(
+            p::id.eq_any(
+                pp::table
+                    .select(pp::process_id)
+                    .filter(pp::name.eq(param.name.clone()))
+                    .filter(pp::value.eq(param.value.clone())),
+            ),
+        );
+    }
+    query
+}
+
+/// Orders a listing; NULL times sort last in both directions on both backends, and the id
+/// breaks ties so pages never overlap.
+fn sorted(query: BoxedProcesses, q: &ProcessQuery) -> BoxedProcesses {
+    use SortDir::{Asc, Desc};
+    match (q.sort.field, q.sort.dir) {
+        (SortField::CreationTime, Asc) => query.order((p::creation_time.asc(), p::id.asc())),
+        (SortField::CreationTime, Desc) => query.order((p::creation_time.desc(), p::id.desc())),
+        (SortField::StartTime, Asc) => {
+            query.order((p::start_time.is_null(), p::start_time.asc(), p::id.asc()))
+        }
+        (SortField::StartTime, Desc) => {
+            query.order((p::start_time.is_null(), p::start_time.desc(), p::id.desc()))
+        }
+        (SortField::EndTime, Asc) => {
+            query.order((p::end_time.is_null(), p::end_time.asc(), p::id.asc()))
+        }
+        (SortField::EndTime, Desc) => {
+            query.order((p::end_time.is_null(), p::end_time.desc(), p::id.desc()))
+        }
+        (SortField::ScriptName, Asc) => query.order((p::script_name.asc(), p::id.asc())),
+        (SortField::ScriptName, Desc) => query.order((p::script_name.desc(), p::id.desc())),
+    }
+}
+
+/// Loads parameters and dependencies for a batch of rows, keeping their order.
+fn hydrate(conn: &mut AnyConnection, rows: Vec<ProcessRow>) -> Result<Vec<Process>, StoreError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut params: HashMap<i64, Vec<ParamRow>> = HashMap::new();
+    for row in pp::table
+        .filter(pp::process_id.eq_any(&ids))
+        .order((pp::process_id, pp::position))
+        .select((pp::process_id, pp::name, pp::value))
+        .load::<ParamRow>(conn)?
+    {
+        params.entry(row.process_id).or_default().push(row);
+    }
+    let mut deps: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (id, dep) in pd::table
+        .filter(pd::process_id.eq_any(&ids))
+        .order((pd::process_id, pd::depends_on))
+        .select((pd::process_id, pd::depends_on))
+        .load::<(i64, i64)>(conn)?
+    {
+        deps.entry(id).or_default().push(dep);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let id = row.id;
+            let mut process = row.into_process()?;
+            process.parameters = params
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(ParamRow::into_param)
+                .collect();
+            process.depends_on = deps
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(ProcessId::new)
+                .collect::<Result<_, _>>()?;
+            Ok(process)
+        })
+        .collect()
+}
+
+pub(crate) fn load(conn: &mut AnyConnection, id: ProcessId) -> Result<Option<Process>, StoreError> {
+    let rows = p::table
+        .filter(p::id.eq(id.get()))
+        .select(ProcessRow::as_select())
+        .load(conn)?;
+    Ok(hydrate(conn, rows)?.pop())
+}
+
+/// What deleting a process removed, so its files can be removed from disk.
+#[derive(Debug)]
+pub struct Deleted {
+    pub process: Process,
+    pub files: Vec<ProcessFile>,
+}
+
+impl Store {
+    /// Stores a new SCHEDULED process with its parameters, dependencies and uploaded input
+    /// files, all in one transaction.
+    pub fn create_process(
+        &self,
+        new: &NewProcess,
+        inputs: &[NewFile],
+    ) -> Result<Process, StoreError> {
+        let mut conn = self.conn()?;
+        let id = write_transaction(&mut conn, |conn| {
+            let row = NewProcessRow {
+                user_id: new.owner.map(|u| u.to_string()),
+                script_name: new.script.as_str(),
+                status: ProcessStatus::Scheduled.as_str(),
+                creation_time: to_micros(new.creation_time),
+                not_before: new.not_before.map(to_micros),
+                dependency_type: new.dependency_type.as_str(),
+            };
+            let id: i64 = dispatch!(conn, |c| diesel::insert_into(p::table)
+                .values(&row)
+                .returning(p::id)
+                .get_result(c)?);
+            let params: Vec<NewParamRow> = new
+                .parameters
+                .iter()
+                .enumerate()
+                .map(|(i, param)| NewParamRow {
+                    process_id: id,
+                    position: i32::try_from(i).unwrap_or(i32::MAX),
+                    name: &param.name,
+                    value: &param.value,
+                })
+                .collect();
+            if !params.is_empty() {
+                dispatch!(conn, |c| diesel::insert_into(pp::table)
+                    .values(&params)
+                    .execute(c)?);
+            }
+            let deps: Vec<NewDependencyRow> = new
+                .depends_on
+                .iter()
+                .map(|d| NewDependencyRow {
+                    process_id: id,
+                    depends_on: d.get(),
+                })
+                .collect();
+            if !deps.is_empty() {
+                dispatch!(conn, |c| diesel::insert_into(pd::table)
+                    .values(&deps)
+                    .execute(c)?);
+            }
+            let pid = ProcessId::new(id)?;
+            let files: Vec<FileRow> = inputs
+                .iter()
+                .map(|f| FileRow::from_file(&f.for_process(pid)))
+                .collect();
+            if !files.is_empty() {
+                dispatch!(conn, |c| diesel::insert_into(process_files::table)
+                    .values(&files)
+                    .execute(c)?);
+            }
+            Ok(pid)
+        })?;
+        load(&mut conn, id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+    }
+
+    pub fn get_process(&self, id: ProcessId) -> Result<Option<Process>, StoreError> {
+        load(&mut *self.conn()?, id)
+    }
+
+    /// Several processes at once (missing ids are left out).
+    pub fn get_processes(&self, ids: &[ProcessId]) -> Result<Vec<Process>, StoreError> {
+        let mut conn = self.conn()?;
+        let raw: Vec<i64> = ids.iter().map(|i| i.get()).collect();
+        let rows = p::table
+            .filter(p::id.eq_any(raw))
+            .order(p::id)
+            .select(ProcessRow::as_select())
+            .load(&mut *conn)?;
+        hydrate(&mut conn, rows)
+    }
+
+    pub fn list_processes(&self, q: &ProcessQuery) -> Result<Page<Process>, StoreError> {
+        let mut conn = self.conn()?;
+        let total: i64 = filtered(q).count().get_result(&mut *conn)?;
+        let rows = sorted(filtered(q), q)
+            .limit(i64::from(q.page.size()))
+            .offset(i64::try_from(q.page.offset()).unwrap_or(i64::MAX))
+            .select(ProcessRow::as_select())
+            .load(&mut *conn)?;
+        Ok(Page {
+            items: hydrate(&mut conn, rows)?,
+            total: u64::try_from(total).unwrap_or(0),
+            request: q.page,
+        })
+    }
+
+    /// Applies a transition as a compare-and-set on the status; `None` when the process is
+    /// gone or no longer in a status the transition allows.
+    pub fn apply_transition(
+        &self,
+        id: ProcessId,
+        t: &Transition,
+    ) -> Result<Option<Process>, StoreError> {
+        let mut conn = self.conn()?;
+        let sources: Vec<&'static str> = t.sources().iter().map(|s| s.as_str()).collect();
+        let target = p::table
+            .filter(p::id.eq(id.get()))
+            .filter(p::status.eq_any(sources));
+        let status = t.target().as_str();
+        let changed = match t {
+            Transition::Start {
+                at,
+                executor_job_id,
+            } => diesel::update(target)
+                .set((
+                    p::status.eq(status),
+                    p::start_time.eq(Some(to_micros(*at))),
+                    p::executor_job_id.eq(executor_job_id.clone()),
+                ))
+                .execute(&mut *conn)?,
+            Transition::Complete { at } => diesel::update(target)
+                .set((
+                    p::status.eq(status),
+                    p::end_time.eq(Some(to_micros(*at))),
+                    p::exit_code.eq(Some(0)),
+                    p::percent_complete.eq(Some(100)),
+                ))
+                .execute(&mut *conn)?,
+            Transition::Fail {
+                at,
+                reason,
+                exit_code,
+            } => diesel::update(target)
+                .set((
+                    p::status.eq(status),
+                    p::end_time.eq(Some(to_micros(*at))),
+                    p::status_reason.eq(Some(reason.as_str())),
+                    p::exit_code.eq(*exit_code),
+                ))
+                .execute(&mut *conn)?,
+        };
+        if changed == 0 {
+            return Ok(None);
+        }
+        load(&mut conn, id)
+    }
+
+    /// Deletes a process with its output, files and parameters. Refused while it is RUNNING
+    /// or while a SCHEDULED process waits on it. Returns `None` if it did not exist.
+    pub fn delete_process(&self, id: ProcessId) -> Result<Option<Deleted>, StoreError> {
+        let mut conn = self.conn()?;
+        let deleted = write_transaction(&mut conn, |conn| {
+            let Some(process) = load(conn, id)? else {
+                return Ok(None);
+            };
+            if process.status() == ProcessStatus::Running {
+                return Err(StoreError::Running(id.get()));
+            }
+            let waiting: Option<i64> = pd::table
+                .inner_join(p::table.on(p::id.eq(pd::process_id)))
+                .filter(pd::depends_on.eq(id.get()))
+                .filter(p::status.eq(ProcessStatus::Scheduled.as_str()))
+                .select(pd::process_id)
+                .first(conn)
+                .optional()?;
+            if let Some(waiter) = waiting {
+                return Err(StoreError::Depended(id.get(), waiter));
+            }
+            let files = process_files::table
+                .filter(process_files::process_id.eq(id.get()))
+                .select(FileRow::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(FileRow::into_file)
+                .collect::<Result<Vec<_>, _>>()?;
+            // Finished dependents keep running fine without the edge.
+            diesel::delete(pd::table.filter(pd::depends_on.eq(id.get()))).execute(conn)?;
+            diesel::delete(output_lines::table.filter(output_lines::process_id.eq(id.get())))
+                .execute(conn)?;
+            diesel::delete(p::table.filter(p::id.eq(id.get()))).execute(conn)?;
+            Ok(Some(Deleted { process, files }))
+        })?;
+        if let Some(d) = &deleted {
+            self.layout().remove_process_files(d.process.id, &d.files);
+        }
+        Ok(deleted)
+    }
+
+    pub(crate) fn due_processes(
+        &self,
+        now: time::OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Process>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows = p::table
+            .filter(p::status.eq(ProcessStatus::Scheduled.as_str()))
+            .filter(p::not_before.is_null().or(p::not_before.le(to_micros(now))))
+            .order(p::id)
+            .limit(i64::from(limit))
+            .select(ProcessRow::as_select())
+            .load(&mut *conn)?;
+        hydrate(&mut conn, rows)
+    }
+
+    pub(crate) fn earliest_start(
+        &self,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<time::OffsetDateTime>, StoreError> {
+        let min: Option<i64> = p::table
+            .filter(p::status.eq(ProcessStatus::Scheduled.as_str()))
+            .filter(p::not_before.gt(to_micros(now)))
+            .select(diesel::dsl::min(p::not_before))
+            .first(&mut *self.conn()?)?;
+        Ok(min.map(crate::timestamp::from_micros))
+    }
+
+    pub(crate) fn status_of(
+        &self,
+        ids: &[ProcessId],
+    ) -> Result<Vec<Option<ProcessStatus>>, StoreError> {
+        let raw: Vec<i64> = ids.iter().map(|i| i.get()).collect();
+        let found: HashMap<i64, String> = p::table
+            .filter(p::id.eq_any(&raw))
+            .select((p::id, p::status))
+            .load::<(i64, String)>(&mut *self.conn()?)?
+            .into_iter()
+            .collect();
+        raw.iter()
+            .map(|id| {
+                found
+                    .get(id)
+                    .map(|s| s.parse::<ProcessStatus>())
+                    .transpose()
+                    .map_err(Into::into)
+            })
+            .collect()
+    }
+
+    pub(crate) fn running_processes(&self) -> Result<Vec<Process>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows = p::table
+            .filter(p::status.eq(ProcessStatus::Running.as_str()))
+            .order(p::id)
+            .select(ProcessRow::as_select())
+            .load(&mut *conn)?;
+        hydrate(&mut conn, rows)
+    }
+
+    pub(crate) fn update_executor_job_id(
+        &self,
+        id: ProcessId,
+        job: &str,
+    ) -> Result<(), StoreError> {
+        diesel::update(p::table.filter(p::id.eq(id.get())))
+            .set(p::executor_job_id.eq(Some(job)))
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
+    pub(crate) fn update_progress(&self, id: ProcessId, percent: u8) -> Result<(), StoreError> {
+        diesel::update(p::table.filter(p::id.eq(id.get())))
+            .set(p::percent_complete.eq(Some(i32::from(percent))))
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
+    pub(crate) fn mark_output_truncated(&self, id: ProcessId) -> Result<(), StoreError> {
+        diesel::update(p::table.filter(p::id.eq(id.get())))
+            .set(p::output_truncated.eq(true))
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+}

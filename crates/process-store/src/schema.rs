@@ -1,0 +1,101 @@
+//! The one schema both backends share (migrations in `migrations/{sqlite,postgres}`).
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        name -> Text,
+        admin -> Bool,
+        password_hash -> Nullable<Text>,
+        creation_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_groups (user_id, name) {
+        user_id -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    api_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        creation_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    processes (id) {
+        id -> BigInt,
+        user_id -> Nullable<Text>,
+        script_name -> Text,
+        status -> Text,
+        creation_time -> BigInt,
+        start_time -> Nullable<BigInt>,
+        end_time -> Nullable<BigInt>,
+        not_before -> Nullable<BigInt>,
+        percent_complete -> Nullable<Integer>,
+        status_reason -> Nullable<Text>,
+        exit_code -> Nullable<Integer>,
+        dependency_type -> Text,
+        executor_job_id -> Nullable<Text>,
+        output_truncated -> Bool,
+    }
+}
+
+diesel::table! {
+    process_parameters (process_id, position) {
+        process_id -> BigInt,
+        position -> Integer,
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    process_dependencies (process_id, depends_on) {
+        process_id -> BigInt,
+        depends_on -> BigInt,
+    }
+}
+
+diesel::table! {
+    process_files (id) {
+        id -> Text,
+        process_id -> BigInt,
+        name -> Text,
+        filetype -> Text,
+        size_bytes -> BigInt,
+        md5 -> Text,
+        storage_path -> Text,
+        creation_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    output_lines (process_id, seq) {
+        process_id -> BigInt,
+        seq -> BigInt,
+        time -> BigInt,
+        stream -> Text,
+        line -> Text,
+    }
+}
+
+diesel::joinable!(user_groups -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(process_parameters -> processes (process_id));
+diesel::joinable!(process_files -> processes (process_id));
+diesel::joinable!(output_lines -> processes (process_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    user_groups,
+    api_tokens,
+    processes,
+    process_parameters,
+    process_dependencies,
+    process_files,
+    output_lines,
+);

@@ -1,0 +1,67 @@
+//! Test databases for this workspace's tests: a SQLite file in a temporary directory, and a
+//! fresh PostgreSQL database per test on the server named by `PROCESSD_TEST_POSTGRES_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards.
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::Connection;
+
+/// A database URL for one test; drops its PostgreSQL database when dropped.
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: &'static str,
+    drop_pg: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// A SQLite database file inside `dir`.
+    pub fn sqlite(dir: &std::path::Path) -> Self {
+        Self {
+            url: format!("sqlite://{}", dir.join("processd.db").display()),
+            backend: "sqlite",
+            drop_pg: None,
+        }
+    }
+
+    /// A new, empty PostgreSQL database, or `None` (with the reason printed) when no server is
+    /// reachable. With `PROCESSD_REQUIRE_POSTGRES=1` (as CI sets it) an unreachable server
+    /// fails the test instead.
+    pub fn postgres() -> Option<Self> {
+        let admin_url = std::env::var("PROCESSD_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let mut admin = match PgConnection::establish(&admin_url) {
+            Ok(c) => c,
+            Err(e) => {
+                if std::env::var("PROCESSD_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                    panic!("PostgreSQL required but unreachable at {admin_url}: {e}");
+                }
+                eprintln!("skipping PostgreSQL test: no server at {admin_url}: {e}");
+                return None;
+            }
+        };
+        let name = format!("processd_test_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        let url = match admin_url.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("PROCESSD_TEST_POSTGRES_URL has no database part: {admin_url}"),
+        };
+        Some(Self {
+            url,
+            backend: "postgres",
+            drop_pg: Some((admin_url, name)),
+        })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.drop_pg {
+            if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
