@@ -26,5 +26,5 @@ pub use params::{Param, RawParam, ValidationError};
 pub use ports::ProcessRepository;
 pub use process::{NewProcess, Process};
 pub use query::ProcessQuery;
-pub use script::{ParamType, ParameterSpec, Principal, Script, ScriptName};
+pub use script::{Catalog, ParamType, ParameterSpec, Principal, Script, ScriptName};
 pub use status::{DependencyType, ProcessStatus, StatusReason, Stream};

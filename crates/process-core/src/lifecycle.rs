@@ -16,6 +16,10 @@ pub enum Transition {
     },
     /// RUNNING → COMPLETED (exit code 0).
     Complete { at: OffsetDateTime },
+    /// SCHEDULED → FAILED with reason `stopped`: a stop that reached the process before it
+    /// ran. Unlike `Fail` it never touches a RUNNING process, whose stop belongs to the node
+    /// that runs it.
+    Cancel { at: OffsetDateTime },
     /// SCHEDULED | RUNNING → FAILED.
     Fail {
         at: OffsetDateTime,
@@ -37,6 +41,7 @@ impl Transition {
         match self {
             Transition::Start { .. } => "start",
             Transition::Complete { .. } => "complete",
+            Transition::Cancel { .. } => "cancel",
             Transition::Fail { .. } => "fail",
         }
     }
@@ -46,6 +51,7 @@ impl Transition {
         match self {
             Transition::Start { .. } => &[ProcessStatus::Scheduled],
             Transition::Complete { .. } => &[ProcessStatus::Running],
+            Transition::Cancel { .. } => &[ProcessStatus::Scheduled],
             Transition::Fail { .. } => &[ProcessStatus::Scheduled, ProcessStatus::Running],
         }
     }
@@ -54,7 +60,7 @@ impl Transition {
         match self {
             Transition::Start { .. } => ProcessStatus::Running,
             Transition::Complete { .. } => ProcessStatus::Completed,
-            Transition::Fail { .. } => ProcessStatus::Failed,
+            Transition::Cancel { .. } | Transition::Fail { .. } => ProcessStatus::Failed,
         }
     }
 
@@ -84,6 +90,7 @@ mod tests {
                 executor_job_id: None,
             },
             Transition::Complete { at },
+            Transition::Cancel { at },
             Transition::Fail {
                 at,
                 reason: StatusReason::Exit,
@@ -95,18 +102,22 @@ mod tests {
     /// Every (state, event) pair: the expected next state, or None when illegal.
     #[test]
     fn every_state_event_pair() {
-        let table: [(ProcessStatus, &str, Option<ProcessStatus>); 12] = [
+        let table: [(ProcessStatus, &str, Option<ProcessStatus>); 16] = [
             (Scheduled, "start", Some(Running)),
             (Scheduled, "complete", None),
+            (Scheduled, "cancel", Some(Failed)),
             (Scheduled, "fail", Some(Failed)),
             (Running, "start", None),
             (Running, "complete", Some(Completed)),
+            (Running, "cancel", None),
             (Running, "fail", Some(Failed)),
             (Completed, "start", None),
             (Completed, "complete", None),
+            (Completed, "cancel", None),
             (Completed, "fail", None),
             (Failed, "start", None),
             (Failed, "complete", None),
+            (Failed, "cancel", None),
             (Failed, "fail", None),
         ];
         for (from, event, expected) in table {

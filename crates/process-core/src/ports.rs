@@ -33,12 +33,18 @@ pub trait ProcessRepository: Send + Sync + 'static {
 
     fn set_executor_job_id(&self, id: ProcessId, job: &str) -> Result<(), Self::Error>;
 
+    /// The sequence number of the last stored output line (0 when there is none).
+    fn last_output_seq(&self, id: ProcessId) -> Result<i64, Self::Error>;
+
     /// Appends captured lines (with their sequence numbers) in one transaction.
     fn append_output(&self, id: ProcessId, lines: &[OutputLine]) -> Result<(), Self::Error>;
 
     fn set_progress(&self, id: ProcessId, percent: u8) -> Result<(), Self::Error>;
 
     fn set_output_truncated(&self, id: ProcessId) -> Result<(), Self::Error>;
+
+    /// Every file registered for a process.
+    fn files(&self, id: ProcessId) -> Result<Vec<ProcessFile>, Self::Error>;
 
     fn add_files(&self, files: &[ProcessFile]) -> Result<(), Self::Error>;
 }

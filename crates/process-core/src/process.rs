@@ -80,6 +80,10 @@ impl Process {
                 self.exit_code = Some(0);
                 self.percent_complete = Some(100);
             }
+            Transition::Cancel { at } => {
+                self.end_time = Some(*at);
+                self.status_reason = Some(StatusReason::Stopped);
+            }
             Transition::Fail {
                 at,
                 reason,

@@ -154,6 +154,32 @@ impl Script {
     }
 }
 
+/// The registered scripts, by name, in configuration order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalog {
+    scripts: Vec<Script>,
+}
+
+impl Catalog {
+    /// Builds a catalog; names must be unique.
+    pub fn new(scripts: Vec<Script>) -> Result<Self, ParseError> {
+        for (i, s) in scripts.iter().enumerate() {
+            if scripts[..i].iter().any(|o| o.name == s.name) {
+                return Err(ParseError::new("script name", s.name.as_str(), "a unique name"));
+            }
+        }
+        Ok(Self { scripts })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Script> {
+        self.scripts.iter().find(|s| s.name.as_str() == name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Script> {
+        self.scripts.iter()
+    }
+}
+
 /// Parses durations such as `90s`, `15m`, `2h`, `1d` or `1h30m`.
 pub fn parse_duration(s: &str) -> Result<Duration, ParseError> {
     let err = || ParseError::new("duration", s, "a duration like 90s, 15m, 2h or 1h30m");

@@ -49,6 +49,15 @@ impl Store {
         })
     }
 
+    /// The sequence number of the last stored line, 0 if there is none.
+    pub fn last_seq(&self, process: ProcessId) -> Result<i64, StoreError> {
+        let max: Option<i64> = o::table
+            .filter(o::process_id.eq(process.get()))
+            .select(diesel::dsl::max(o::seq))
+            .first(&mut *self.conn()?)?;
+        Ok(max.unwrap_or(0))
+    }
+
     /// Up to `limit` lines in capture order.
     pub fn read_output(
         &self,

@@ -285,6 +285,13 @@ impl Store {
                     p::percent_complete.eq(Some(100)),
                 ))
                 .execute(&mut *conn)?,
+            Transition::Cancel { at } => diesel::update(target)
+                .set((
+                    p::status.eq(status),
+                    p::end_time.eq(Some(to_micros(*at))),
+                    p::status_reason.eq(Some(process_core::StatusReason::Stopped.as_str())),
+                ))
+                .execute(&mut *conn)?,
             Transition::Fail {
                 at,
                 reason,

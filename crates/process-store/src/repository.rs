@@ -39,6 +39,10 @@ impl ProcessRepository for Store {
         self.update_executor_job_id(id, job)
     }
 
+    fn last_output_seq(&self, id: ProcessId) -> Result<i64, StoreError> {
+        self.last_seq(id)
+    }
+
     fn append_output(&self, id: ProcessId, lines: &[OutputLine]) -> Result<(), StoreError> {
         Store::append_output(self, id, lines)
     }
@@ -49,6 +53,10 @@ impl ProcessRepository for Store {
 
     fn set_output_truncated(&self, id: ProcessId) -> Result<(), StoreError> {
         self.mark_output_truncated(id)
+    }
+
+    fn files(&self, id: ProcessId) -> Result<Vec<ProcessFile>, StoreError> {
+        self.all_files(id)
     }
 
     fn add_files(&self, files: &[ProcessFile]) -> Result<(), StoreError> {

@@ -1,0 +1,175 @@
+//! Output capture: turns executor events into stored output lines, in batches (one
+//! transaction per batch, never one per line), applying `::progress::N` lines and the
+//! per-process output cap.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use process_core::output::{parse_progress, MAX_LINE_BYTES};
+use process_core::{OutputLine, ProcessId, ProcessRepository};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::blocking::blocking;
+use crate::executor::Event;
+
+/// Lines per batch, and the longest a captured line waits before it is stored.
+const BATCH_LINES: usize = 2_000;
+const BATCH_DELAY: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Default)]
+pub struct CaptureSummary {
+    /// Sequence number of the last stored line.
+    pub last_seq: i64,
+}
+
+struct Capture<R: ProcessRepository> {
+    repo: Arc<R>,
+    process: ProcessId,
+    max_bytes: u64,
+    bytes: u64,
+    seq: i64,
+    truncated: bool,
+    batch: Vec<OutputLine>,
+    progress: Option<u8>,
+    /// Tells followers the sequence number of the last stored line.
+    stored: watch::Sender<i64>,
+}
+
+/// Consumes `events` until every sender is gone; returns what was stored.
+pub async fn capture<R: ProcessRepository>(
+    repo: Arc<R>,
+    process: ProcessId,
+    mut events: mpsc::Receiver<Event>,
+    max_bytes: u64,
+    stored: watch::Sender<i64>,
+) -> CaptureSummary {
+    let mut c = Capture {
+        repo,
+        process,
+        max_bytes,
+        bytes: 0,
+        seq: 0,
+        truncated: false,
+        batch: Vec::new(),
+        progress: None,
+        stored,
+    };
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let event = match deadline {
+            None => events.recv().await,
+            Some(at) => match tokio::time::timeout_at(at, events.recv()).await {
+                Ok(e) => e,
+                Err(_) => {
+                    c.flush().await;
+                    deadline = None;
+                    continue;
+                }
+            },
+        };
+        let Some(event) = event else { break };
+        match event {
+            Event::JobId(job) => {
+                let id = c.process;
+                if let Err(e) = blocking(&c.repo, move |r| r.set_executor_job_id(id, &job)).await {
+                    tracing::error!(process = %id, error = %e, "could not record the job id");
+                }
+            }
+            Event::Line {
+                stream,
+                bytes,
+                time,
+                cut,
+            } => {
+                c.push(stream, bytes, time, cut);
+                if c.batch.len() >= BATCH_LINES {
+                    c.flush().await;
+                    deadline = None;
+                } else if deadline.is_none() && !c.batch.is_empty() {
+                    deadline = Some(Instant::now() + BATCH_DELAY);
+                }
+            }
+        }
+    }
+    c.flush().await;
+    CaptureSummary { last_seq: c.seq }
+}
+
+impl<R: ProcessRepository> Capture<R> {
+    fn push(&mut self, stream: process_core::Stream, bytes: Vec<u8>, time: time::OffsetDateTime, cut: bool) {
+        if self.truncated {
+            return;
+        }
+        let mut line = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        if cut {
+            line.push_str(&format!(" [processd: line cut at {MAX_LINE_BYTES} bytes]"));
+        }
+        self.bytes += line.len() as u64 + 1;
+        if self.bytes > self.max_bytes {
+            self.truncated = true;
+            line = format!(
+                "[processd: output truncated: more than {} bytes; the script keeps running]",
+                self.max_bytes
+            );
+        } else if let Some(p) = parse_progress(&line) {
+            self.progress = Some(p);
+        }
+        self.seq += 1;
+        self.batch.push(OutputLine {
+            seq: self.seq,
+            time,
+            stream,
+            line,
+        });
+    }
+
+    /// Stores the batch. A failing store is retried a few times before the batch is given up
+    /// (and the loss logged); capture itself never stops reading, so the script never blocks
+    /// forever on a full pipe.
+    async fn flush(&mut self) {
+        let lines = std::mem::take(&mut self.batch);
+        let progress = self.progress.take();
+        let truncated = self.truncated;
+        let id = self.process;
+        if lines.is_empty() && progress.is_none() {
+            return;
+        }
+        let last = lines.last().map(|l| l.seq);
+        let lines = Arc::new(lines);
+        let mut delay = Duration::from_millis(100);
+        for attempt in 1..=5 {
+            let batch = Arc::clone(&lines);
+            let result = blocking(&self.repo, move |r| {
+                r.append_output(id, &batch)?;
+                if let Some(p) = progress {
+                    r.set_progress(id, p)?;
+                }
+                if truncated && batch.last().is_some_and(|l| l.line.starts_with("[processd: output truncated")) {
+                    r.set_output_truncated(id)?;
+                }
+                Ok(())
+            })
+            .await;
+            match result {
+                Ok(()) => {
+                    if let Some(seq) = last {
+                        self.stored.send_replace(seq);
+                    }
+                    return;
+                }
+                Err(e) if attempt < 5 => {
+                    tracing::warn!(process = %id, error = %e, attempt, "storing output failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(e) => {
+                    tracing::error!(process = %id, error = %e, lines = lines.len(), "output lost: the store keeps failing");
+                }
+            }
+        }
+    }
+}
