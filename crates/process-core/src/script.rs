@@ -165,7 +165,11 @@ impl Catalog {
     pub fn new(scripts: Vec<Script>) -> Result<Self, ParseError> {
         for (i, s) in scripts.iter().enumerate() {
             if scripts[..i].iter().any(|o| o.name == s.name) {
-                return Err(ParseError::new("script name", s.name.as_str(), "a unique name"));
+                return Err(ParseError::new(
+                    "script name",
+                    s.name.as_str(),
+                    "a unique name",
+                ));
             }
         }
         Ok(Self { scripts })

@@ -91,6 +91,12 @@ string_enum!(
     }
 );
 
+impl Default for DependencyType {
+    fn default() -> Self {
+        DependencyType::AfterOk
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,1 +1,14 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod hal;
+pub mod resources;
+pub mod routes;
+pub mod service;
+pub mod state;
+
+pub use app::Application;
+pub use config::Config;

@@ -97,7 +97,13 @@ pub async fn capture<R: ProcessRepository>(
 }
 
 impl<R: ProcessRepository> Capture<R> {
-    fn push(&mut self, stream: process_core::Stream, bytes: Vec<u8>, time: time::OffsetDateTime, cut: bool) {
+    fn push(
+        &mut self,
+        stream: process_core::Stream,
+        bytes: Vec<u8>,
+        time: time::OffsetDateTime,
+        cut: bool,
+    ) {
         if self.truncated {
             return;
         }
@@ -148,7 +154,11 @@ impl<R: ProcessRepository> Capture<R> {
                 if let Some(p) = progress {
                     r.set_progress(id, p)?;
                 }
-                if truncated && batch.last().is_some_and(|l| l.line.starts_with("[processd: output truncated")) {
+                if truncated
+                    && batch
+                        .last()
+                        .is_some_and(|l| l.line.starts_with("[processd: output truncated"))
+                {
                     r.set_output_truncated(id)?;
                 }
                 Ok(())

@@ -63,8 +63,14 @@ async fn run_local(job: Job, events: Events, mut stop: StopSignal, grace: Durati
     let _ = events.send(Event::JobId(procinfo::job_id(pid))).await;
 
     let pumps = [
-        child.stdout.take().map(|s| tokio::spawn(pump(s, Stream::Stdout, events.clone()))),
-        child.stderr.take().map(|s| tokio::spawn(pump(s, Stream::Stderr, events.clone()))),
+        child
+            .stdout
+            .take()
+            .map(|s| tokio::spawn(pump(s, Stream::Stdout, events.clone()))),
+        child
+            .stderr
+            .take()
+            .map(|s| tokio::spawn(pump(s, Stream::Stderr, events.clone()))),
     ];
 
     let deadline = async {

@@ -25,14 +25,18 @@ impl BaseEnv {
     /// PATH and LANG of the service (with safe defaults); nothing else is passed on.
     pub fn from_service() -> Self {
         Self {
-            path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned()),
+            path: std::env::var("PATH")
+                .unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned()),
             lang: std::env::var("LANG").unwrap_or_else(|_| "C.UTF-8".to_owned()),
         }
     }
 }
 
 fn private_dir(path: &Path) -> io::Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
 }
 
 /// A safe extension taken from a client's file name (`data.csv` → `.csv`), so scripts that
@@ -92,7 +96,10 @@ pub fn prepare(
     env.insert("TMPDIR".to_owned(), tmp.display().to_string());
     env.extend(script.env.clone());
     env.insert("PROCESS_ID".to_owned(), process.id.to_string());
-    env.insert("PROCESS_OUTPUT_DIR".to_owned(), output.display().to_string());
+    env.insert(
+        "PROCESS_OUTPUT_DIR".to_owned(),
+        output.display().to_string(),
+    );
     Ok(Job {
         process: process.id,
         argv,

@@ -40,7 +40,11 @@ fn group_has_members(pgid: i32) -> bool {
         return false;
     };
     dir.flatten().any(|entry| {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
             return false;
         };
         std::fs::read_to_string(format!("/proc/{pid}/stat"))

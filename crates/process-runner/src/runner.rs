@@ -263,7 +263,9 @@ impl<R: ProcessRepository> Runner<R> {
             });
             if let Err(e) = inner.await {
                 tracing::error!(process = %id, error = %e, "run task failed");
-                runner.finish(id, Outcome::SpawnFailed(format!("internal error: {e}")), 0).await;
+                runner
+                    .finish(id, Outcome::SpawnFailed(format!("internal error: {e}")), 0)
+                    .await;
             }
             runner.active().remove(&id);
             runner.wake();
@@ -283,8 +285,12 @@ impl<R: ProcessRepository> Runner<R> {
         let files = match blocking(repo, move |r| r.files(id)).await {
             Ok(f) => f,
             Err(e) => {
-                self.finish(id, Outcome::SpawnFailed(format!("cannot read input files: {e}")), 0)
-                    .await;
+                self.finish(
+                    id,
+                    Outcome::SpawnFailed(format!("cannot read input files: {e}")),
+                    0,
+                )
+                .await;
                 return;
             }
         };
@@ -298,8 +304,12 @@ impl<R: ProcessRepository> Runner<R> {
         let job = match prepared {
             Ok(Ok(job)) => job,
             Ok(Err(e)) => {
-                self.finish(id, Outcome::SpawnFailed(format!("cannot prepare the run: {e}")), 0)
-                    .await;
+                self.finish(
+                    id,
+                    Outcome::SpawnFailed(format!("cannot prepare the run: {e}")),
+                    0,
+                )
+                .await;
                 return;
             }
             Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -369,8 +379,12 @@ impl<R: ProcessRepository> Runner<R> {
         .await;
         match result {
             Ok(Some(p)) => tracing::info!(process = %id, status = %p.status(), "process finished"),
-            Ok(None) => tracing::warn!(process = %id, "process was no longer RUNNING when it finished"),
-            Err(e) => tracing::error!(process = %id, error = %e, "could not record the end of a process"),
+            Ok(None) => {
+                tracing::warn!(process = %id, "process was no longer RUNNING when it finished")
+            }
+            Err(e) => {
+                tracing::error!(process = %id, error = %e, "could not record the end of a process")
+            }
         }
     }
 
@@ -385,7 +399,10 @@ impl<R: ProcessRepository> Runner<R> {
         let cancelled = blocking(&self.inner.repo, move |r| {
             let done = r.transition(id, &t)?;
             if done.is_some() {
-                r.append_output(id, &[service_line(1, "stopped before it started".to_owned())])?;
+                r.append_output(
+                    id,
+                    &[service_line(1, "stopped before it started".to_owned())],
+                )?;
             }
             Ok(done)
         })

@@ -79,6 +79,20 @@ impl Manager {
     pub fn new(backend: Backend) -> Self {
         Self { backend }
     }
+
+    /// Opens one SQLite connection before the pool opens the others. Switching a new file to
+    /// WAL takes the write lock, which SQLite does not wait for (busy timeout or not) while
+    /// other new connections hold read locks: a new pool's connections would fail with
+    /// "database is locked" and be retried after a back-off, slowing or failing the open.
+    pub fn prepare(&self) -> Result<(), StoreError> {
+        if let Backend::Sqlite(_) = self.backend {
+            self.connect().map_err(|e| match e {
+                diesel::r2d2::Error::ConnectionError(e) => StoreError::Connection(e),
+                diesel::r2d2::Error::QueryError(e) => StoreError::Query(e),
+            })?;
+        }
+        Ok(())
+    }
 }
 
 impl ManageConnection for Manager {
@@ -90,12 +104,17 @@ impl ManageConnection for Manager {
             Backend::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // The busy timeout comes first: switching to WAL needs the write lock, and
+                // connections opened together (a new pool) would otherwise fail on it.
                 conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                     SQLITE_BUSY_TIMEOUT.as_millis()
                 ))
-                .map_err(diesel::r2d2::Error::QueryError)?;
+                .map_err(|e| {
+                    eprintln!("PROBE connect error: {e}");
+                    diesel::r2d2::Error::QueryError(e)
+                })?;
                 Ok(AnyConnection::Sqlite(conn))
             }
             Backend::Postgres(url) => PgConnection::establish(url)

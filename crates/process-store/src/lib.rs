@@ -61,10 +61,12 @@ impl Store {
             Backend::Sqlite(_) => 8,
             Backend::Postgres(_) => 10,
         };
+        let manager = Manager::new(backend);
+        manager.prepare()?;
         let pool = Pool::builder()
             .max_size(max_size)
             .connection_timeout(Duration::from_secs(10))
-            .build(Manager::new(backend))?;
+            .build(manager)?;
         Ok(Self {
             pool,
             backend: name,

@@ -1,0 +1,137 @@
+//! Building the application: store, runner and HTTP server, bound before it runs so tests
+//! (and embedders) can ask for port 0 and learn the port.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Server, Service};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use process_runner::{BaseEnv, Executor, LocalExecutor, Runner, RunnerConfig};
+use process_store::{Layout, Store};
+
+use crate::config::{Config, ExecutorKind};
+use crate::error::{json_errors, ApiError};
+use crate::routes;
+use crate::state::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+/// Opens the store and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let url = config.database_url.clone();
+    let layout = Layout::new(&config.data_dir);
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Store> {
+        let store = Store::open(&url, layout).context("opening the database")?;
+        let applied = store.migrate().context("migrating the database")?;
+        for m in applied {
+            tracing::info!(migration = %m, "applied migration");
+        }
+        Ok(store)
+    })
+    .await?
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = open_store(&config).await?;
+        let executor: Arc<dyn Executor> = match config.executor {
+            ExecutorKind::Local => Arc::new(LocalExecutor {
+                kill_grace: config.kill_grace,
+            }),
+            ExecutorKind::Slurm => {
+                anyhow::bail!("the slurm executor is not available in this build yet")
+            }
+        };
+        let catalog = Arc::new(config.catalog.clone());
+        let runner = Runner::new(
+            Arc::new(store.clone()),
+            store.layout().clone(),
+            Arc::clone(&catalog),
+            executor,
+            RunnerConfig {
+                max_concurrent: config.max_concurrent,
+                max_output_bytes: config.max_output_bytes,
+                poll_interval: Duration::from_secs(5),
+                base_env: BaseEnv::from_service(),
+            },
+        );
+        let recovered = runner
+            .recover()
+            .await
+            .context("recovering interrupted processes")?;
+        if !recovered.is_empty() {
+            tracing::warn!(
+                count = recovered.len(),
+                "processes interrupted by the previous shutdown were marked FAILED"
+            );
+        }
+        runner.spawn();
+        let listener =
+            TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            store,
+            runner,
+            catalog,
+            config: Arc::new(config),
+        });
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
+                .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
+                .configure(configure)
+                .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+                .wrap_fn(|req, srv| {
+                    let started = Instant::now();
+                    let method = req.method().clone();
+                    let path = req.path().to_owned();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = json_errors(fut.await?);
+                        tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+                        Ok(res)
+                    }
+                })
+        })
+        .client_request_timeout(Duration::from_secs(10))
+        .client_disconnect_timeout(Duration::from_secs(5))
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM).
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Every route of the API.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(routes::root::configure)
+        .configure(routes::scripts::configure)
+        .configure(routes::processes::configure)
+        .configure(routes::bitstreams::configure);
+}

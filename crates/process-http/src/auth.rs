@@ -1,0 +1,46 @@
+//! Authentication: `Authorization: Bearer <token>` names a user; no header is anonymous; a
+//! header that is malformed or names no user is a 401 (never silently anonymous).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use process_core::Caller;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller of a request.
+pub struct Auth(pub Caller);
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let header = req.headers().get(header::AUTHORIZATION).cloned();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let Some(value) = header else {
+                return Ok(Auth(Caller::Anonymous));
+            };
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && t.len() <= 512)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ApiError::Unauthorized(
+                        "the Authorization header must be 'Bearer <token>'".into(),
+                    )
+                })?;
+            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
+            let user = state.db(move |s| s.user_by_token(&token)).await?;
+            user.map(|u| Auth(Caller::User(u)))
+                .ok_or_else(|| ApiError::Unauthorized("invalid or revoked token".into()))
+        })
+    }
+}

@@ -1,0 +1,374 @@
+//! The typed configuration: loaded once (TOML file or the embedded default, then
+//! `PROCESSD_<KEY>` environment overrides) and passed down.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use process_core::script::parse_duration;
+use process_core::{Catalog, ParamType, ParameterSpec, Principal, Script, ScriptName};
+use serde::Deserialize;
+
+/// The configuration used when no file is given: the example scripts of the repository.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../../../examples/processd.toml");
+
+/// Relative script paths of the embedded default resolve against the repository it was
+/// built from.
+const REPOSITORY_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    bind: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    max_concurrent: Option<usize>,
+    max_upload_bytes: Option<u64>,
+    max_output_bytes: Option<u64>,
+    retention_days: Option<u32>,
+    executor: Option<String>,
+    kill_grace: Option<String>,
+    #[serde(default)]
+    script: Vec<RawScript>,
+}
+
+/// Top-level keys that `PROCESSD_<KEY>` may override.
+const KEYS: &[&str] = &[
+    "bind",
+    "data_dir",
+    "database_url",
+    "max_concurrent",
+    "max_upload_bytes",
+    "max_output_bytes",
+    "retention_days",
+    "executor",
+    "kill_grace",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScript {
+    name: String,
+    #[serde(default)]
+    description: String,
+    command: Vec<String>,
+    #[serde(default)]
+    allowed: Vec<String>,
+    max_clock_time: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    parameter: Vec<RawParameter>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParameter {
+    name: String,
+    long: Option<String>,
+    #[serde(rename = "type", default = "default_type")]
+    ty: String,
+    #[serde(default)]
+    mandatory: bool,
+    #[serde(default)]
+    description: String,
+}
+
+fn default_type() -> String {
+    "string".to_owned()
+}
+
+/// Which executor runs processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutorKind {
+    Local,
+    Slurm,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    /// Absolute.
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub max_concurrent: usize,
+    pub max_upload_bytes: u64,
+    pub max_output_bytes: u64,
+    pub retention_days: Option<u32>,
+    pub executor: ExecutorKind,
+    pub kill_grace: Duration,
+    pub catalog: Catalog,
+}
+
+impl Config {
+    /// Loads `path`, or the embedded default when `None`, then applies environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+                let base = p
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                Self::parse(&text, base, &env)
+            }
+            None => Self::parse(EMBEDDED_DEFAULT, Path::new(REPOSITORY_ROOT), &env),
+        }
+    }
+
+    /// Parses TOML `text`; relative script paths resolve against `base`; `env` holds the
+    /// environment to take `PROCESSD_*` overrides from.
+    pub fn parse(text: &str, base: &Path, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        apply_env(&mut table, env)?;
+        let raw: RawConfig = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        Self::from_raw(raw, base)
+    }
+
+    fn from_raw(raw: RawConfig, base: &Path) -> Result<Self, ConfigError> {
+        let invalid = |m: String| ConfigError::Invalid(m);
+        let data_dir = absolute(
+            raw.data_dir
+                .unwrap_or_else(|| PathBuf::from("processd-data")),
+        );
+        let database_url = raw
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("processd.db").display()));
+        let executor = match raw.executor.as_deref().unwrap_or("local") {
+            "local" => ExecutorKind::Local,
+            "slurm" => ExecutorKind::Slurm,
+            other => {
+                return Err(invalid(format!(
+                    "executor must be local or slurm, not {other:?}"
+                )))
+            }
+        };
+        let max_concurrent = raw.max_concurrent.unwrap_or(4);
+        if max_concurrent == 0 {
+            return Err(invalid("max_concurrent must be at least 1".to_owned()));
+        }
+        let kill_grace = match raw.kill_grace {
+            Some(s) => parse_duration(&s).map_err(|e| invalid(e.to_string()))?,
+            None => Duration::from_secs(5),
+        };
+        let scripts = raw
+            .script
+            .into_iter()
+            .map(|s| script(s, base))
+            .collect::<Result<Vec<_>, _>>()?;
+        let catalog = Catalog::new(scripts).map_err(|e| invalid(e.to_string()))?;
+        Ok(Config {
+            bind: raw.bind.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            data_dir,
+            database_url,
+            max_concurrent,
+            max_upload_bytes: raw.max_upload_bytes.unwrap_or(1024 * 1024 * 1024),
+            max_output_bytes: raw.max_output_bytes.unwrap_or(64 * 1024 * 1024),
+            retention_days: raw.retention_days,
+            executor,
+            kill_grace,
+            catalog,
+        })
+    }
+}
+
+fn absolute(p: PathBuf) -> PathBuf {
+    if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+    }
+}
+
+/// `PROCESSD_<KEY>=value` sets `key` (upper case in the variable; `__` stands for `.`). Values
+/// that parse as TOML (numbers, booleans) keep their type; anything else is a string.
+fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), ConfigError> {
+    for (name, value) in env {
+        let Some(key) = name.strip_prefix("PROCESSD_") else {
+            continue;
+        };
+        let path: Vec<String> = key.split("__").map(str::to_ascii_lowercase).collect();
+        if !KEYS.contains(&path[0].as_str()) {
+            continue;
+        }
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.clone()));
+        let mut cursor = &mut *table;
+        for segment in &path[..path.len() - 1] {
+            cursor = cursor
+                .entry(segment.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .ok_or_else(|| ConfigError::Invalid(format!("{name} does not name a table")))?;
+        }
+        if let Some(last) = path.last() {
+            cursor.insert(last.clone(), parsed);
+        }
+    }
+    Ok(())
+}
+
+fn script(raw: RawScript, base: &Path) -> Result<Script, ConfigError> {
+    let invalid = |m: String| ConfigError::Invalid(format!("script {:?}: {m}", raw.name));
+    let name = ScriptName::parse(&raw.name).map_err(|e| invalid(e.to_string()))?;
+    if raw.command.is_empty() {
+        return Err(invalid("command must not be empty".to_owned()));
+    }
+    // A relative path that names a file next to the config becomes absolute: scripts run in
+    // their own working directory, where the relative path would not resolve.
+    let command = raw
+        .command
+        .iter()
+        .map(|arg| {
+            let candidate = base.join(arg);
+            if !Path::new(arg).is_absolute() && arg.contains('/') && candidate.is_file() {
+                std::fs::canonicalize(&candidate)
+                    .unwrap_or(candidate)
+                    .display()
+                    .to_string()
+            } else {
+                arg.clone()
+            }
+        })
+        .collect();
+    let max_clock_time = raw
+        .max_clock_time
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(|e| invalid(e.to_string()))?;
+    let mut parameters = Vec::new();
+    for p in &raw.parameter {
+        let ty: ParamType =
+            p.ty.parse()
+                .map_err(|e: process_core::ParseError| invalid(e.to_string()))?;
+        if !p.name.starts_with('-') || p.long.as_deref().is_some_and(|l| !l.starts_with("--")) {
+            return Err(invalid(format!(
+                "parameter {:?}: name must start with - and long with --",
+                p.name
+            )));
+        }
+        if parameters
+            .iter()
+            .any(|q: &ParameterSpec| q.matches(&p.name))
+        {
+            return Err(invalid(format!("parameter {:?} is defined twice", p.name)));
+        }
+        parameters.push(ParameterSpec {
+            name: p.name.clone(),
+            long: p.long.clone(),
+            ty,
+            mandatory: p.mandatory,
+            description: p.description.clone(),
+        });
+    }
+    Ok(Script {
+        name,
+        description: raw.description,
+        command,
+        allowed: raw.allowed.iter().map(|a| Principal::parse(a)).collect(),
+        max_clock_time,
+        env: raw.env,
+        parameters,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+bind = "127.0.0.1:9000"
+data_dir = "/tmp/pd"
+max_concurrent = 2
+
+[[script]]
+name = "echo"
+command = ["/bin/echo"]
+allowed = ["admin", "lab"]
+max_clock_time = "1m"
+[[script.parameter]]
+name = "-m"
+long = "--message"
+type = "string"
+mandatory = true
+"#;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn parses_a_config_with_defaults() {
+        let c = Config::parse(SAMPLE, Path::new("."), &[]).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:9000");
+        assert_eq!(c.database_url, "sqlite:///tmp/pd/processd.db");
+        assert_eq!(c.max_concurrent, 2);
+        let s = c.catalog.get("echo").unwrap();
+        assert_eq!(s.max_clock_time, Some(Duration::from_secs(60)));
+        assert_eq!(s.parameters[0].ty, ParamType::String);
+    }
+
+    #[test]
+    fn environment_overrides_keys() {
+        let c = Config::parse(
+            SAMPLE,
+            Path::new("."),
+            &env(&[
+                ("PROCESSD_BIND", "0.0.0.0:1"),
+                ("PROCESSD_MAX_CONCURRENT", "7"),
+                ("PROCESSD_DATABASE_URL", "postgres://x@y/z"),
+                ("PROCESSD_TEST_SOMETHING", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.bind, "0.0.0.0:1");
+        assert_eq!(c.max_concurrent, 7);
+        assert_eq!(c.database_url, "postgres://x@y/z");
+    }
+
+    #[test]
+    fn rejects_bad_configs() {
+        for (bad, why) in [
+            ("unknown = 1", "unknown key"),
+            ("[[script]]\nname = \"Bad Name\"\ncommand = [\"/bin/true\"]", "name"),
+            ("[[script]]\nname = \"x\"\ncommand = []", "empty command"),
+            ("[[script]]\nname = \"x\"\ncommand = [\"/bin/true\"]\nmax_clock_time = \"soon\"", "duration"),
+            ("executor = \"k8s\"", "executor"),
+            ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script.parameter]]\nname = \"-f\"\ntype = \"blob\"", "type"),
+            ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script]]\nname = \"x\"\ncommand = [\"a\"]", "duplicate"),
+        ] {
+            assert!(Config::parse(bad, Path::new("."), &[]).is_err(), "{why}");
+        }
+    }
+
+    #[test]
+    fn the_embedded_default_loads() {
+        let c = Config::parse(EMBEDDED_DEFAULT, Path::new(REPOSITORY_ROOT), &[]).unwrap();
+        assert!(c.catalog.iter().count() >= 2);
+        assert_eq!(c.bind, "127.0.0.1:8080");
+    }
+}

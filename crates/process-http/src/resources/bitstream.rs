@@ -1,0 +1,92 @@
+//! A process file as a DSpace bitstream.
+
+use std::collections::BTreeMap;
+
+use process_core::ProcessFile;
+use serde::Serialize;
+
+use crate::hal::Link;
+
+#[derive(Debug, Serialize)]
+pub struct MetadataValue {
+    pub value: String,
+    pub language: Option<String>,
+    pub authority: Option<String>,
+    pub confidence: i32,
+    pub place: u32,
+}
+
+impl MetadataValue {
+    fn single(value: &str) -> Vec<Self> {
+        vec![Self {
+            value: value.to_owned(),
+            language: None,
+            authority: None,
+            confidence: -1,
+            place: 0,
+        }]
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckSum {
+    pub check_sum_algorithm: &'static str,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BitstreamLinks {
+    #[serde(rename = "self")]
+    pub this: Link,
+    pub content: Link,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BitstreamResource {
+    pub id: String,
+    pub uuid: String,
+    pub name: String,
+    pub handle: Option<String>,
+    pub metadata: BTreeMap<&'static str, Vec<MetadataValue>>,
+    pub bundle_name: Option<String>,
+    pub size_bytes: u64,
+    pub check_sum: CheckSum,
+    pub sequence_id: Option<i64>,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(rename = "_links")]
+    pub links: BitstreamLinks,
+}
+
+impl BitstreamResource {
+    pub fn from_file(f: &ProcessFile) -> Self {
+        let this = format!("/api/core/bitstreams/{}", f.id);
+        let mut metadata = BTreeMap::new();
+        metadata.insert("dc.title", MetadataValue::single(&f.name));
+        metadata.insert(
+            "dspace.process.filetype",
+            MetadataValue::single(&f.filetype),
+        );
+        Self {
+            id: f.id.to_string(),
+            uuid: f.id.to_string(),
+            name: f.name.clone(),
+            handle: None,
+            metadata,
+            bundle_name: None,
+            size_bytes: f.size_bytes,
+            check_sum: CheckSum {
+                check_sum_algorithm: "MD5",
+                value: f.md5.clone(),
+            },
+            sequence_id: None,
+            kind: "bitstream",
+            links: BitstreamLinks {
+                content: Link::new(format!("{this}/content")),
+                this: Link::new(this),
+            },
+        }
+    }
+}

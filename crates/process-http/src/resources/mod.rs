@@ -1,0 +1,10 @@
+//! The JSON resources of the API. Each is built from core types at the edge; core types
+//! carry no serialization of their own.
+
+pub mod bitstream;
+pub mod process;
+pub mod script;
+
+pub use bitstream::BitstreamResource;
+pub use process::ProcessResource;
+pub use script::ScriptResource;

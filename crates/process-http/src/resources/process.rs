@@ -1,0 +1,93 @@
+//! The process resource, in the shape of DSpace's processes endpoint plus processd's fields.
+
+use process_core::{Param, Process};
+use serde::Serialize;
+
+use crate::hal::{timestamp, Link};
+
+#[derive(Debug, Serialize)]
+pub struct ParameterResource {
+    pub name: String,
+    pub value: String,
+}
+
+impl From<&Param> for ParameterResource {
+    fn from(p: &Param) -> Self {
+        Self {
+            name: p.name.clone(),
+            value: p.value.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProcessLinks {
+    #[serde(rename = "self")]
+    pub this: Link,
+    pub script: Link,
+    pub output: Link,
+    pub files: Link,
+    pub filetypes: Link,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessResource {
+    pub process_id: String,
+    pub user_id: Option<String>,
+    pub script_name: String,
+    pub process_status: &'static str,
+    pub creation_time: String,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    /// The requested earliest start (launch `startTime`), if any.
+    pub scheduled_start_time: Option<String>,
+    pub parameters: Vec<ParameterResource>,
+    pub percent_complete: Option<u8>,
+    pub status_reason: Option<&'static str>,
+    pub exit_code: Option<i32>,
+    pub depends_on: Vec<String>,
+    pub dependency_type: &'static str,
+    pub executor_job_id: Option<String>,
+    pub output_truncated: bool,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(rename = "_links")]
+    pub links: ProcessLinks,
+}
+
+impl ProcessResource {
+    pub fn href(p: &Process) -> String {
+        format!("/api/system/processes/{}", p.id)
+    }
+
+    pub fn from_process(p: &Process) -> Self {
+        let this = Self::href(p);
+        Self {
+            process_id: p.id.to_string(),
+            user_id: p.owner.map(|u| u.to_string()),
+            script_name: p.script.to_string(),
+            process_status: p.status().as_str(),
+            creation_time: timestamp(p.creation_time),
+            start_time: p.start_time.map(timestamp),
+            end_time: p.end_time.map(timestamp),
+            scheduled_start_time: p.not_before.map(timestamp),
+            parameters: p.parameters.iter().map(ParameterResource::from).collect(),
+            percent_complete: p.percent_complete,
+            status_reason: p.status_reason.map(|r| r.as_str()),
+            exit_code: p.exit_code,
+            depends_on: p.depends_on.iter().map(ToString::to_string).collect(),
+            dependency_type: p.dependency_type.as_str(),
+            executor_job_id: p.executor_job_id.clone(),
+            output_truncated: p.output_truncated,
+            kind: "process",
+            links: ProcessLinks {
+                script: Link::new(format!("/api/system/scripts/{}", p.script)),
+                output: Link::new(format!("{this}/output")),
+                files: Link::new(format!("{this}/files")),
+                filetypes: Link::new(format!("{this}/filetypes")),
+                this: Link::new(this),
+            },
+        }
+    }
+}

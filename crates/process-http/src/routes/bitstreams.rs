@@ -1,0 +1,53 @@
+//! `/api/core/bitstreams/{uuid}`: one process file, its metadata and its content.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use process_core::auth::missing;
+use process_core::{FileId, ProcessFile};
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::resources::BitstreamResource;
+use crate::service::{download, processes};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_bitstream).service(get_bitstream_content);
+}
+
+/// The file, if the caller may see its process.
+async fn visible_file(
+    state: &AppState,
+    caller: &process_core::Caller,
+    id: &str,
+) -> Result<ProcessFile, ApiError> {
+    let Ok(id) = id.parse::<FileId>() else {
+        return Err(missing(caller).into());
+    };
+    let file = state
+        .db(move |s| s.get_file(id))
+        .await?
+        .ok_or_else(|| ApiError::from(missing(caller)))?;
+    processes::visible(state, caller, &file.process_id.to_string()).await?;
+    Ok(file)
+}
+
+#[get("/api/core/bitstreams/{uuid}")]
+async fn get_bitstream(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let file = visible_file(&state, &caller, &id).await?;
+    Ok(HttpResponse::Ok().json(BitstreamResource::from_file(&file)))
+}
+
+#[get("/api/core/bitstreams/{uuid}/content")]
+async fn get_bitstream_content(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let file = visible_file(&state, &caller, &id).await?;
+    download::serve(&state, &req, &file).await
+}

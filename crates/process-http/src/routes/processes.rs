@@ -1,0 +1,294 @@
+//! `/api/system/processes`: listing, searching, detail, stop, delete, output and files.
+
+use actix_web::http::header::{self, Accept, ContentType, Header};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use process_core::{Page, PageRequest, Process};
+use process_store::OutputRange;
+use serde::Deserialize;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::hal::{Link, PageInfo, PageLinks};
+use crate::resources::{BitstreamResource, ProcessResource};
+use crate::service::archive;
+use crate::service::output::{self, Format};
+use crate::service::processes::{self, Listing};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Fixed paths before `{id}`.
+    cfg.service(search_by_property)
+        .service(search_own)
+        .service(list_processes)
+        .service(get_process)
+        .service(stop_process)
+        .service(delete_process)
+        .service(get_output)
+        .service(list_files)
+        .service(list_filetypes)
+        .service(list_files_of_type)
+        .service(get_archive);
+}
+
+type Pairs = web::Query<Vec<(String, String)>>;
+
+fn page_response(page: &Page<Process>, path: &str, pairs: &[(String, String)]) -> HttpResponse {
+    let rest: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "page" && k != "size")
+        .cloned()
+        .collect();
+    let query = serde_urlencoded::to_string(&rest).unwrap_or_default();
+    HttpResponse::Ok().json(json!({
+        "_embedded": {
+            "processes": page.items.iter().map(ProcessResource::from_process).collect::<Vec<_>>()
+        },
+        "page": PageInfo::of(page),
+        "_links": PageLinks::of(page, path, &query),
+    }))
+}
+
+#[get("/api/system/processes")]
+async fn list_processes(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    q: Pairs,
+) -> Result<HttpResponse, ApiError> {
+    let page = processes::list(&state, &caller, Listing::All, &q).await?;
+    Ok(page_response(&page, "/api/system/processes", &q))
+}
+
+#[get("/api/system/processes/search/byProperty")]
+async fn search_by_property(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    q: Pairs,
+) -> Result<HttpResponse, ApiError> {
+    let page = processes::list(&state, &caller, Listing::ByProperty, &q).await?;
+    Ok(page_response(
+        &page,
+        "/api/system/processes/search/byProperty",
+        &q,
+    ))
+}
+
+#[get("/api/system/processes/search/own")]
+async fn search_own(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    q: Pairs,
+) -> Result<HttpResponse, ApiError> {
+    let page = processes::list(&state, &caller, Listing::Own, &q).await?;
+    Ok(page_response(&page, "/api/system/processes/search/own", &q))
+}
+
+#[get("/api/system/processes/{id}")]
+async fn get_process(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let process = processes::visible(&state, &caller, &id).await?;
+    Ok(HttpResponse::Ok().json(ProcessResource::from_process(&process)))
+}
+
+#[post("/api/system/processes/{id}/stop")]
+async fn stop_process(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let process = processes::stop(&state, &caller, &id).await?;
+    Ok(HttpResponse::Accepted().json(ProcessResource::from_process(&process)))
+}
+
+#[delete("/api/system/processes/{id}")]
+async fn delete_process(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    processes::delete(&state, &caller, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OutputQuery {
+    from_time: Option<String>,
+    to_time: Option<String>,
+}
+
+fn parse_time(name: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    value
+        .map(|v| {
+            OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
+                ApiError::BadRequest(format!("{name} must be an RFC 3339 time, got {v:?}"))
+            })
+        })
+        .transpose()
+}
+
+/// What the client accepts most: an event stream, JSON, or (the default) plain text.
+enum Wanted {
+    Events,
+    Json,
+    Text,
+}
+
+fn negotiate(req: &HttpRequest) -> Wanted {
+    let Ok(accept) = Accept::parse(req) else {
+        return Wanted::Text;
+    };
+    for mime in accept.ranked() {
+        match (mime.type_().as_str(), mime.subtype().as_str()) {
+            ("text", "event-stream") => return Wanted::Events,
+            ("application", "json") => return Wanted::Json,
+            ("text", "plain" | "*") | ("*", "*") => return Wanted::Text,
+            _ => {}
+        }
+    }
+    Wanted::Text
+}
+
+#[get("/api/system/processes/{id}/output")]
+async fn get_output(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: web::Path<String>,
+    q: web::Query<OutputQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let process = processes::visible(&state, &caller, &id).await?;
+    let range = OutputRange {
+        after_seq: 0,
+        from_time: parse_time("fromTime", q.from_time.as_deref())?,
+        to_time: parse_time("toTime", q.to_time.as_deref())?,
+    };
+    Ok(match negotiate(&req) {
+        Wanted::Events => {
+            let after = req
+                .headers()
+                .get("Last-Event-ID")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .unwrap_or(0)
+                .max(0);
+            HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+                .insert_header((header::CACHE_CONTROL, "no-cache"))
+                .insert_header(("X-Accel-Buffering", "no"))
+                .streaming(output::follow(state.clone(), process.id, after))
+        }
+        Wanted::Json => HttpResponse::Ok()
+            .insert_header(ContentType::json())
+            .streaming(output::stored(
+                state.clone(),
+                process.id,
+                range,
+                Format::Json,
+            )),
+        Wanted::Text => HttpResponse::Ok()
+            .insert_header(ContentType::plaintext())
+            .streaming(output::stored(
+                state.clone(),
+                process.id,
+                range,
+                Format::Text,
+            )),
+    })
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    page: Option<String>,
+    size: Option<String>,
+}
+
+async fn files_page(
+    state: &AppState,
+    caller: &process_core::Caller,
+    id: &str,
+    filetype: Option<String>,
+    paging: &Paging,
+) -> Result<HttpResponse, ApiError> {
+    let process = processes::visible(state, caller, id).await?;
+    let request = PageRequest::new(paging.page.as_deref(), paging.size.as_deref())?;
+    let pid = process.id;
+    let path = match &filetype {
+        Some(t) => format!("{}/files/{t}", ProcessResource::href(&process)),
+        None => format!("{}/files", ProcessResource::href(&process)),
+    };
+    let page = state
+        .db(move |s| s.list_files(pid, filetype.as_deref(), request))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "_embedded": {
+            "bitstreams": page.items.iter().map(BitstreamResource::from_file).collect::<Vec<_>>()
+        },
+        "page": PageInfo::of(&page),
+        "_links": PageLinks::of(&page, &path, ""),
+    })))
+}
+
+#[get("/api/system/processes/{id}/files")]
+async fn list_files(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: web::Path<String>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    files_page(&state, &caller, &id, None, &paging).await
+}
+
+#[get("/api/system/processes/{id}/files/{filetype}")]
+async fn list_files_of_type(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    path: web::Path<(String, String)>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, filetype) = path.into_inner();
+    files_page(&state, &caller, &id, Some(filetype), &paging).await
+}
+
+#[get("/api/system/processes/{id}/filetypes")]
+async fn list_filetypes(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let process = processes::visible(&state, &caller, &id).await?;
+    let pid = process.id;
+    let values = state.db(move |s| s.filetypes(pid)).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "id": "filetypes",
+        "values": values,
+        "type": "filetypes",
+        "_links": {"self": Link::new(format!("{}/filetypes", ProcessResource::href(&process)))},
+    })))
+}
+
+#[get("/api/system/processes/{id}/archive")]
+async fn get_archive(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let process = processes::visible(&state, &caller, &id).await?;
+    let pid = process.id;
+    let files = state.db(move |s| s.all_files(pid)).await?;
+    let rx = archive::stream(state.store.layout().clone(), files);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/zip"))
+        .insert_header(crate::service::download::attachment(&format!(
+            "process-{pid}.zip"
+        )))
+        .streaming(body))
+}

@@ -1,0 +1,86 @@
+//! Serving one stored file: actix-files does Range (206/416), ETag and If-None-Match; we add
+//! an attachment disposition with a safe name.
+
+use actix_files::NamedFile;
+use actix_web::http::header::{
+    Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+};
+use actix_web::{HttpRequest, HttpResponse};
+use process_core::ProcessFile;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// An ASCII name for `filename=`: the last path segment, with anything risky replaced.
+pub fn safe_filename(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._- ()+,".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim_start_matches('.').trim();
+    if trimmed.is_empty() {
+        "download".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+pub fn attachment(name: &str) -> ContentDisposition {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name).to_owned();
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(safe_filename(name)),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".to_owned()),
+                language_tag: None,
+                value: last.into_bytes(),
+            }),
+        ],
+    }
+}
+
+pub async fn serve(
+    state: &AppState,
+    req: &HttpRequest,
+    file: &ProcessFile,
+) -> Result<HttpResponse, ApiError> {
+    let path = state
+        .store
+        .layout()
+        .resolve(&file.storage_path)
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("invalid storage path for {}", file.id))
+        })?;
+    let named = NamedFile::open_async(&path).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ApiError::NotFound(format!("the content of file {} is gone", file.id))
+        } else {
+            ApiError::internal(e)
+        }
+    })?;
+    Ok(named
+        .set_content_disposition(attachment(&file.name))
+        .into_response(req))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_are_made_safe() {
+        assert_eq!(safe_filename("report.csv"), "report.csv");
+        assert_eq!(safe_filename("../../etc/passwd"), "passwd");
+        assert_eq!(safe_filename("a\"b\r\n.txt"), "a_b__.txt");
+        assert_eq!(safe_filename(".."), "download");
+        assert_eq!(safe_filename("résumé.pdf"), "r_sum_.pdf");
+    }
+}

@@ -1,0 +1,380 @@
+//! Launching a process from a multipart request: checks the caller before reading the body,
+//! streams every uploaded file to disk under a service-chosen name (with the size limit
+//! applied as bytes arrive), validates the parameters through process-core, and stores the
+//! process with its inputs in one transaction. A failed launch leaves no row and no file.
+
+use std::path::PathBuf;
+
+use actix_multipart::{Field, Multipart};
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use futures_util::StreamExt;
+use md5::{Digest, Md5};
+use process_core::auth::{may_access, may_start};
+use process_core::file::INPUT_FILETYPE;
+use process_core::params::{validate, RawParam};
+use process_core::{Caller, DependencyType, FileId, NewProcess, Process, ProcessId};
+use process_store::{Layout, NewFile};
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Most parts one launch may carry, and most files.
+const MAX_PARTS: usize = 64;
+const MAX_FILES: usize = 32;
+/// Largest non-file part (the `properties` JSON, ids, times).
+const MAX_FIELD_BYTES: usize = 1024 * 1024;
+/// Longest accepted uploaded file name.
+const MAX_FILENAME_BYTES: usize = 255;
+
+/// Uploaded files not yet owned by a process; removed on drop unless kept.
+#[derive(Default)]
+struct Uploads {
+    files: Vec<(NewFile, PathBuf)>,
+    kept: bool,
+}
+
+impl Drop for Uploads {
+    fn drop(&mut self) {
+        if !self.kept {
+            for (_, path) in &self.files {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Form {
+    properties: Vec<RawParam>,
+    uploads: Uploads,
+    start_time: Option<OffsetDateTime>,
+    depends_on: Vec<ProcessId>,
+    dependency_type: DependencyType,
+}
+
+#[derive(Deserialize)]
+struct PropertyJson {
+    name: String,
+    #[serde(default)]
+    value: Option<serde_json::Value>,
+}
+
+pub async fn launch(
+    state: &AppState,
+    caller: &Caller,
+    script_name: &str,
+    req: &HttpRequest,
+    payload: Multipart,
+) -> Result<Process, ApiError> {
+    let script = state
+        .catalog
+        .get(script_name)
+        .ok_or_else(|| ApiError::not_found(format!("script {script_name}")))?;
+    may_start(caller, script)?;
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if !is_multipart {
+        return Err(ApiError::UnsupportedMediaType(
+            "a launch must be sent as multipart/form-data".into(),
+        ));
+    }
+    let limit = state.config.max_upload_bytes;
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        // Multipart framing adds a little; anything far beyond the limit is refused unread.
+        if len > limit.saturating_add(MAX_FIELD_BYTES as u64 * 4) {
+            return Err(too_large(limit));
+        }
+    }
+    let mut form = read_form(state.store.layout(), payload, limit).await?;
+    let names: Vec<&str> = form
+        .uploads
+        .files
+        .iter()
+        .map(|(f, _)| f.name.as_str())
+        .collect();
+    let parameters = validate(script, &form.properties, &names)?;
+    check_dependencies(state, caller, &form.depends_on).await?;
+    let new = NewProcess {
+        owner: caller.user_id(),
+        script: script.name.clone(),
+        creation_time: OffsetDateTime::now_utc(),
+        parameters,
+        not_before: form.start_time,
+        depends_on: form.depends_on.clone(),
+        dependency_type: form.dependency_type,
+    };
+    let inputs: Vec<NewFile> = form.uploads.files.iter().map(|(f, _)| f.clone()).collect();
+    let process = state.db(move |s| s.create_process(&new, &inputs)).await?;
+    form.uploads.kept = true;
+    state.runner.wake();
+    Ok(process)
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::PayloadTooLarge(format!("uploads are limited to {limit} bytes per launch"))
+}
+
+async fn check_dependencies(
+    state: &AppState,
+    caller: &Caller,
+    ids: &[ProcessId],
+) -> Result<(), ApiError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let wanted = ids.to_vec();
+    let found = state.db(move |s| s.get_processes(&wanted)).await?;
+    for id in ids {
+        let visible = found
+            .iter()
+            .find(|p| p.id == *id)
+            .is_some_and(|p| may_access(caller, p.owner).is_ok());
+        if !visible {
+            return Err(ApiError::BadRequest(format!(
+                "dependsOn: unknown process {id}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Result<Form, ApiError> {
+    let mut form = Form::default();
+    let mut total: u64 = 0;
+    let mut parts = 0;
+    while let Some(field) = payload.next().await {
+        let field =
+            field.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(ApiError::BadRequest(format!(
+                "at most {MAX_PARTS} parts per launch"
+            )));
+        }
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" => {
+                if form.uploads.files.len() >= MAX_FILES {
+                    return Err(ApiError::BadRequest(format!("at most {MAX_FILES} files per launch")));
+                }
+                let upload = receive_file(layout, field, limit, &mut total).await;
+                match upload {
+                    Ok(u) => form.uploads.files.push(u),
+                    Err((e, path)) => {
+                        if let Some(p) = path {
+                            let _ = tokio::fs::remove_file(p).await;
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            "properties" => {
+                let text = read_text(field, &name).await?;
+                form.properties = parse_properties(&text)?;
+            }
+            "startTime" => {
+                let text = read_text(field, &name).await?;
+                let t = text.trim();
+                if !t.is_empty() {
+                    form.start_time = Some(OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
+                        ApiError::BadRequest(format!(
+                            "startTime must be an RFC 3339 time such as 2026-01-31T09:00:00Z, got {t:?}"
+                        ))
+                    })?);
+                }
+            }
+            "dependsOn" => {
+                let text = read_text(field, &name).await?;
+                for id in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    let id: ProcessId = id.parse().map_err(|_| {
+                        ApiError::BadRequest(format!("dependsOn: {id:?} is not a process id"))
+                    })?;
+                    if !form.depends_on.contains(&id) {
+                        form.depends_on.push(id);
+                    }
+                }
+            }
+            "dependencyType" => {
+                let text = read_text(field, &name).await?;
+                form.dependency_type = text.trim().parse()?;
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unexpected part {other:?}; expected properties, file, startTime, dependsOn or dependencyType"
+                )))
+            }
+        }
+    }
+    Ok(form)
+}
+
+async fn read_text(mut field: Field, name: &str) -> Result<String, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
+        if buf.len() + chunk.len() > MAX_FIELD_BYTES {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "part {name} is larger than {MAX_FIELD_BYTES} bytes"
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| ApiError::BadRequest(format!("part {name} is not UTF-8")))
+}
+
+/// `[{"name": "-f", "value": "data.csv"}, ...]`; values may be strings, numbers or booleans.
+fn parse_properties(text: &str) -> Result<Vec<RawParam>, ApiError> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let raw: Vec<PropertyJson> = serde_json::from_str(text).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "properties must be a JSON array of {{\"name\", \"value\"}} objects: {e}"
+        ))
+    })?;
+    raw.into_iter()
+        .map(|p| {
+            let value = match p.value {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(s)) => Some(s),
+                Some(v @ (serde_json::Value::Bool(_) | serde_json::Value::Number(_))) => {
+                    Some(v.to_string())
+                }
+                Some(_) => {
+                    return Err(ApiError::BadRequest(format!(
+                        "parameter {}: value must be a string, number or boolean",
+                        p.name
+                    )))
+                }
+            };
+            Ok(RawParam {
+                name: p.name,
+                value,
+            })
+        })
+        .collect()
+}
+
+/// Streams one file part to `tmp/<uuid>`, then moves it to `files/<uuid>`. On error, returns
+/// the path to clean up.
+async fn receive_file(
+    layout: &Layout,
+    mut field: Field,
+    limit: u64,
+    total: &mut u64,
+) -> Result<(NewFile, PathBuf), (ApiError, Option<PathBuf>)> {
+    let name = field
+        .content_disposition()
+        .and_then(|cd| cd.get_filename())
+        .map(str::to_owned)
+        .ok_or((
+            ApiError::BadRequest("a file part has no filename".into()),
+            None,
+        ))?;
+    if name.is_empty() || name.len() > MAX_FILENAME_BYTES || name.chars().any(char::is_control) {
+        return Err((
+            ApiError::BadRequest(format!(
+                "file name {name:?} must be 1 to {MAX_FILENAME_BYTES} bytes without control characters"
+            )),
+            None,
+        ));
+    }
+    let id = FileId::from_uuid(Uuid::new_v4());
+    let tmp = layout.tmp_path(id);
+    let io_err = |e: std::io::Error, p: &PathBuf| {
+        let err = if e.raw_os_error() == Some(28) {
+            ApiError::InsufficientStorage("the data directory is full".into())
+        } else {
+            ApiError::internal(e)
+        };
+        (err, Some(p.clone()))
+    };
+    let mut file = tokio::fs::File::create(&tmp)
+        .await
+        .map_err(|e| io_err(e, &tmp))?;
+    let mut hasher = Md5::new();
+    let mut size: u64 = 0;
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| {
+            (
+                ApiError::BadRequest(format!("malformed multipart body: {e}")),
+                Some(tmp.clone()),
+            )
+        })?;
+        size += chunk.len() as u64;
+        *total += chunk.len() as u64;
+        if *total > limit {
+            return Err((too_large(limit), Some(tmp.clone())));
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(|e| io_err(e, &tmp))?;
+    }
+    file.sync_all().await.map_err(|e| io_err(e, &tmp))?;
+    drop(file);
+    let storage_path = Layout::input_storage_path(id);
+    let target = layout.resolve(&storage_path).ok_or((
+        ApiError::internal(anyhow::anyhow!("bad storage path")),
+        Some(tmp.clone()),
+    ))?;
+    tokio::fs::rename(&tmp, &target)
+        .await
+        .map_err(|e| io_err(e, &tmp))?;
+    Ok((
+        NewFile {
+            id,
+            name,
+            filetype: INPUT_FILETYPE.to_owned(),
+            size_bytes: size,
+            md5: hex::encode(hasher.finalize()),
+            storage_path,
+            creation_time: OffsetDateTime::now_utc(),
+        },
+        target,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_accept_dspace_shapes() {
+        let p = parse_properties(r#"[{"name":"-f","value":"a.csv"},{"name":"-v"},{"name":"-n","value":3},{"name":"-b","value":true}]"#)
+            .unwrap();
+        let got: Vec<(&str, Option<&str>)> = p
+            .iter()
+            .map(|r| (r.name.as_str(), r.value.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("-f", Some("a.csv")),
+                ("-v", None),
+                ("-n", Some("3")),
+                ("-b", Some("true"))
+            ]
+        );
+        assert!(parse_properties("{").is_err());
+        assert!(parse_properties(r#"[{"name":"-x","value":[1]}]"#).is_err());
+        assert!(parse_properties("").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,8 @@
+//! The application services behind the handlers: each combines authorization, the store and
+//! the runner for one operation, so handlers stay thin.
+
+pub mod archive;
+pub mod download;
+pub mod launch;
+pub mod output;
+pub mod processes;

@@ -1,0 +1,193 @@
+//! A process's console output, streamed from the store page by page: the whole log as text,
+//! the JSON form with time filters, or a live Server-Sent Events feed.
+
+use std::time::Duration;
+
+use actix_web::web::{self, Bytes};
+use futures_util::Stream;
+use process_core::{OutputLine, Process, ProcessId};
+use process_store::OutputRange;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::hal::timestamp;
+use crate::state::AppState;
+
+/// Lines read from the store per page.
+const PAGE_LINES: u32 = 5_000;
+/// How often an SSE follower looks again when no local notification can come (the process
+/// runs on another node, or has not started).
+const FOLLOW_POLL: Duration = Duration::from_secs(1);
+
+#[derive(Serialize)]
+pub struct LineResource<'a> {
+    pub time: String,
+    pub line: &'a str,
+    pub stream: &'static str,
+}
+
+impl<'a> LineResource<'a> {
+    fn of(l: &'a OutputLine) -> Self {
+        Self {
+            time: timestamp(l.time),
+            line: &l.line,
+            stream: l.stream.as_str(),
+        }
+    }
+}
+
+/// Which lines go out, in which format.
+#[derive(Debug, Clone, Copy)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+struct Pager {
+    state: web::Data<AppState>,
+    id: ProcessId,
+    range: OutputRange,
+    format: Format,
+    started: bool,
+    done: bool,
+}
+
+/// The stored output as a byte stream (text lines, or one JSON array).
+pub fn stored(
+    state: web::Data<AppState>,
+    id: ProcessId,
+    range: OutputRange,
+    format: Format,
+) -> impl Stream<Item = Result<Bytes, ApiError>> {
+    let pager = Pager {
+        state,
+        id,
+        range,
+        format,
+        started: false,
+        done: false,
+    };
+    futures_util::stream::unfold(pager, |mut p| async move {
+        if p.done {
+            return None;
+        }
+        let (id, range) = (p.id, p.range);
+        let lines = match p
+            .state
+            .db(move |s| s.read_output(id, range, PAGE_LINES))
+            .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                p.done = true;
+                return Some((Err(e), p));
+            }
+        };
+        let mut out = String::new();
+        if let Format::Json = p.format {
+            if !p.started {
+                out.push('[');
+            }
+        }
+        for l in &lines {
+            match p.format {
+                Format::Text => {
+                    out.push_str(&l.line);
+                    out.push('\n');
+                }
+                Format::Json => {
+                    if p.started || l.seq != lines[0].seq {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::to_string(&LineResource::of(l)).unwrap_or_default());
+                }
+            }
+        }
+        p.started = true;
+        match lines.last() {
+            Some(last) if lines.len() == PAGE_LINES as usize => p.range.after_seq = last.seq,
+            _ => {
+                p.done = true;
+                if let Format::Json = p.format {
+                    out.push(']');
+                }
+            }
+        }
+        Some((Ok(Bytes::from(out)), p))
+    })
+}
+
+struct Follower {
+    state: web::Data<AppState>,
+    id: ProcessId,
+    after: i64,
+    ended: bool,
+}
+
+/// A live feed: the lines after `after` (the `Last-Event-ID`), new lines as they are stored,
+/// then an `end` event with the final status.
+pub fn follow(
+    state: web::Data<AppState>,
+    id: ProcessId,
+    after: i64,
+) -> impl Stream<Item = Result<Bytes, ApiError>> {
+    let f = Follower {
+        state,
+        id,
+        after,
+        ended: false,
+    };
+    futures_util::stream::unfold(f, |mut f| async move {
+        if f.ended {
+            return None;
+        }
+        loop {
+            // Subscribe before reading, so a batch stored in between still wakes us.
+            let mut notified = f.state.runner.follow(f.id);
+            let (id, after) = (f.id, f.after);
+            let range = OutputRange {
+                after_seq: after,
+                ..OutputRange::default()
+            };
+            let lines = match f.state.db(move |s| s.read_output(id, range, 1_000)).await {
+                Ok(l) => l,
+                Err(e) => {
+                    f.ended = true;
+                    return Some((Err(e), f));
+                }
+            };
+            if let Some(last) = lines.last() {
+                f.after = last.seq;
+                let mut out = String::new();
+                for l in &lines {
+                    let data = serde_json::to_string(&LineResource::of(l)).unwrap_or_default();
+                    out.push_str(&format!("id: {}\nevent: line\ndata: {data}\n\n", l.seq));
+                }
+                return Some((Ok(Bytes::from(out)), f));
+            }
+            let process: Option<Process> = match f.state.db(move |s| s.get_process(id)).await {
+                Ok(p) => p,
+                Err(e) => {
+                    f.ended = true;
+                    return Some((Err(e), f));
+                }
+            };
+            let finished = process.as_ref().is_none_or(|p| p.status().is_terminal());
+            if finished && notified.is_none() {
+                f.ended = true;
+                let data = serde_json::json!({
+                    "processStatus": process.as_ref().map(|p| p.status().as_str()),
+                    "statusReason": process.as_ref().and_then(|p| p.status_reason.map(|r| r.as_str())),
+                    "exitCode": process.as_ref().and_then(|p| p.exit_code),
+                });
+                return Some((Ok(Bytes::from(format!("event: end\ndata: {data}\n\n"))), f));
+            }
+            match notified.as_mut() {
+                Some(rx) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(15), rx.changed()).await;
+                }
+                None => tokio::time::sleep(FOLLOW_POLL).await,
+            }
+        }
+    })
+}

@@ -1,0 +1,133 @@
+//! Reading, listing, stopping and deleting processes, always through the one authorization
+//! rule of process-core.
+
+use process_core::auth::{list_scope, may_access, missing, require_admin};
+use process_core::{
+    Caller, ListScope, Page, PageRequest, Param, Process, ProcessId, ProcessQuery, ProcessStatus,
+    ScriptName, Sort, UserId,
+};
+use process_runner::StopResult;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The process `id` if `caller` may see it. A missing process and someone else's get the
+/// same answer.
+pub async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Process, ApiError> {
+    let Ok(id) = id.parse::<ProcessId>() else {
+        return Err(missing(caller).into());
+    };
+    let process = state.db(move |s| s.get_process(id)).await?;
+    match process {
+        Some(p) => {
+            may_access(caller, p.owner)?;
+            Ok(p)
+        }
+        None => Err(missing(caller).into()),
+    }
+}
+
+/// Which listing is asked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Listing {
+    /// `GET /api/system/processes`: admins all, users their own.
+    All,
+    /// `search/byProperty`: admins only.
+    ByProperty,
+    /// `search/own`: the caller's own.
+    Own,
+}
+
+/// Builds the query of a listing from its query-string pairs and runs it.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    listing: Listing,
+    pairs: &[(String, String)],
+) -> Result<Page<Process>, ApiError> {
+    let scope = match listing {
+        Listing::All => list_scope(caller)?,
+        Listing::ByProperty => {
+            require_admin(caller)?;
+            ListScope::All
+        }
+        Listing::Own => match list_scope(caller)? {
+            ListScope::All => ListScope::OwnedBy(
+                caller
+                    .user_id()
+                    .ok_or(ApiError::Unauthorized("authentication is required".into()))?,
+            ),
+            own => own,
+        },
+    };
+    let query = parse_query(scope, pairs)?;
+    state.db(move |s| s.list_processes(&query)).await
+}
+
+fn parse_query(scope: ListScope, pairs: &[(String, String)]) -> Result<ProcessQuery, ApiError> {
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut q = ProcessQuery::new(scope);
+    q.page = PageRequest::new(get("page"), get("size"))?;
+    if let Some(sort) = get("sort") {
+        q.sort = sort.parse::<Sort>()?;
+    }
+    if let Some(name) = get("scriptName").or_else(|| get("script")) {
+        q.script = Some(ScriptName::parse(name)?);
+    }
+    if let Some(user) = get("userId") {
+        q.user = Some(user.parse::<UserId>()?);
+    }
+    if let Some(status) = get("processStatus").or_else(|| get("status")) {
+        q.status = Some(status.parse::<ProcessStatus>()?);
+    }
+    q.parameters = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("parameter.").map(|name| Param {
+                name: name.to_owned(),
+                value: v.clone(),
+            })
+        })
+        .collect();
+    Ok(q)
+}
+
+/// Stops a process the caller may see; answers with its state afterwards.
+pub async fn stop(state: &AppState, caller: &Caller, id: &str) -> Result<Process, ApiError> {
+    let process = visible(state, caller, id).await?;
+    if process.status().is_terminal() {
+        return Err(ApiError::Unprocessable(format!(
+            "process {} already finished ({})",
+            process.id,
+            process.status()
+        )));
+    }
+    let result = state
+        .runner
+        .stop(process.id)
+        .await
+        .map_err(ApiError::from)?;
+    if result == StopResult::AlreadyFinished {
+        tracing::info!(process = %process.id, "stop arrived after the process finished");
+    }
+    let id = process.id;
+    state
+        .db(move |s| s.get_process(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("process {id}")))
+}
+
+/// Deletes a process the caller may see, with its output and files.
+pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    let process = visible(state, caller, id).await?;
+    let id = process.id;
+    match state.db(move |s| s.delete_process(id)).await? {
+        Some(_) => Ok(()),
+        None => Err(missing(caller).into()),
+    }
+}

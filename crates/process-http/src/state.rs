@@ -1,0 +1,30 @@
+//! What every handler shares, and the async facade over the blocking store.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use process_core::Catalog;
+use process_runner::Runner;
+use process_store::{Store, StoreError};
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+pub struct AppState {
+    pub store: Store,
+    pub runner: Runner<Store>,
+    pub catalog: Arc<Catalog>,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// Runs a store call on the blocking pool (the one way handlers reach the database).
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        Ok(web::block(move || f(&store)).await??)
+    }
+}
