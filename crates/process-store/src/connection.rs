@@ -104,17 +104,13 @@ impl ManageConnection for Manager {
             Backend::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
-                // The busy timeout comes first: switching to WAL needs the write lock, and
-                // connections opened together (a new pool) would otherwise fail on it.
+                // The busy timeout comes first, so that the other pragmas wait for locks too.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                     SQLITE_BUSY_TIMEOUT.as_millis()
                 ))
-                .map_err(|e| {
-                    eprintln!("PROBE connect error: {e}");
-                    diesel::r2d2::Error::QueryError(e)
-                })?;
+                .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
             Backend::Postgres(url) => PgConnection::establish(url)

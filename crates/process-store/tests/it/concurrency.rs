@@ -6,7 +6,8 @@ use std::sync::Barrier;
 use process_core::{
     ListScope, OutputLine, ProcessId, ProcessQuery, ProcessRepository, ProcessStatus, Stream,
 };
-use process_store::{OutputRange, Store};
+use process_store::testing::TestDatabase;
+use process_store::{Layout, OutputRange, Store};
 
 use crate::{at, complete, each_backend, new_process, param, start};
 
@@ -121,4 +122,26 @@ fn concurrent_user_and_token_writes() {
             assert_eq!(store.user_by_token(token).unwrap().as_ref(), Some(user));
         }
     });
+}
+
+/// SQLite only: this is about a new database file. Switching a file to WAL takes the write
+/// lock, which SQLite does not wait for while other new connections hold read locks; when the
+/// pool's connections all did it at once, most failed with "database is locked" and r2d2
+/// retried them after a 200 ms back-off, so every open took 400 ms or more (and could fail).
+#[test]
+fn fresh_sqlite_stores_open_without_lock_retries() {
+    const OPENS: u32 = 10;
+    let started = std::time::Instant::now();
+    for _ in 0..OPENS {
+        let dir = tempfile::TempDir::new().unwrap();
+        let db = TestDatabase::sqlite(dir.path());
+        let store = Store::open(&db.url, Layout::new(dir.path().join("data"))).unwrap();
+        store.migrate().unwrap();
+    }
+    let elapsed = started.elapsed();
+    // Each open takes a few milliseconds; one lock retry alone costs 200 ms.
+    assert!(
+        elapsed < std::time::Duration::from_millis(200) * OPENS,
+        "{OPENS} opens took {elapsed:?}: connections are retried after lock errors"
+    );
 }

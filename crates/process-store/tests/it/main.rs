@@ -125,4 +125,3 @@ pub fn fail(store: &Store, id: ProcessId, secs: i64) -> Option<Process> {
 pub fn ids(processes: &[Process]) -> Vec<i64> {
     processes.iter().map(|p| p.id.get()).collect()
 }
-mod probe;

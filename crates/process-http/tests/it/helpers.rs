@@ -1,0 +1,313 @@
+//! The test harness: a real processd app, in-process on a random port, over a fresh SQLite
+//! file or a fresh PostgreSQL database, with the fixture scripts of `tests/fixtures`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use process_http::{Application, Config};
+use process_store::testing::TestDatabase;
+use serde_json::Value;
+
+pub fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name);
+    path.canonicalize()
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+        .display()
+        .to_string()
+}
+
+/// The scripts every test app has. `extra` is appended (more `[[script]]` tables or keys).
+pub fn test_config(extra_top: &str) -> String {
+    format!(
+        r#"
+bind = "127.0.0.1:0"
+max_concurrent = 4
+kill_grace = "1s"
+{extra_top}
+
+[[script]]
+name = "echo"
+description = "prints its arguments"
+command = ["{echo}"]
+allowed = ["anonymous"]
+[[script.parameter]]
+name = "-s"
+long = "--string"
+type = "string"
+[[script.parameter]]
+name = "-n"
+type = "integer"
+[[script.parameter]]
+name = "-b"
+type = "boolean"
+[[script.parameter]]
+name = "-d"
+type = "date"
+
+[[script]]
+name = "env"
+command = ["{env}"]
+allowed = ["authenticated"]
+env = {{ CUSTOM_VAR = "custom" }}
+
+[[script]]
+name = "lines"
+command = ["{lines}"]
+allowed = ["authenticated"]
+[[script.parameter]]
+name = "-c"
+type = "integer"
+mandatory = true
+
+[[script]]
+name = "sleep"
+command = ["{sleep}"]
+allowed = ["authenticated"]
+[[script.parameter]]
+name = "-t"
+type = "integer"
+
+[[script]]
+name = "timeout"
+command = ["{sleep}", "-t", "30"]
+allowed = ["authenticated"]
+max_clock_time = "1s"
+
+[[script]]
+name = "outputs"
+command = ["{outputs}"]
+allowed = ["authenticated"]
+[[script.parameter]]
+name = "-z"
+type = "integer"
+
+[[script]]
+name = "exit"
+command = ["{exit}"]
+allowed = ["authenticated"]
+[[script.parameter]]
+name = "-c"
+type = "integer"
+mandatory = true
+
+[[script]]
+name = "killself"
+command = ["{killself}"]
+allowed = ["authenticated"]
+
+[[script]]
+name = "cat"
+command = ["{cat}"]
+allowed = ["authenticated"]
+[[script.parameter]]
+name = "-f"
+long = "--file"
+type = "file"
+mandatory = true
+
+[[script]]
+name = "admin-only"
+command = ["{echo}"]
+allowed = ["admin"]
+
+[[script]]
+name = "lab-only"
+command = ["{echo}"]
+allowed = ["lab"]
+
+[[script]]
+name = "missing"
+command = ["/nonexistent/processd-test-binary"]
+allowed = ["authenticated"]
+"#,
+        echo = fixture("echo_args.sh"),
+        env = fixture("print_env.sh"),
+        lines = fixture("lines.sh"),
+        sleep = fixture("sleep.sh"),
+        outputs = fixture("outputs.sh"),
+        exit = fixture("exit_code.sh"),
+        killself = fixture("kill_self.sh"),
+        cat = fixture("cat_file.sh"),
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub app: actix_web::web::Data<process_http::state::AppState>,
+    pub admin: String,
+    pub alice: String,
+    pub bob: String,
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    _db: TestDatabase,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        auth(self.client.get(self.url(path)), token)
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        auth(self.client.post(self.url(path)), token)
+    }
+
+    pub fn delete(&self, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        auth(self.client.delete(self.url(path)), token)
+    }
+
+    /// Launches `script` with `properties` (JSON array) and files `(name, bytes)`; returns
+    /// the response.
+    pub async fn launch(
+        &self,
+        script: &str,
+        token: Option<&str>,
+        properties: Value,
+        files: Vec<(&str, Vec<u8>)>,
+    ) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new().text("properties", properties.to_string());
+        for (name, bytes) in files {
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+            );
+        }
+        self.post(&format!("/api/system/scripts/{script}/processes"), token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("launch request")
+    }
+
+    /// Launches and asserts 202; returns the process id.
+    pub async fn launch_ok(&self, script: &str, token: Option<&str>, properties: Value) -> String {
+        let res = self.launch(script, token, properties, vec![]).await;
+        assert_eq!(
+            res.status(),
+            202,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+        let body: Value = res.json().await.expect("json");
+        body["processId"].as_str().expect("processId").to_owned()
+    }
+
+    pub async fn process(&self, id: &str, token: Option<&str>) -> Value {
+        let res = self
+            .get(&format!("/api/system/processes/{id}"), token)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 200);
+        res.json().await.expect("json")
+    }
+
+    /// Polls a process until it is COMPLETED or FAILED (at most 60 s) and returns it.
+    pub async fn wait_done(&self, id: &str, token: Option<&str>) -> Value {
+        for _ in 0..1200 {
+            let p = self.process(id, token).await;
+            if matches!(p["processStatus"].as_str(), Some("COMPLETED" | "FAILED")) {
+                return p;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("process {id} did not finish");
+    }
+
+    /// Polls until the process is RUNNING.
+    pub async fn wait_running(&self, id: &str, token: Option<&str>) -> Value {
+        for _ in 0..1200 {
+            let p = self.process(id, token).await;
+            if p["processStatus"] == "RUNNING" {
+                return p;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("process {id} did not start");
+    }
+
+    pub async fn output(&self, id: &str, token: Option<&str>) -> String {
+        let res = self
+            .get(&format!("/api/system/processes/{id}/output"), token)
+            .send()
+            .await
+            .expect("output");
+        assert_eq!(res.status(), 200);
+        res.text().await.expect("text")
+    }
+}
+
+fn auth(req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+    match token {
+        Some(t) => req.bearer_auth(t),
+        None => req,
+    }
+}
+
+/// Starts an app on `backend` with the test scripts (plus `extra_top` config lines), and
+/// three users: an admin, alice (group lab) and bob. `None` when the backend is unavailable.
+pub async fn spawn_app_with(backend: Backend, extra_top: &str) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = match backend {
+        Backend::Sqlite => TestDatabase::sqlite(dir.path()),
+        Backend::Postgres => TestDatabase::postgres()?,
+    };
+    let data_dir = dir.path().join("data");
+    let text = format!(
+        "data_dir = \"{}\"\ndatabase_url = \"{}\"\n{}",
+        data_dir.display(),
+        db.url,
+        test_config(extra_top)
+    );
+    let config = Config::parse(&text, dir.path(), &[]).expect("test config");
+    let app = Application::build(config).await.expect("build app");
+    let port = app.port();
+    let state = app.state();
+    actix_web::rt::spawn(app.run());
+    let store = state.store.clone();
+    let (admin, alice, bob) = tokio::task::spawn_blocking(move || {
+        let now = time::OffsetDateTime::now_utc();
+        let mut tokens = Vec::new();
+        for (name, admin, groups) in [
+            ("admin", true, vec![]),
+            ("alice", false, vec!["lab".to_owned()]),
+            ("bob", false, vec![]),
+        ] {
+            let user = store.upsert_user(name, admin, &groups, now).expect("user");
+            tokens.push(store.create_token(user.id, now).expect("token"));
+        }
+        (tokens[0].clone(), tokens[1].clone(), tokens[2].clone())
+    })
+    .await
+    .expect("users");
+    Some(TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+        app: state,
+        admin,
+        alice,
+        bob,
+        backend,
+        dir,
+        _db: db,
+    })
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, "").await
+}
+
+/// The backends to run a test on: SQLite always, PostgreSQL when a server is reachable.
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];

@@ -1,0 +1,11 @@
+//! processd's end-to-end tests: the real app, real scripts, real HTTP, on SQLite and
+//! PostgreSQL.
+#![allow(clippy::unwrap_used, dead_code)]
+
+mod api;
+mod cli;
+mod downloads;
+mod helpers;
+mod launch;
+mod runs;
+mod smoke;
