@@ -90,7 +90,10 @@ fn the_runner_port_reads_and_updates_processes() {
         );
         assert!(store.statuses(&[]).unwrap().is_empty());
 
-        assert_eq!(ids(&store.running().unwrap()), ids(&[b.clone()]));
+        assert_eq!(
+            ids(&store.running().unwrap()),
+            ids(std::slice::from_ref(&b))
+        );
 
         store.set_executor_job_id(b.id, "pid-4242").unwrap();
         store.set_progress(b.id, 42).unwrap();
