@@ -91,6 +91,11 @@ string_enum!(
     }
 );
 
+// The variants come from a macro that cannot carry `#[default]`.
+#[expect(
+    clippy::derivable_impls,
+    reason = "string_enum! variants cannot carry #[default]"
+)]
 impl Default for DependencyType {
     fn default() -> Self {
         DependencyType::AfterOk

@@ -105,6 +105,7 @@ impl Application {
         .client_request_timeout(Duration::from_secs(10))
         .client_disconnect_timeout(Duration::from_secs(5))
         .shutdown_timeout(10)
+        .disable_signals()
         .listen(listener)?
         .run();
         Ok(Self {
@@ -122,9 +123,26 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until the server is stopped (SIGINT/SIGTERM).
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully: launches are refused with
+    /// 503, in-flight requests finish, running processes get `shutdown_grace` and are then
+    /// stopped and recorded FAILED `interrupted`.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        use tokio::signal::unix::{signal, SignalKind};
+        let handle = self.server.handle();
+        let mut server = actix_web::rt::spawn(self.server);
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            res = &mut server => return res.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
+        self.state.runner.drain();
+        handle.stop(true).await;
+        let grace = self.state.config.shutdown_grace;
+        self.state.runner.shutdown(grace).await;
+        tracing::info!("processd stopped");
+        Ok(())
     }
 }
 

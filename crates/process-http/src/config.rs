@@ -39,6 +39,7 @@ struct RawConfig {
     retention_days: Option<u32>,
     executor: Option<String>,
     kill_grace: Option<String>,
+    shutdown_grace: Option<String>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -54,6 +55,7 @@ const KEYS: &[&str] = &[
     "retention_days",
     "executor",
     "kill_grace",
+    "shutdown_grace",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -107,7 +109,10 @@ pub struct Config {
     pub max_output_bytes: u64,
     pub retention_days: Option<u32>,
     pub executor: ExecutorKind,
+    /// Time between SIGTERM and SIGKILL when a process is stopped.
     pub kill_grace: Duration,
+    /// How long running processes may go on after processd is asked to stop.
+    pub shutdown_grace: Duration,
     pub catalog: Catalog,
 }
 
@@ -169,6 +174,10 @@ impl Config {
             Some(s) => parse_duration(&s).map_err(|e| invalid(e.to_string()))?,
             None => Duration::from_secs(5),
         };
+        let shutdown_grace = match raw.shutdown_grace {
+            Some(s) => parse_duration(&s).map_err(|e| invalid(e.to_string()))?,
+            None => Duration::from_secs(10),
+        };
         let scripts = raw
             .script
             .into_iter()
@@ -185,6 +194,7 @@ impl Config {
             retention_days: raw.retention_days,
             executor,
             kill_grace,
+            shutdown_grace,
             catalog,
         })
     }

@@ -30,6 +30,8 @@ pub enum Outcome {
     Signaled(i32),
     TimedOut,
     Stopped,
+    /// Stopped because this node shut down.
+    Interrupted,
     /// The job could not be started; the message says why.
     SpawnFailed(String),
 }

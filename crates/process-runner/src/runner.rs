@@ -2,6 +2,7 @@
 //! running process, stop requests and crash recovery.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -56,6 +57,9 @@ pub enum StopResult {
 
 struct Active {
     stop: watch::Sender<bool>,
+    /// Set when the stop comes from a shutdown rather than a user: the process then ends
+    /// FAILED `interrupted`, not `stopped`.
+    interrupted: Arc<AtomicBool>,
     stored: watch::Receiver<i64>,
 }
 
@@ -66,6 +70,10 @@ struct Inner<R: ProcessRepository> {
     executor: Arc<dyn Executor>,
     config: RunnerConfig,
     wake: Notify,
+    /// Set by `drain`: no new process is started.
+    draining: AtomicBool,
+    /// Notified whenever a run ends.
+    ended: Notify,
     active: Mutex<HashMap<ProcessId, Active>>,
 }
 
@@ -111,6 +119,8 @@ impl<R: ProcessRepository> Runner<R> {
                 executor,
                 config,
                 wake: Notify::new(),
+                draining: AtomicBool::new(false),
+                ended: Notify::new(),
                 active: Mutex::new(HashMap::new()),
             }),
         }
@@ -170,6 +180,9 @@ impl<R: ProcessRepository> Runner<R> {
 
     /// Starts due processes while slots are free; returns the next future start time.
     async fn fill_slots(&self) -> Result<Option<OffsetDateTime>, R::Error> {
+        if self.is_draining() {
+            return Ok(None);
+        }
         let repo = &self.inner.repo;
         let t = now();
         let mut free = self
@@ -233,10 +246,12 @@ impl<R: ProcessRepository> Runner<R> {
         // Reserve the slot before claiming, so a stop arriving during the claim finds it.
         let (stop_tx, stop_rx) = watch::channel(false);
         let (stored_tx, stored_rx) = watch::channel(0);
+        let interrupted = Arc::new(AtomicBool::new(false));
         self.active().insert(
             id,
             Active {
                 stop: stop_tx,
+                interrupted: Arc::clone(&interrupted),
                 stored: stored_rx,
             },
         );
@@ -259,7 +274,7 @@ impl<R: ProcessRepository> Runner<R> {
         tokio::spawn(async move {
             let inner = tokio::spawn({
                 let runner = runner.clone();
-                async move { runner.run(process, stop_rx, stored_tx).await }
+                async move { runner.run(process, stop_rx, stored_tx, interrupted).await }
             });
             if let Err(e) = inner.await {
                 tracing::error!(process = %id, error = %e, "run task failed");
@@ -268,13 +283,20 @@ impl<R: ProcessRepository> Runner<R> {
                     .await;
             }
             runner.active().remove(&id);
+            runner.inner.ended.notify_waiters();
             runner.wake();
         });
         Ok(true)
     }
 
     /// Runs a claimed (RUNNING) process to its end and records the result.
-    async fn run(&self, process: Process, stop: watch::Receiver<bool>, stored: watch::Sender<i64>) {
+    async fn run(
+        &self,
+        process: Process,
+        stop: watch::Receiver<bool>,
+        stored: watch::Sender<i64>,
+        interrupted: Arc<AtomicBool>,
+    ) {
         let id = process.id;
         let repo = &self.inner.repo;
         let Some(script) = self.inner.catalog.get(process.script.as_str()).cloned() else {
@@ -326,7 +348,10 @@ impl<R: ProcessRepository> Runner<R> {
             self.inner.config.max_output_bytes,
             stored,
         ));
-        let outcome = self.inner.executor.run(job, tx, stop).await;
+        let mut outcome = self.inner.executor.run(job, tx, stop).await;
+        if outcome == Outcome::Stopped && interrupted.load(Ordering::SeqCst) {
+            outcome = Outcome::Interrupted;
+        }
         let summary = match capturing.await {
             Ok(s) => s,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -355,6 +380,10 @@ impl<R: ProcessRepository> Runner<R> {
             Outcome::Stopped => (
                 fail(t, StatusReason::Stopped, None),
                 Some("stopped on request".to_owned()),
+            ),
+            Outcome::Interrupted => (
+                fail(t, StatusReason::Interrupted, None),
+                Some("interrupted: processd shut down while this ran".to_owned()),
             ),
             Outcome::SpawnFailed(msg) => (fail(t, StatusReason::Spawn, None), Some(msg.clone())),
         };
@@ -417,6 +446,64 @@ impl<R: ProcessRepository> Runner<R> {
             return Ok(StopResult::Stopping);
         }
         Ok(StopResult::AlreadyFinished)
+    }
+
+    /// Stops starting new processes (launches are still stored and wait as SCHEDULED).
+    pub fn drain(&self) {
+        self.inner.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    /// Shuts the runner down: no new starts, running processes get `grace` to finish, then
+    /// their process groups are stopped (SIGTERM, then SIGKILL) and they end FAILED
+    /// `interrupted` with their output flushed. Returns once every run has been recorded.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.drain();
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let ended = self.inner.ended.notified();
+            tokio::pin!(ended);
+            // Registered before the check, so an end in between is not missed.
+            ended.as_mut().enable();
+            if self.running_count() == 0 || tokio::time::timeout_at(deadline, ended).await.is_err()
+            {
+                break;
+            }
+        }
+        let remaining: Vec<ProcessId> = {
+            let active = self.active();
+            for a in active.values() {
+                a.interrupted.store(true, Ordering::SeqCst);
+                a.stop.send_replace(true);
+            }
+            active.keys().copied().collect()
+        };
+        if !remaining.is_empty() {
+            tracing::warn!(
+                count = remaining.len(),
+                "interrupting running processes for shutdown"
+            );
+        }
+        loop {
+            let ended = self.inner.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.running_count() == 0 {
+                break;
+            }
+            // The executor escalates to SIGKILL itself; this bound only guards against a
+            // run that can no longer record its end (a dead database).
+            if tokio::time::timeout(Duration::from_secs(60), ended)
+                .await
+                .is_err()
+            {
+                tracing::error!("runs did not end after their process groups were stopped");
+                break;
+            }
+        }
     }
 
     /// Resolves processes left RUNNING by a previous run of this node: a process group still

@@ -25,7 +25,7 @@ CREATE INDEX api_tokens_user ON api_tokens (user_id);
 CREATE TABLE processes (
     id BIGSERIAL PRIMARY KEY,
     user_id TEXT REFERENCES users (id),
-    script_name TEXT NOT NULL,
+    script_name TEXT COLLATE "C" NOT NULL, -- byte order, as SQLite sorts
     status TEXT NOT NULL,
     creation_time BIGINT NOT NULL,
     start_time BIGINT,

@@ -72,6 +72,9 @@ pub async fn launch(
     req: &HttpRequest,
     payload: Multipart,
 ) -> Result<Process, ApiError> {
+    if state.runner.is_draining() {
+        return Err(ApiError::Unavailable("processd is shutting down".into()));
+    }
     let script = state
         .catalog
         .get(script_name)
