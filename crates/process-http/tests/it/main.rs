@@ -7,5 +7,6 @@ mod cli;
 mod downloads;
 mod helpers;
 mod launch;
+mod lifecycle;
 mod runs;
 mod smoke;
