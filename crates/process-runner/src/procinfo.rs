@@ -47,13 +47,16 @@ fn group_has_members(pgid: i32) -> bool {
         else {
             return false;
         };
+        // Zombies are already dead; only live members count.
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .ok()
             .and_then(|stat| {
-                let rest = &stat[stat.rfind(')')? + 1..];
-                rest.split_whitespace().nth(2)?.parse::<i32>().ok()
+                let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+                let state = fields.next()?;
+                let pgrp = fields.nth(1)?.parse::<i32>().ok()?;
+                Some(state != "Z" && pgrp == pgid)
             })
-            == Some(pgid)
+            .unwrap_or(false)
     })
 }
 

@@ -8,16 +8,24 @@ use time::OffsetDateTime;
 
 use crate::helpers::{spawn_app, TestApp, BACKENDS};
 
-async fn launch_form(app: &TestApp, script: &str, token: &str, parts: &[(&str, String)]) -> reqwest::Response {
+async fn launch_form(
+    app: &TestApp,
+    script: &str,
+    token: &str,
+    parts: &[(&str, String)],
+) -> reqwest::Response {
     let mut form = reqwest::multipart::Form::new();
     for (name, value) in parts {
         form = form.text((*name).to_owned(), value.clone());
     }
-    app.post(&format!("/api/system/scripts/{script}/processes"), Some(token))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
+    app.post(
+        &format!("/api/system/scripts/{script}/processes"),
+        Some(token),
+    )
+    .multipart(form)
+    .send()
+    .await
+    .unwrap()
 }
 
 async fn launched(res: reqwest::Response) -> Value {
@@ -28,16 +36,31 @@ async fn launched(res: reqwest::Response) -> Value {
 #[actix_web::test]
 async fn start_time_defers_a_process() {
     for backend in BACKENDS {
-        let Some(app) = spawn_app(backend).await else { continue };
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
         let t = &app.alice;
         let at = OffsetDateTime::now_utc() + time::Duration::seconds(2);
         let p = launched(
-            launch_form(&app, "sleep", t, &[("properties", json!([{"name": "-t", "value": "0"}]).to_string()), ("startTime", at.format(&Rfc3339).unwrap())]).await,
+            launch_form(
+                &app,
+                "sleep",
+                t,
+                &[
+                    (
+                        "properties",
+                        json!([{"name": "-t", "value": "0"}]).to_string(),
+                    ),
+                    ("startTime", at.format(&Rfc3339).unwrap()),
+                ],
+            )
+            .await,
         )
         .await;
         let id = p["processId"].as_str().unwrap();
         assert_eq!(p["processStatus"], "SCHEDULED");
-        let scheduled = OffsetDateTime::parse(p["scheduledStartTime"].as_str().unwrap(), &Rfc3339).unwrap();
+        let scheduled =
+            OffsetDateTime::parse(p["scheduledStartTime"].as_str().unwrap(), &Rfc3339).unwrap();
         assert!((scheduled - at).abs() < time::Duration::milliseconds(1));
         tokio::time::sleep(Duration::from_millis(800)).await;
         assert_eq!(app.process(id, Some(t)).await["processStatus"], "SCHEDULED");
@@ -47,56 +70,115 @@ async fn start_time_defers_a_process() {
         assert!(started >= at, "started {started} before {at}");
 
         // A past start time means now; a malformed one is refused.
-        let past = launched(launch_form(&app, "echo", t, &[("startTime", "2001-01-01T00:00:00Z".into())]).await).await;
-        let done = app.wait_done(past["processId"].as_str().unwrap(), Some(t)).await;
+        let past = launched(
+            launch_form(
+                &app,
+                "echo",
+                t,
+                &[("startTime", "2001-01-01T00:00:00Z".into())],
+            )
+            .await,
+        )
+        .await;
+        let done = app
+            .wait_done(past["processId"].as_str().unwrap(), Some(t))
+            .await;
         assert_eq!(done["processStatus"], "COMPLETED");
         let bad = launch_form(&app, "echo", t, &[("startTime", "tomorrow".into())]).await;
         assert_eq!(bad.status(), 400);
         let body: Value = bad.json().await.unwrap();
-        assert!(body["message"].as_str().unwrap().contains("startTime"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("startTime"),
+            "{body}"
+        );
     }
 }
 
 #[actix_web::test]
 async fn dependencies_order_and_fail_processes() {
     for backend in BACKENDS {
-        let Some(app) = spawn_app(backend).await else { continue };
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
         let t = &app.alice;
-        let first = app.launch_ok("sleep", Some(t), json!([{"name": "-t", "value": "1"}])).await;
-        let after = launched(launch_form(&app, "echo", t, &[("dependsOn", first.clone())]).await).await;
+        let first = app
+            .launch_ok("sleep", Some(t), json!([{"name": "-t", "value": "1"}]))
+            .await;
+        let after =
+            launched(launch_form(&app, "echo", t, &[("dependsOn", first.clone())]).await).await;
         let after_id = after["processId"].as_str().unwrap().to_owned();
         assert_eq!(after["dependsOn"], json!([first.clone()]));
         assert_eq!(after["dependencyType"], "afterok");
 
         // While the dependency runs, the dependent waits and the dependency cannot be deleted.
         app.wait_running(&first, Some(t)).await;
-        assert_eq!(app.process(&after_id, Some(t)).await["processStatus"], "SCHEDULED");
-        let del = app.delete(&format!("/api/system/processes/{first}"), Some(t)).send().await.unwrap();
+        assert_eq!(
+            app.process(&after_id, Some(t)).await["processStatus"],
+            "SCHEDULED"
+        );
+        let del = app
+            .delete(&format!("/api/system/processes/{first}"), Some(t))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(del.status(), 422);
         let first_done = app.wait_done(&first, Some(t)).await;
         let after_done = app.wait_done(&after_id, Some(t)).await;
         assert_eq!(after_done["processStatus"], "COMPLETED");
-        assert!(after_done["startTime"].as_str().unwrap() >= first_done["endTime"].as_str().unwrap());
+        assert!(
+            after_done["startTime"].as_str().unwrap() >= first_done["endTime"].as_str().unwrap()
+        );
 
         // afterok on a failure: FAILED `dependency`, never run; afterany: runs.
-        let failing = app.launch_ok("exit", Some(t), json!([{"name": "-c", "value": "2"}])).await;
-        let ok_dep = launched(launch_form(&app, "echo", t, &[("dependsOn", failing.clone())]).await).await;
+        let failing = app
+            .launch_ok("exit", Some(t), json!([{"name": "-c", "value": "2"}]))
+            .await;
+        let ok_dep =
+            launched(launch_form(&app, "echo", t, &[("dependsOn", failing.clone())]).await).await;
         let any_dep = launched(
-            launch_form(&app, "echo", t, &[("dependsOn", failing.clone()), ("dependencyType", "afterany".into())]).await,
+            launch_form(
+                &app,
+                "echo",
+                t,
+                &[
+                    ("dependsOn", failing.clone()),
+                    ("dependencyType", "afterany".into()),
+                ],
+            )
+            .await,
         )
         .await;
-        let ok_done = app.wait_done(ok_dep["processId"].as_str().unwrap(), Some(t)).await;
+        let ok_done = app
+            .wait_done(ok_dep["processId"].as_str().unwrap(), Some(t))
+            .await;
         assert_eq!(ok_done["processStatus"], "FAILED");
         assert_eq!(ok_done["statusReason"], "dependency");
         assert_eq!(ok_done["startTime"], Value::Null);
-        let out = app.output(ok_dep["processId"].as_str().unwrap(), Some(t)).await;
+        let out = app
+            .output(ok_dep["processId"].as_str().unwrap(), Some(t))
+            .await;
         assert!(out.contains(&format!("dependency {failing}")), "{out}");
-        let any_done = app.wait_done(any_dep["processId"].as_str().unwrap(), Some(t)).await;
+        let any_done = app
+            .wait_done(any_dep["processId"].as_str().unwrap(), Some(t))
+            .await;
         assert_eq!(any_done["processStatus"], "COMPLETED");
 
         // Unknown ids, someone else's process and bad values are refused.
-        for (deps, kind) in [("99999", "afterok"), ("abc", "afterok"), (first.as_str(), "whenever")] {
-            let res = launch_form(&app, "echo", t, &[("dependsOn", deps.to_owned()), ("dependencyType", kind.to_owned())]).await;
+        for (deps, kind) in [
+            ("99999", "afterok"),
+            ("abc", "afterok"),
+            (first.as_str(), "whenever"),
+        ] {
+            let res = launch_form(
+                &app,
+                "echo",
+                t,
+                &[
+                    ("dependsOn", deps.to_owned()),
+                    ("dependencyType", kind.to_owned()),
+                ],
+            )
+            .await;
             assert_eq!(res.status(), 400, "{deps} {kind}");
         }
         let res = launch_form(&app, "echo", &app.bob, &[("dependsOn", first.clone())]).await;
@@ -107,8 +189,14 @@ async fn dependencies_order_and_fail_processes() {
 /// Reads an SSE response to its end and returns (event, id, data) triples.
 async fn read_events(res: reqwest::Response) -> Vec<(String, Option<i64>, Value)> {
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
-    let text = tokio::time::timeout(Duration::from_secs(60), res.text()).await.unwrap().unwrap();
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let text = tokio::time::timeout(Duration::from_secs(60), res.text())
+        .await
+        .unwrap()
+        .unwrap();
     text.split("\n\n")
         .filter(|block| !block.trim().is_empty())
         .map(|block| {
@@ -132,12 +220,21 @@ async fn read_events(res: reqwest::Response) -> Vec<(String, Option<i64>, Value)
 #[actix_web::test]
 async fn live_output_follows_and_resumes() {
     for backend in BACKENDS {
-        let Some(app) = spawn_app(backend).await else { continue };
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
         let t = &app.alice;
-        let id = app.launch_ok("lines", Some(t), json!([{"name": "-c", "value": "3000"}])).await;
+        let id = app
+            .launch_ok("lines", Some(t), json!([{"name": "-c", "value": "3000"}]))
+            .await;
         let path = format!("/api/system/processes/{id}/output");
         // Follow from the start, while it runs.
-        let res = app.get(&path, Some(t)).header("Accept", "text/event-stream").send().await.unwrap();
+        let res = app
+            .get(&path, Some(t))
+            .header("Accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
         let events = read_events(res).await;
         let (end, lines) = events.split_last().unwrap();
         assert_eq!(end.0, "end");
@@ -167,7 +264,12 @@ async fn live_output_follows_and_resumes() {
         assert_eq!(events.last().unwrap().0, "end");
 
         // Others cannot follow it.
-        let res = app.get(&path, Some(&app.bob)).header("Accept", "text/event-stream").send().await.unwrap();
+        let res = app
+            .get(&path, Some(&app.bob))
+            .header("Accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 404);
     }
 }

@@ -5,6 +5,7 @@
 mod api;
 mod cli;
 mod downloads;
+mod faults;
 mod helpers;
 mod launch;
 mod lifecycle;
