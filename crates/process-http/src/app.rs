@@ -14,6 +14,7 @@ use process_store::{Layout, Store};
 
 use crate::config::{Config, ExecutorKind};
 use crate::error::{json_errors, ApiError};
+use crate::metrics::{Metrics, RequestLabels};
 use crate::routes;
 use crate::state::AppState;
 
@@ -81,6 +82,7 @@ impl Application {
             runner,
             catalog,
             config: Arc::new(config),
+            metrics: Metrics::default(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -94,10 +96,21 @@ impl Application {
                     let started = Instant::now();
                     let method = req.method().clone();
                     let path = req.path().to_owned();
+                    let state = req.app_data::<web::Data<AppState>>().cloned();
                     let fut = srv.call(req);
                     async move {
                         let res = json_errors(fut.await?);
-                        tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+                        let elapsed = started.elapsed();
+                        let status = res.status().as_u16();
+                        if let Some(state) = state {
+                            let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+                            state
+                                .metrics
+                                .requests
+                                .get_or_create(&RequestLabels { method: method.to_string(), route, status })
+                                .observe(elapsed.as_secs_f64());
+                        }
+                        tracing::info!(%method, %path, status, ms = elapsed.as_millis() as u64, "request");
                         Ok(res)
                     }
                 })

@@ -9,12 +9,14 @@ use process_store::{Store, StoreError};
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 pub struct AppState {
     pub store: Store,
     pub runner: Runner<Store>,
     pub catalog: Arc<Catalog>,
     pub config: Arc<Config>,
+    pub metrics: Metrics,
 }
 
 impl AppState {

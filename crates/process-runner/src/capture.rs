@@ -2,6 +2,7 @@
 //! transaction per batch, never one per line), applying `::progress::N` lines and the
 //! per-process output cap.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,8 @@ struct Capture<R: ProcessRepository> {
     progress: Option<u8>,
     /// Tells followers the sequence number of the last stored line.
     stored: watch::Sender<i64>,
+    /// Lines stored by every capture of this node (for metrics).
+    counter: Arc<AtomicU64>,
 }
 
 /// Consumes `events` until every sender is gone; returns what was stored.
@@ -43,6 +46,7 @@ pub async fn capture<R: ProcessRepository>(
     mut events: mpsc::Receiver<Event>,
     max_bytes: u64,
     stored: watch::Sender<i64>,
+    counter: Arc<AtomicU64>,
 ) -> CaptureSummary {
     let mut c = Capture {
         repo,
@@ -54,6 +58,7 @@ pub async fn capture<R: ProcessRepository>(
         batch: Vec::new(),
         progress: None,
         stored,
+        counter,
     };
     let mut deadline: Option<Instant> = None;
     loop {
@@ -166,6 +171,8 @@ impl<R: ProcessRepository> Capture<R> {
             .await;
             match result {
                 Ok(()) => {
+                    self.counter
+                        .fetch_add(lines.len() as u64, Ordering::Relaxed);
                     if let Some(seq) = last {
                         self.stored.send_replace(seq);
                     }

@@ -74,6 +74,8 @@ struct Inner<R: ProcessRepository> {
     draining: AtomicBool,
     /// Notified whenever a run ends.
     ended: Notify,
+    /// Output lines stored since start.
+    lines_captured: Arc<std::sync::atomic::AtomicU64>,
     active: Mutex<HashMap<ProcessId, Active>>,
 }
 
@@ -121,6 +123,7 @@ impl<R: ProcessRepository> Runner<R> {
                 wake: Notify::new(),
                 draining: AtomicBool::new(false),
                 ended: Notify::new(),
+                lines_captured: Arc::default(),
                 active: Mutex::new(HashMap::new()),
             }),
         }
@@ -138,6 +141,11 @@ impl<R: ProcessRepository> Runner<R> {
     /// Asks the scheduler to look for work now (after a launch).
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// Output lines this node has stored since it started.
+    pub fn lines_captured(&self) -> u64 {
+        self.inner.lines_captured.load(Ordering::Relaxed)
     }
 
     /// Processes running on this node.
@@ -347,6 +355,7 @@ impl<R: ProcessRepository> Runner<R> {
             rx,
             self.inner.config.max_output_bytes,
             stored,
+            Arc::clone(&self.inner.lines_captured),
         ));
         let mut outcome = self.inner.executor.run(job, tx, stop).await;
         if outcome == Outcome::Stopped && interrupted.load(Ordering::SeqCst) {

@@ -149,6 +149,67 @@ pub(crate) fn load(conn: &mut AnyConnection, id: ProcessId) -> Result<Option<Pro
     Ok(hydrate(conn, rows)?.pop())
 }
 
+/// Inserts a SCHEDULED process with its parameters, dependencies and input files, inside the
+/// caller's transaction (a launch that consumes an upload session adds to the same one).
+pub(crate) fn insert_process(
+    conn: &mut AnyConnection,
+    new: &NewProcess,
+    inputs: &[NewFile],
+) -> Result<ProcessId, StoreError> {
+    let row = NewProcessRow {
+        user_id: new.owner.map(|u| u.to_string()),
+        script_name: new.script.as_str(),
+        status: ProcessStatus::Scheduled.as_str(),
+        creation_time: to_micros(new.creation_time),
+        not_before: new.not_before.map(to_micros),
+        dependency_type: new.dependency_type.as_str(),
+    };
+    let id: i64 = dispatch!(conn, |c| diesel::insert_into(p::table)
+        .values(&row)
+        .returning(p::id)
+        .get_result(c)?);
+    let params: Vec<NewParamRow> = new
+        .parameters
+        .iter()
+        .enumerate()
+        .map(|(i, param)| NewParamRow {
+            process_id: id,
+            position: i32::try_from(i).unwrap_or(i32::MAX),
+            name: &param.name,
+            value: &param.value,
+        })
+        .collect();
+    if !params.is_empty() {
+        dispatch!(conn, |c| diesel::insert_into(pp::table)
+            .values(&params)
+            .execute(c)?);
+    }
+    let deps: Vec<NewDependencyRow> = new
+        .depends_on
+        .iter()
+        .map(|d| NewDependencyRow {
+            process_id: id,
+            depends_on: d.get(),
+        })
+        .collect();
+    if !deps.is_empty() {
+        dispatch!(conn, |c| diesel::insert_into(pd::table)
+            .values(&deps)
+            .execute(c)?);
+    }
+    let pid = ProcessId::new(id)?;
+    let files: Vec<FileRow> = inputs
+        .iter()
+        .map(|f| FileRow::from_file(&f.for_process(pid)))
+        .collect();
+    if !files.is_empty() {
+        dispatch!(conn, |c| diesel::insert_into(process_files::table)
+            .values(&files)
+            .execute(c)?);
+    }
+    Ok(pid)
+}
+
 /// What deleting a process removed, so its files can be removed from disk.
 #[derive(Debug)]
 pub struct Deleted {
@@ -165,61 +226,16 @@ impl Store {
         inputs: &[NewFile],
     ) -> Result<Process, StoreError> {
         let mut conn = self.conn()?;
-        let id = write_transaction(&mut conn, |conn| {
-            let row = NewProcessRow {
-                user_id: new.owner.map(|u| u.to_string()),
-                script_name: new.script.as_str(),
-                status: ProcessStatus::Scheduled.as_str(),
-                creation_time: to_micros(new.creation_time),
-                not_before: new.not_before.map(to_micros),
-                dependency_type: new.dependency_type.as_str(),
-            };
-            let id: i64 = dispatch!(conn, |c| diesel::insert_into(p::table)
-                .values(&row)
-                .returning(p::id)
-                .get_result(c)?);
-            let params: Vec<NewParamRow> = new
-                .parameters
-                .iter()
-                .enumerate()
-                .map(|(i, param)| NewParamRow {
-                    process_id: id,
-                    position: i32::try_from(i).unwrap_or(i32::MAX),
-                    name: &param.name,
-                    value: &param.value,
-                })
-                .collect();
-            if !params.is_empty() {
-                dispatch!(conn, |c| diesel::insert_into(pp::table)
-                    .values(&params)
-                    .execute(c)?);
-            }
-            let deps: Vec<NewDependencyRow> = new
-                .depends_on
-                .iter()
-                .map(|d| NewDependencyRow {
-                    process_id: id,
-                    depends_on: d.get(),
-                })
-                .collect();
-            if !deps.is_empty() {
-                dispatch!(conn, |c| diesel::insert_into(pd::table)
-                    .values(&deps)
-                    .execute(c)?);
-            }
-            let pid = ProcessId::new(id)?;
-            let files: Vec<FileRow> = inputs
-                .iter()
-                .map(|f| FileRow::from_file(&f.for_process(pid)))
-                .collect();
-            if !files.is_empty() {
-                dispatch!(conn, |c| diesel::insert_into(process_files::table)
-                    .values(&files)
-                    .execute(c)?);
-            }
-            Ok(pid)
-        })?;
+        let id = write_transaction(&mut conn, |conn| insert_process(conn, new, inputs))?;
         load(&mut conn, id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+    }
+
+    /// How many processes there are in each status.
+    pub fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(p::table
+            .group_by(p::status)
+            .select((p::status, diesel::dsl::count_star()))
+            .load::<(String, i64)>(&mut *self.conn()?)?)
     }
 
     pub fn get_process(&self, id: ProcessId) -> Result<Option<Process>, StoreError> {

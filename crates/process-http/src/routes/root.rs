@@ -7,7 +7,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(get_root).service(get_health);
+    cfg.service(get_root)
+        .service(get_health)
+        .service(get_metrics);
 }
 
 #[get("/api")]
@@ -30,4 +32,18 @@ async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         "database": state.store.backend(),
         "running": state.runner.running_count(),
     })))
+}
+
+/// Prometheus text format.
+#[get("/metrics")]
+async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let by_status = state.db(|s| s.count_by_status()).await?;
+    let body = state.metrics.render(
+        &by_status,
+        state.runner.lines_captured(),
+        state.runner.running_count(),
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
 }

@@ -127,6 +127,7 @@ pub async fn launch(
     let inputs: Vec<NewFile> = form.uploads.files.iter().map(|(f, _)| f.clone()).collect();
     let process = state.db(move |s| s.create_process(&new, &inputs)).await?;
     form.uploads.kept = true;
+    state.metrics.launches.inc();
     state.runner.wake();
     Ok(process)
 }

@@ -1,0 +1,119 @@
+//! Prometheus metrics: processes by status (read from the store at scrape time), launches,
+//! output lines captured, and HTTP request durations by route.
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The route pattern (`/api/system/processes/{id}`), never the raw path, so the number
+    /// of series stays bounded.
+    pub route: String,
+    pub status: u16,
+}
+
+type DurationFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub launches: Counter,
+    lines: Counter,
+    lines_seen: Mutex<u64>,
+    processes: Family<StatusLabel, Gauge>,
+    running_here: Gauge,
+    pub requests: DurationFamily,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("processd");
+        let launches = Counter::default();
+        let lines = Counter::default();
+        let processes = Family::<StatusLabel, Gauge>::default();
+        let running_here = Gauge::default();
+        let requests: DurationFamily = Family::new_with_constructor(duration_histogram);
+        registry.register(
+            "launches",
+            "Processes launched through the API",
+            launches.clone(),
+        );
+        registry.register(
+            "output_lines",
+            "Console lines captured and stored by this node",
+            lines.clone(),
+        );
+        registry.register(
+            "processes",
+            "Processes in the store by status",
+            processes.clone(),
+        );
+        registry.register(
+            "running_local",
+            "Processes running on this node",
+            running_here.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request durations by route",
+            requests.clone(),
+        );
+        Self {
+            registry,
+            launches,
+            lines,
+            lines_seen: Mutex::new(0),
+            processes,
+            running_here,
+            requests,
+        }
+    }
+}
+
+impl Metrics {
+    /// The text exposition, after updating the values read at scrape time.
+    pub fn render(&self, by_status: &[(String, i64)], lines_total: u64, running: usize) -> String {
+        for status in ["SCHEDULED", "RUNNING", "COMPLETED", "FAILED"] {
+            let n = by_status
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n);
+            self.processes
+                .get_or_create(&StatusLabel {
+                    status: status.to_owned(),
+                })
+                .set(n);
+        }
+        {
+            let mut seen = self
+                .lines_seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.lines.inc_by(lines_total.saturating_sub(*seen));
+            *seen = lines_total.max(*seen);
+        }
+        self.running_here
+            .set(i64::try_from(running).unwrap_or(i64::MAX));
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
