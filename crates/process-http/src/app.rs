@@ -74,6 +74,9 @@ impl Application {
             );
         }
         runner.spawn();
+        if let Some(days) = config.retention_days {
+            process_runner::retention::spawn(store.clone(), days);
+        }
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();

@@ -7,6 +7,7 @@ pub mod local;
 mod outputs;
 mod prepare;
 pub mod procinfo;
+pub mod retention;
 mod runner;
 
 pub use executor::{Executor, Job, Outcome};

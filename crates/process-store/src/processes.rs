@@ -230,6 +230,36 @@ impl Store {
         load(&mut conn, id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
     }
 
+    /// Finished processes that ended before `cutoff`, with ids above `after`, in id order
+    /// (for retention). Processes whose end was never recorded are judged by their creation
+    /// time.
+    pub fn finished_before(
+        &self,
+        cutoff: time::OffsetDateTime,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ProcessId>, StoreError> {
+        let cutoff = to_micros(cutoff);
+        let ids: Vec<i64> = p::table
+            .filter(p::id.gt(after))
+            .filter(p::status.eq_any([
+                ProcessStatus::Completed.as_str(),
+                ProcessStatus::Failed.as_str(),
+            ]))
+            .filter(
+                p::end_time
+                    .lt(cutoff)
+                    .or(p::end_time.is_null().and(p::creation_time.lt(cutoff))),
+            )
+            .order(p::id)
+            .limit(i64::from(limit))
+            .select(p::id)
+            .load(&mut *self.conn()?)?;
+        ids.into_iter()
+            .map(|i| ProcessId::new(i).map_err(Into::into))
+            .collect()
+    }
+
     /// How many processes there are in each status.
     pub fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(p::table
