@@ -16,6 +16,7 @@ use crate::config::{Config, ExecutorKind};
 use crate::error::{json_errors, ApiError};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::routes;
+use crate::service::authn::{generate_key, JwtKeys, JWT_KEY_NAME};
 use crate::state::AppState;
 
 pub struct Application {
@@ -50,6 +51,12 @@ impl Application {
                 anyhow::bail!("the slurm executor is not available in this build yet")
             }
         };
+        let jwt_store = store.clone();
+        let secret =
+            tokio::task::spawn_blocking(move || jwt_store.secret(JWT_KEY_NAME, generate_key))
+                .await?
+                .context("reading the JWT signing key")?;
+        let jwt = JwtKeys::from_secret(secret.as_bytes());
         let catalog = Arc::new(config.catalog.clone());
         let runner = Runner::new(
             Arc::new(store.clone()),
@@ -86,12 +93,14 @@ impl Application {
             catalog,
             config: Arc::new(config),
             metrics: Metrics::default(),
+            jwt,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
+                .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
                 .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
                 .configure(configure)
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
@@ -165,7 +174,9 @@ impl Application {
 /// Every route of the API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(routes::root::configure)
+        .configure(routes::authn::configure)
         .configure(routes::scripts::configure)
         .configure(routes::processes::configure)
-        .configure(routes::bitstreams::configure);
+        .configure(routes::bitstreams::configure)
+        .configure(routes::uploads::configure);
 }

@@ -1,5 +1,6 @@
-//! Authentication: `Authorization: Bearer <token>` names a user; no header is anonymous; a
-//! header that is malformed or names no user is a 401 (never silently anonymous).
+//! Authentication: `Authorization: Bearer <token>` names a user, by an API token (`pd_…`,
+//! from `processd user add`) or by a JWT from `POST /api/authn/login`; no header is
+//! anonymous; a header that is malformed or names no user is a 401 (never silently anonymous).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +10,9 @@ use actix_web::{web, FromRequest, HttpRequest};
 use process_core::Caller;
 
 use crate::error::ApiError;
+use crate::service::authn;
 use crate::state::AppState;
+use process_store::TOKEN_PREFIX;
 
 /// The authenticated caller of a request.
 pub struct Auth(pub Caller);
@@ -38,7 +41,14 @@ impl FromRequest for Auth {
                     )
                 })?;
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
-            let user = state.db(move |s| s.user_by_token(&token)).await?;
+            // API tokens carry a prefix; anything else may be a login JWT.
+            let user = if token.starts_with(TOKEN_PREFIX) {
+                state.db(move |s| s.user_by_token(&token)).await?
+            } else if let Some(id) = authn::verify(&state.jwt, &token) {
+                state.db(move |s| s.get_user(id)).await?
+            } else {
+                None
+            };
             user.map(|u| Auth(Caller::User(u)))
                 .ok_or_else(|| ApiError::Unauthorized("invalid or revoked token".into()))
         })

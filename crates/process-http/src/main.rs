@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use process_http::app::open_store;
+use process_http::service::authn::hash_password;
 use process_http::{Application, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -43,6 +44,9 @@ enum UserCommand {
         /// Add the user to this group (repeatable).
         #[arg(long = "group", value_name = "G")]
         groups: Vec<String>,
+        /// Read a password for `POST /api/authn/login` from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -72,15 +76,35 @@ async fn main() -> anyhow::Result<()> {
                     name,
                     admin,
                     groups,
+                    password_stdin,
                 },
         } => {
             if name.trim().is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
                 anyhow::bail!("a user name must be 1 to 128 printable characters");
             }
+            let password_hash = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password")?;
+                let password = line.trim_end_matches(['\n', '\r']);
+                if password.is_empty() {
+                    anyhow::bail!("the password on standard input is empty");
+                }
+                Some(
+                    hash_password(password)
+                        .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?,
+                )
+            } else {
+                None
+            };
             let store = open_store(&config).await?;
             let token = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
                 let now = time::OffsetDateTime::now_utc();
                 let user = store.upsert_user(&name, admin, &groups, now)?;
+                if let Some(hash) = password_hash {
+                    store.set_password_hash(&name, &hash)?;
+                }
                 Ok(store.create_token(user.id, now)?)
             })
             .await??;

@@ -10,6 +10,7 @@ use process_store::{Store, StoreError};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::service::authn::JwtKeys;
 
 pub struct AppState {
     pub store: Store,
@@ -17,6 +18,7 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub config: Arc<Config>,
     pub metrics: Metrics,
+    pub jwt: JwtKeys,
 }
 
 impl AppState {

@@ -124,6 +124,31 @@ impl Store {
         }
     }
 
+    /// Sets the password hash (a PHC string) of user `name`; false when there is no such user.
+    pub fn set_password_hash(&self, name: &str, hash: &str) -> Result<bool, StoreError> {
+        let n = diesel::update(u::table.filter(u::name.eq(name)))
+            .set(u::password_hash.eq(Some(hash)))
+            .execute(&mut *self.conn()?)?;
+        Ok(n == 1)
+    }
+
+    /// A user and their password hash, by name.
+    pub fn user_with_password(
+        &self,
+        name: &str,
+    ) -> Result<Option<(User, Option<String>)>, StoreError> {
+        let mut conn = self.conn()?;
+        let Some((id, hash)) = u::table
+            .filter(u::name.eq(name))
+            .select((u::id, u::password_hash))
+            .first::<(String, Option<String>)>(&mut *conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        Ok(load_user(&mut conn, &id)?.map(|user| (user, hash)))
+    }
+
     pub fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         load_user(&mut *self.conn()?, &id.to_string())
     }

@@ -1,6 +1,8 @@
 //! HTTP routes, one resource per module, each with its `configure`.
 
+pub mod authn;
 pub mod bitstreams;
 pub mod processes;
 pub mod root;
 pub mod scripts;
+pub mod uploads;

@@ -2,7 +2,9 @@
 //! the runner for one operation, so handlers stay thin.
 
 pub mod archive;
+pub mod authn;
 pub mod download;
 pub mod launch;
 pub mod output;
 pub mod processes;
+pub mod uploads;
