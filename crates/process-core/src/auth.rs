@@ -101,6 +101,12 @@ pub fn list_scope(caller: &Caller) -> Result<ListScope, Denied> {
     }
 }
 
+/// Operations that create something owned by the caller (upload definitions): any known
+/// user, never anonymous.
+pub fn require_user(caller: &Caller) -> Result<UserId, Denied> {
+    caller.user_id().ok_or(Denied::Unauthenticated)
+}
+
 /// Admin-only operations (`search/byProperty`).
 pub fn require_admin(caller: &Caller) -> Result<(), Denied> {
     match caller {
@@ -191,6 +197,11 @@ mod tests {
             Ok(ListScope::OwnedBy(plain.user_id().unwrap()))
         );
         assert_eq!(require_admin(&plain), Err(Denied::Forbidden));
+        assert_eq!(require_user(&plain), Ok(plain.user_id().unwrap()));
+        assert_eq!(
+            require_user(&Caller::Anonymous),
+            Err(Denied::Unauthenticated)
+        );
         assert_eq!(
             require_admin(&Caller::Anonymous),
             Err(Denied::Unauthenticated)

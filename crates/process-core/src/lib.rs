@@ -13,7 +13,10 @@ pub mod ports;
 pub mod process;
 pub mod query;
 pub mod script;
+// `string_enum!` is shared with `upload`, declared after it.
+#[macro_use]
 pub mod status;
+pub mod upload;
 
 pub use auth::{Caller, Denied, ListScope, User};
 pub use error::ParseError;
@@ -28,3 +31,6 @@ pub use process::{NewProcess, Process};
 pub use query::ProcessQuery;
 pub use script::{Catalog, ParamType, ParameterSpec, Principal, Script, ScriptName};
 pub use status::{DependencyType, ProcessStatus, StatusReason, Stream};
+pub use upload::{
+    FileStatus, NewUploadFile, UploadDefinition, UploadError, UploadFile, UploadStatus,
+};

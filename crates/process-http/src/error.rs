@@ -7,7 +7,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use process_core::{Denied, ParseError, TransitionError, ValidationError};
+use process_core::{Denied, ParseError, TransitionError, UploadError, ValidationError};
 use process_store::StoreError;
 use serde::Serialize;
 
@@ -116,6 +116,16 @@ impl From<TransitionError> for ApiError {
     }
 }
 
+impl From<UploadError> for ApiError {
+    fn from(e: UploadError) -> Self {
+        if e.is_bad_request() {
+            ApiError::BadRequest(e.to_string())
+        } else {
+            ApiError::Unprocessable(e.to_string())
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -126,6 +136,7 @@ impl From<StoreError> for ApiError {
                 "process {id} cannot be deleted: process {waiter} is waiting for it"
             )),
             StoreError::Transition(t) => t.into(),
+            StoreError::Upload(u) => u.into(),
             StoreError::Io { ref source, .. } if source.raw_os_error() == Some(28) => {
                 tracing::error!(error = %e, "disk full");
                 ApiError::InsufficientStorage("the data directory is full".into())

@@ -1,6 +1,6 @@
 //! The store's error type.
 
-use process_core::{ParseError, TransitionError};
+use process_core::{ParseError, TransitionError, UploadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -18,6 +18,8 @@ pub enum StoreError {
     Corrupt(#[from] ParseError),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Upload(#[from] UploadError),
     #[error("process {0} is still RUNNING")]
     Running(i64),
     #[error("process {0} is a dependency of process {1}")]

@@ -3,6 +3,7 @@
 //! ```text
 //! <data_dir>/tmp/<uuid>            uploads being received
 //! <data_dir>/files/<uuid>          uploaded input files
+//! <data_dir>/uploads/<uuid>        files of upload sessions, by file definition id
 //! <data_dir>/runs/<id>/work/       a process's working directory (mode 0700)
 //! <data_dir>/runs/<id>/output/     its $PROCESS_OUTPUT_DIR; output files stay here
 //! ```
@@ -33,6 +34,7 @@ impl Layout {
             self.tmp_dir(),
             self.files_dir(),
             self.runs_dir(),
+            self.uploads_dir(),
         ] {
             fs::DirBuilder::new()
                 .recursive(true)
@@ -52,6 +54,15 @@ impl Layout {
 
     pub fn files_dir(&self) -> PathBuf {
         self.root.join("files")
+    }
+
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.root.join("uploads")
+    }
+
+    /// Where the bytes of an upload session's file are kept until a process takes them.
+    pub fn upload_path(&self, id: FileId) -> PathBuf {
+        self.uploads_dir().join(id.to_string())
     }
 
     fn runs_dir(&self) -> PathBuf {

@@ -10,7 +10,9 @@ mod processes;
 mod repository;
 mod rows;
 mod schema;
+mod secrets;
 mod timestamp;
+mod uploads;
 mod users;
 
 #[cfg(feature = "testing")]
@@ -26,6 +28,7 @@ pub use files::NewFile;
 pub use layout::Layout;
 pub use output::OutputRange;
 pub use processes::Deleted;
+pub use uploads::FileChange;
 pub use users::TOKEN_PREFIX;
 
 use connection::Manager;

@@ -83,11 +83,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    upload_definitions (id) {
+        id -> Text,
+        user_id -> Text,
+        status -> Text,
+        process_id -> Nullable<BigInt>,
+        create_date -> BigInt,
+        updated_date -> BigInt,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    upload_files (id) {
+        id -> Text,
+        upload_id -> Text,
+        position -> Integer,
+        name -> Text,
+        ui_key -> Nullable<Text>,
+        status -> Text,
+        create_date -> BigInt,
+        uploaded_date -> Nullable<BigInt>,
+        size_bytes -> Nullable<BigInt>,
+        md5 -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(user_groups -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(process_parameters -> processes (process_id));
 diesel::joinable!(process_files -> processes (process_id));
 diesel::joinable!(output_lines -> processes (process_id));
+diesel::joinable!(upload_files -> upload_definitions (upload_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -98,4 +126,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     process_dependencies,
     process_files,
     output_lines,
+    upload_definitions,
+    upload_files,
 );
+
+diesel::table! {
+    service_secrets (name) {
+        name -> Text,
+        value -> Text,
+        creation_time -> BigInt,
+    }
+}

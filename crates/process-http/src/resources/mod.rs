@@ -4,6 +4,7 @@
 pub mod bitstream;
 pub mod process;
 pub mod script;
+pub mod upload;
 
 pub use bitstream::BitstreamResource;
 pub use process::ProcessResource;

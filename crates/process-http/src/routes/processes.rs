@@ -222,9 +222,16 @@ async fn files_page(
         Some(t) => format!("{}/files/{t}", ProcessResource::href(&process)),
         None => format!("{}/files", ProcessResource::href(&process)),
     };
+    let of_type = filetype.clone();
     let page = state
         .db(move |s| s.list_files(pid, filetype.as_deref(), request))
         .await?;
+    // As in DSpace: 404 when the process has no file of the type asked for.
+    if let (Some(t), 0) = (of_type, page.total) {
+        return Err(ApiError::NotFound(format!(
+            "process {pid} has no files of type {t}"
+        )));
+    }
     Ok(HttpResponse::Ok().json(json!({
         "_embedded": {
             "bitstreams": page.items.iter().map(BitstreamResource::from_file).collect::<Vec<_>>()

@@ -13,7 +13,7 @@ use md5::{Digest, Md5};
 use process_core::auth::{may_access, may_start};
 use process_core::file::INPUT_FILETYPE;
 use process_core::params::{validate, RawParam};
-use process_core::{Caller, DependencyType, FileId, NewProcess, Process, ProcessId};
+use process_core::{Caller, DependencyType, FileId, NewProcess, Process, ProcessId, UploadId};
 use process_store::{Layout, NewFile};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
@@ -22,6 +22,7 @@ use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::service::uploads;
 use crate::state::AppState;
 
 /// Most parts one launch may carry, and most files.
@@ -56,6 +57,8 @@ struct Form {
     start_time: Option<OffsetDateTime>,
     depends_on: Vec<ProcessId>,
     dependency_type: DependencyType,
+    /// An upload session whose files the process takes as inputs.
+    upload_definition: Option<UploadId>,
 }
 
 #[derive(Deserialize)]
@@ -107,11 +110,16 @@ pub async fn launch(
         }
     }
     let mut form = read_form(state.store.layout(), payload, limit).await?;
+    let session = match form.upload_definition {
+        Some(id) => Some(uploads::for_launch(state, caller, id).await?),
+        None => None,
+    };
     let names: Vec<&str> = form
         .uploads
         .files
         .iter()
         .map(|(f, _)| f.name.as_str())
+        .chain(session.iter().flat_map(|u| u.files.iter().map(|f| f.name.as_str())))
         .collect();
     let parameters = validate(script, &form.properties, &names)?;
     check_dependencies(state, caller, &form.depends_on).await?;
@@ -125,7 +133,14 @@ pub async fn launch(
         dependency_type: form.dependency_type,
     };
     let inputs: Vec<NewFile> = form.uploads.files.iter().map(|(f, _)| f.clone()).collect();
-    let process = state.db(move |s| s.create_process(&new, &inputs)).await?;
+    let process = match session {
+        Some(upload) => {
+            state
+                .db(move |s| s.create_process_from_upload(&new, &inputs, &upload))
+                .await?
+        }
+        None => state.db(move |s| s.create_process(&new, &inputs)).await?,
+    };
     form.uploads.kept = true;
     state.metrics.launches.inc();
     state.runner.wake();
@@ -220,9 +235,13 @@ async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Resul
                 let text = read_text(field, &name).await?;
                 form.dependency_type = text.trim().parse()?;
             }
+            "uploadDefinitionId" => {
+                let text = read_text(field, &name).await?;
+                form.upload_definition = Some(text.trim().parse()?);
+            }
             other => {
                 return Err(ApiError::BadRequest(format!(
-                    "unexpected part {other:?}; expected properties, file, startTime, dependsOn or dependencyType"
+                    "unexpected part {other:?}; expected properties, file, startTime, dependsOn, dependencyType or uploadDefinitionId"
                 )))
             }
         }

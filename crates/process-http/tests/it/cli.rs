@@ -1,1 +1,451 @@
-//! (tests to come)
+//! The `processd` binary: help and version, `user add`, `migrate`, config errors, and `serve`
+//! answering real HTTP (with the `PROCESSD_BIND` override).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::helpers::fixture;
+
+const BIN: &str = env!("CARGO_BIN_EXE_processd");
+
+/// `processd` run in `cwd`, with no `PROCESSD_*` variable inherited from the test's
+/// environment.
+fn processd(cwd: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(cwd);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PROCESSD_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().expect("run processd")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A config in `dir` (relative `data_dir`, so the data lands in `dir/data` when run from
+/// `dir`) with one anonymous echo script; returns its path.
+fn write_config(dir: &Path, bind: &str) -> PathBuf {
+    let path = dir.join("processd.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+bind = "{bind}"
+data_dir = "data"
+max_concurrent = 2
+
+[[script]]
+name = "echo"
+description = "prints its arguments"
+command = ["{echo}"]
+allowed = ["anonymous"]
+[[script.parameter]]
+name = "-s"
+type = "string"
+
+[[script]]
+name = "admin-only"
+command = ["{echo}"]
+allowed = ["admin"]
+
+[[script]]
+name = "lab-only"
+command = ["{echo}"]
+allowed = ["lab"]
+"#,
+            echo = fixture("echo_args.sh"),
+        ),
+    )
+    .expect("write config");
+    path
+}
+
+/// `processd user add NAME args... --config FILE`; asserts success and the one-line output
+/// and returns the token.
+fn user_add(dir: &Path, config: &Path, name: &str, args: &[&str]) -> String {
+    let out = run(processd(dir)
+        .args(["user", "add", name])
+        .args(args)
+        .arg("--config")
+        .arg(config));
+    assert!(
+        out.status.success(),
+        "user add {name}: {}",
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.ends_with('\n'), "{stdout:?}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "exactly one line on stdout: {stdout:?}");
+    let token = lines[0];
+    assert!(token.starts_with("pd_"), "{token}");
+    assert_eq!(token.trim(), token);
+    assert!(token.len() > 20, "{token}");
+    token.to_owned()
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().unwrap().port()
+}
+
+/// A `processd serve` child that is killed when dropped (also when a test panics).
+struct Server {
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Server {
+    let log = std::fs::File::create(dir.join("serve.log")).unwrap();
+    let child = processd(dir)
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn serve");
+    Server { child }
+}
+
+/// Polls `/healthz` on `port` until it answers 200 (at most ~30 s) and returns the body.
+async fn wait_healthy(
+    client: &reqwest::Client,
+    port: u16,
+    server: &mut Server,
+    dir: &Path,
+) -> Value {
+    for _ in 0..300 {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            panic!(
+                "serve exited with {status}: {}",
+                std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default()
+            );
+        }
+        if let Ok(res) = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+        {
+            if res.status() == 200 {
+                return res.json().await.unwrap();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "serve never became healthy: {}",
+        std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default()
+    );
+}
+
+#[test]
+fn help_and_version_work_and_unknown_commands_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(processd(dir.path()).arg("--help"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    assert!(help.contains("Usage"), "{help}");
+    for sub in ["serve", "migrate", "user"] {
+        assert!(help.contains(sub), "help lists {sub}: {help}");
+    }
+    let out = run(processd(dir.path()).args(["user", "add", "--help"]));
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    assert!(
+        help.contains("--admin") && help.contains("--group"),
+        "{help}"
+    );
+
+    let out = run(processd(dir.path()).arg("--version"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let version = text(&out.stdout);
+    assert_eq!(
+        version.trim(),
+        format!("processd {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    for args in [
+        &["frobnicate"][..],
+        &[],
+        &["user", "add"],
+        &["serve", "--bogus"],
+    ] {
+        let out = run(processd(dir.path()).args(args));
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(
+            !text(&out.stderr).is_empty(),
+            "{args:?}: a message on stderr"
+        );
+        assert!(!text(&out.stderr).contains("panicked"), "{args:?}");
+    }
+    let out = run(processd(dir.path()).arg("frobnicate"));
+    assert!(
+        text(&out.stderr).contains("frobnicate"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Nothing was created by failed invocations.
+    assert!(!dir.path().join("processd-data").exists());
+}
+
+#[test]
+fn migrate_works_on_a_fresh_data_dir_and_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "127.0.0.1:0");
+    for _ in 0..2 {
+        let out = run(processd(dir.path())
+            .arg("migrate")
+            .arg("--config")
+            .arg(&config));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    }
+    // The relative data_dir resolved against the working directory.
+    assert!(dir.path().join("data/processd.db").is_file());
+}
+
+#[test]
+fn user_add_prints_one_fresh_token_each_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "127.0.0.1:0");
+    let first = user_add(dir.path(), &config, "carol", &[]);
+    let second = user_add(dir.path(), &config, "carol", &[]);
+    assert_ne!(first, second);
+    let admin = user_add(dir.path(), &config, "root", &["--admin"]);
+    let lab = user_add(
+        dir.path(),
+        &config,
+        "dave",
+        &["--group", "lab", "--group", "other"],
+    );
+    assert_ne!(admin, lab);
+    assert_ne!(first, admin);
+
+    for bad in ["", "   "] {
+        let out = run(processd(dir.path())
+            .args(["user", "add", bad, "--config"])
+            .arg(&config));
+        assert!(!out.status.success(), "user name {bad:?}");
+        assert!(out.stdout.is_empty());
+        assert!(!text(&out.stderr).is_empty());
+    }
+}
+
+#[test]
+fn a_bad_config_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = fixture("echo_args.sh");
+    for (name, body, expected) in [
+        ("unknown-key.toml", "frobnicate = 1\n".to_owned(), "frobnicate"),
+        (
+            "bad-name.toml",
+            format!("[[script]]\nname = \"Bad Name\"\ncommand = [\"{echo}\"]\n"),
+            "Bad Name",
+        ),
+        (
+            "bad-type.toml",
+            format!(
+                "[[script]]\nname = \"x\"\ncommand = [\"{echo}\"]\n[[script.parameter]]\nname = \"-f\"\ntype = \"blob\"\n"
+            ),
+            "blob",
+        ),
+        ("bad-toml.toml", "bind = \n".to_owned(), "invalid config"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        for sub in [&["migrate"][..], &["user", "add", "eve"], &["serve"]] {
+            let out = run(processd(dir.path()).args(sub).arg("--config").arg(&path));
+            let stderr = text(&out.stderr);
+            assert!(!out.status.success(), "{name} {sub:?} should fail");
+            assert!(out.stdout.is_empty(), "{name} {sub:?}: {}", text(&out.stdout));
+            assert!(stderr.contains(expected), "{name} {sub:?}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{name} {sub:?}: {stderr}");
+        }
+    }
+    let out = run(processd(dir.path())
+        .args(["migrate", "--config"])
+        .arg(dir.path().join("absent.toml")));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("absent.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("data").exists(), "nothing created");
+}
+
+#[actix_web::test]
+async fn serve_answers_http_and_runs_a_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = write_config(dir.path(), &format!("127.0.0.1:{port}"));
+    let user = user_add(dir.path(), &config, "carol", &[]);
+    let again = user_add(dir.path(), &config, "carol", &[]);
+    let admin = user_add(dir.path(), &config, "root", &["--admin"]);
+    let lab = user_add(dir.path(), &config, "dave", &["--group", "lab"]);
+    let mut server = serve(dir.path(), &config, &[]);
+    let client = reqwest::Client::new();
+    let health = wait_healthy(&client, port, &mut server, dir.path()).await;
+    assert_eq!(health["status"], "UP");
+    let base = format!("http://127.0.0.1:{port}");
+
+    // Both tokens of carol work; a made-up one does not.
+    let mut carol_ids = Vec::new();
+    for token in [&user, &again] {
+        let res = client
+            .get(format!("{base}/api/system/processes/search/own"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let form = reqwest::multipart::Form::new().text(
+            "properties",
+            json!([{"name": "-s", "value": "from the cli test"}]).to_string(),
+        );
+        let res = client
+            .post(format!("{base}/api/system/scripts/echo/processes"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+        let p: Value = res.json().await.unwrap();
+        carol_ids.push((
+            p["processId"].as_str().unwrap().to_owned(),
+            p["userId"].clone(),
+        ));
+    }
+    assert_eq!(carol_ids[0].1, carol_ids[1].1, "one user, two tokens");
+    let res = client
+        .get(format!("{base}/api/system/processes/search/own"))
+        .bearer_auth("pd_not-a-real-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    // The processes run to completion.
+    for (id, _) in &carol_ids {
+        let mut done = None;
+        for _ in 0..600 {
+            let p: Value = client
+                .get(format!("{base}/api/system/processes/{id}"))
+                .bearer_auth(&user)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if matches!(p["processStatus"].as_str(), Some("COMPLETED" | "FAILED")) {
+                done = Some(p);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let p = done.expect("the process finished");
+        assert_eq!(p["processStatus"], "COMPLETED", "{p}");
+        let output = client
+            .get(format!("{base}/api/system/processes/{id}/output"))
+            .bearer_auth(&again)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(output, "-s\nfrom the cli test\n");
+    }
+
+    // --admin and --group took effect.
+    let scripts = |token: String| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let list: Value = client
+                .get(format!("{base}/api/system/scripts"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let mut names: Vec<String> = list["_embedded"]["scripts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["name"].as_str().unwrap().to_owned())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(scripts(user.clone()).await, ["echo"]);
+    assert_eq!(scripts(lab.clone()).await, ["echo", "lab-only"]);
+    assert_eq!(
+        scripts(admin.clone()).await,
+        ["admin-only", "echo", "lab-only"]
+    );
+    let all: Value = client
+        .get(format!("{base}/api/system/processes"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["page"]["totalElements"], 2);
+    drop(server);
+    assert!(dir.path().join("data/processd.db").is_file());
+}
+
+#[actix_web::test]
+async fn processd_bind_overrides_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_port = free_port();
+    let env_port = free_port();
+    assert_ne!(config_port, env_port);
+    let config = write_config(dir.path(), &format!("127.0.0.1:{config_port}"));
+    let mut server = serve(
+        dir.path(),
+        &config,
+        &[("PROCESSD_BIND", &format!("127.0.0.1:{env_port}"))],
+    );
+    let client = reqwest::Client::new();
+    let health = wait_healthy(&client, env_port, &mut server, dir.path()).await;
+    assert_eq!(health["status"], "UP");
+    assert!(
+        client
+            .get(format!("http://127.0.0.1:{config_port}/healthz"))
+            .send()
+            .await
+            .is_err(),
+        "nothing listens on the config file's port"
+    );
+}

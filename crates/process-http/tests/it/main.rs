@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, dead_code)]
 
 mod api;
+mod authn;
 mod cli;
 mod downloads;
 mod faults;
@@ -11,3 +12,4 @@ mod launch;
 mod lifecycle;
 mod runs;
 mod smoke;
+mod uploads;

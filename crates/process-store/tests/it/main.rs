@@ -11,6 +11,7 @@ mod migrations;
 mod output;
 mod processes;
 mod repository;
+mod uploads;
 mod users;
 
 use std::path::Path;

@@ -1,0 +1,58 @@
+//! Direct database access for what the API must not be used for: checking a count after a run
+//! and inserting a million processes in bulk. The schema is the one processd's migrations
+//! created when it started; only these two statements are written here.
+
+use std::path::Path;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel::sqlite::SqliteConnection;
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn connect(db: &Path) -> anyhow::Result<SqliteConnection> {
+    let mut conn = SqliteConnection::establish(&db.display().to_string())
+        .with_context(|| format!("opening {}", db.display()))?;
+    conn.batch_execute("PRAGMA busy_timeout = 30000;")?;
+    Ok(conn)
+}
+
+/// Stored stdout lines of one process.
+pub fn stdout_lines(db: &Path, process: i64) -> anyhow::Result<i64> {
+    let c: Count = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM output_lines WHERE process_id = ? AND stream = 'stdout'",
+    )
+    .bind::<BigInt, _>(process)
+    .get_result(&mut connect(db)?)?;
+    Ok(c.n)
+}
+
+/// Inserts finished processes `from..=to` of script `noop` (one in ten FAILED, the others
+/// COMPLETED), one second apart in creation order, in one statement.
+pub fn insert_finished(db: &Path, from: i64, to: i64) -> anyhow::Result<()> {
+    let mut conn = connect(db)?;
+    diesel::sql_query(
+        "WITH RECURSIVE n(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM n WHERE x < ?) \
+         INSERT INTO processes (id, user_id, script_name, status, creation_time, start_time, \
+                                end_time, status_reason, exit_code, dependency_type, \
+                                output_truncated) \
+         SELECT x, NULL, 'noop', \
+                CASE WHEN x % 10 = 0 THEN 'FAILED' ELSE 'COMPLETED' END, \
+                1700000000000000 + x * 1000000, 1700000000000000 + x * 1000000 + 1000, \
+                1700000000000000 + x * 1000000 + 5000, \
+                CASE WHEN x % 10 = 0 THEN 'exit' ELSE NULL END, \
+                CASE WHEN x % 10 = 0 THEN 1 ELSE 0 END, 'afterok', FALSE \
+         FROM n",
+    )
+    .bind::<BigInt, _>(from)
+    .bind::<BigInt, _>(to)
+    .execute(&mut conn)?;
+    conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! launch: end-to-end processes per second — C concurrent clients each launching /bin/true
+//! and polling until COMPLETED — against raw spawn+wait of /bin/true with the same
+//! concurrency.
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::fmt;
+use crate::report::{Report, Row};
+use crate::server::{ScriptDef, Server, ServerOptions};
+use crate::stats::{rate, ratio, round, Summary};
+use crate::Ctx;
+
+const TRUE: &str = "/bin/true";
+const TARGET: f64 = 0.6;
+
+pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
+    let (n, c) = (ctx.processes, ctx.concurrency);
+    // The baseline is measured before and after processd and averaged, so that a change in
+    // background load during the run is shared by both sides.
+    let before = spawn_rate(n, c)?;
+
+    let server = Server::start(
+        &ctx.processd,
+        ServerOptions {
+            max_concurrent: c.max(16),
+            scripts: vec![ScriptDef {
+                name: "noop",
+                command: vec![TRUE.to_owned()],
+            }],
+            ..ServerOptions::default()
+        },
+    )
+    .await?;
+    let server = Arc::new(server);
+    // Warm up: connections, SQLite pages, the scheduler.
+    drive(&server, (n / 20).max(c), c).await?;
+    let started = Instant::now();
+    let latencies = drive(&server, n, c).await?;
+    let elapsed = started.elapsed();
+    if let Ok(s) = Arc::try_unwrap(server) {
+        s.stop(Duration::from_secs(10));
+    }
+
+    let after = spawn_rate(n, c)?;
+    let spawn_per_s = (before + after) / 2.0;
+    let launch_per_s = rate(n, elapsed);
+    let r = ratio(launch_per_s, spawn_per_s);
+    let lat = Summary::of(&latencies);
+    report.row(Row {
+        scenario: "launch",
+        metric: format!("processes/s, {n} × /bin/true, {c} clients"),
+        processd: fmt(launch_per_s),
+        baseline: format!("{} spawn+wait/s", fmt(spawn_per_s)),
+        ratio: format!("{r:.2}"),
+        target: Some(("≥ 0.6", r >= TARGET)),
+    });
+    report.row(Row::info(
+        "launch",
+        "launch→COMPLETED p50 / p99 (ms)",
+        format!("{:.1} / {:.1}", lat.p50_ms, lat.p99_ms),
+    ));
+    report.set("launch_processes", n);
+    report.set("launch_concurrency", c);
+    report.set("launch_per_s", round(launch_per_s, 1));
+    report.set("spawn_per_s", round(spawn_per_s, 1));
+    report.set("launch_ratio", round(r, 3));
+    report.set("launch_p50_ms", round(lat.p50_ms, 2));
+    report.set("launch_p99_ms", round(lat.p99_ms, 2));
+    Ok(())
+}
+
+/// Launches `n` processes from `c` concurrent clients, each waiting for its process to
+/// complete before launching the next; returns every launch→COMPLETED latency.
+async fn drive(server: &Arc<Server>, n: usize, c: usize) -> anyhow::Result<Vec<Duration>> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(n)));
+    let mut clients = Vec::new();
+    for _ in 0..c {
+        let (server, next, latencies) = (server.clone(), next.clone(), latencies.clone());
+        clients.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < n {
+                let t = Instant::now();
+                let id = server.launch("noop").await?;
+                server
+                    .wait_completed(id, Duration::from_millis(1), Duration::from_millis(8))
+                    .await?;
+                let d = t.elapsed();
+                latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push(d);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for client in clients {
+        client.await??;
+    }
+    let out = std::mem::take(&mut *latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
+    Ok(out)
+}
+
+/// Raw spawn+wait of /bin/true from `c` threads, `n` in all; per second.
+fn spawn_rate(n: usize, c: usize) -> anyhow::Result<f64> {
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..c)
+            .map(|_| {
+                s.spawn(|| -> std::io::Result<()> {
+                    while next.fetch_add(1, Ordering::Relaxed) < n {
+                        Command::new(TRUE)
+                            .stdin(Stdio::null())
+                            .stdout(Stdio::null())
+                            .stderr(Stdio::null())
+                            .status()?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("a spawn thread panicked"))??;
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(rate(n, started.elapsed()))
+}

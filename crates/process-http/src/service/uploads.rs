@@ -1,0 +1,447 @@
+//! Upload sessions: creating, reading, changing and deleting them, streaming a file's bytes
+//! to disk, and handing a LOADED session to a launch. Who may see a session is decided by
+//! `auth::may_access` with its owner, exactly as for a process: someone else's session looks
+//! like a missing one.
+
+use std::path::PathBuf;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+use futures_util::StreamExt;
+use md5::{Digest, Md5};
+use process_core::auth::{list_scope, may_access, missing, require_user};
+use process_core::upload::DefinitionEvent;
+use process_core::{
+    Caller, FileId, NewUploadFile, Page, PageRequest, UploadDefinition, UploadId, UserId,
+};
+use process_store::{FileChange, Store};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest JSON body of a definition request.
+const MAX_JSON_BYTES: usize = 256 * 1024;
+
+/// A file definition as clients send it (`{"name": "marc.mrc"}`; `id` in a `PUT`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileDefinitionBody {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub ui_key: Option<String>,
+    #[serde(default)]
+    pub upload_definition_id: Option<String>,
+}
+
+/// An upload definition as clients send it (`{"fileDefinitions": [...]}`). Read-only fields
+/// (`createDate`, `metadata`, ...) may be sent back and are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionBody {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub file_definitions: Vec<FileDefinitionBody>,
+}
+
+impl FileDefinitionBody {
+    fn new_file(&self) -> NewUploadFile {
+        NewUploadFile {
+            name: self.name.clone(),
+            ui_key: self.ui_key.clone(),
+        }
+    }
+}
+
+fn content_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn content_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Reads a JSON body of at most `MAX_JSON_BYTES`.
+async fn read_json<T: DeserializeOwned>(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<T, ApiError> {
+    if content_type(req) != "application/json" {
+        return Err(ApiError::UnsupportedMediaType(
+            "the body must be application/json".into(),
+        ));
+    }
+    let too_large =
+        || ApiError::PayloadTooLarge(format!("JSON bodies are limited to {MAX_JSON_BYTES} bytes"));
+    if content_length(req).is_some_and(|n| n > MAX_JSON_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        if buf.len() + chunk.len() > MAX_JSON_BYTES {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&buf)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// The definition `id` if `caller` may see it; a missing one and someone else's get the same
+/// answer (401 for anonymous callers, 404 for users).
+pub async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<UploadDefinition, ApiError> {
+    let Ok(id) = id.parse::<UploadId>() else {
+        return Err(missing(caller).into());
+    };
+    match state.db(move |s| s.get_upload(id)).await? {
+        Some(def) => {
+            may_access(caller, Some(def.owner))?;
+            Ok(def)
+        }
+        None => Err(missing(caller).into()),
+    }
+}
+
+/// The definition and the caller's id, for a change: the caller must see it.
+async fn editable(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(UploadDefinition, UserId), ApiError> {
+    let def = visible(state, caller, id).await?;
+    Ok((def, require_user(caller)?))
+}
+
+fn gone(caller: &Caller) -> ApiError {
+    missing(caller).into()
+}
+
+fn file_not_found(file: &str) -> ApiError {
+    ApiError::not_found(format!("file definition {file}"))
+}
+
+fn parse_file_id(file: &str) -> Result<FileId, ApiError> {
+    file.parse().map_err(|_| file_not_found(file))
+}
+
+/// `POST /api/system/uploadDefinitions`: a NEW definition owned by the caller.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<UploadDefinition, ApiError> {
+    let owner = require_user(caller)?;
+    let body: DefinitionBody = read_json(req, payload).await?;
+    let files: Vec<NewUploadFile> = body
+        .file_definitions
+        .iter()
+        .map(FileDefinitionBody::new_file)
+        .collect();
+    state
+        .db(move |s| s.create_upload(owner, &files, OffsetDateTime::now_utc()))
+        .await
+}
+
+/// The caller's definitions (admins: everyone's), newest first.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    page: Option<&str>,
+    size: Option<&str>,
+) -> Result<Page<UploadDefinition>, ApiError> {
+    let scope = list_scope(caller)?;
+    let request = PageRequest::new(page, size)?;
+    state.db(move |s| s.list_uploads(scope, request)).await
+}
+
+/// `PUT`: the body's `fileDefinitions` become the definition's files (by `id` to keep or
+/// rename, without one to add; the others are deleted). `status` is the service's to change.
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<UploadDefinition, ApiError> {
+    let (def, by) = editable(state, caller, id).await?;
+    let body: DefinitionBody = read_json(req, payload).await?;
+    if body.id.as_deref().is_some_and(|b| b.parse() != Ok(def.id)) {
+        return Err(ApiError::BadRequest(
+            "id in the body does not match the URL".into(),
+        ));
+    }
+    if let Some(status) = body.status.as_deref() {
+        if status != def.status.as_str() {
+            return Err(ApiError::Unprocessable(format!(
+                "status is {}; it changes only as files are uploaded and a process uses them",
+                def.status
+            )));
+        }
+    }
+    let changes = body
+        .file_definitions
+        .iter()
+        .map(|f| {
+            Ok(FileChange {
+                id: f.id.as_deref().map(str::parse::<FileId>).transpose()?,
+                file: f.new_file(),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let uid = def.id;
+    state
+        .db(move |s| s.update_upload_files(uid, &changes, by, OffsetDateTime::now_utc()))
+        .await?
+        .ok_or_else(|| gone(caller))
+}
+
+/// Deletes a definition the caller may see, with its files' bytes.
+pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    let def = visible(state, caller, id).await?;
+    let uid = def.id;
+    match state.db(move |s| s.delete_upload(uid)).await? {
+        Some(_) => Ok(()),
+        None => Err(gone(caller)),
+    }
+}
+
+/// `POST .../{id}/files` (`{"name": ...}`): adds a NEW file definition; returns the
+/// definition and the new file's id.
+pub async fn add_file(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(UploadDefinition, FileId), ApiError> {
+    let (def, by) = editable(state, caller, id).await?;
+    let body: FileDefinitionBody = read_json(req, payload).await?;
+    if body
+        .upload_definition_id
+        .as_deref()
+        .is_some_and(|b| b.parse() != Ok(def.id))
+    {
+        return Err(ApiError::BadRequest(
+            "uploadDefinitionId in the body does not match the URL".into(),
+        ));
+    }
+    let file = body.new_file();
+    let uid = def.id;
+    let (def, ids) = state
+        .db(move |s| s.add_upload_files(uid, &[file], by, OffsetDateTime::now_utc()))
+        .await?
+        .ok_or_else(|| gone(caller))?;
+    let fid = ids
+        .first()
+        .copied()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no file was added")))?;
+    Ok((def, fid))
+}
+
+/// Deletes one file definition and its bytes.
+pub async fn delete_file(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    file: &str,
+) -> Result<UploadDefinition, ApiError> {
+    let (def, by) = editable(state, caller, id).await?;
+    let fid = parse_file_id(file)?;
+    let uid = def.id;
+    state
+        .db(move |s| s.delete_upload_file(uid, fid, by, OffsetDateTime::now_utc()))
+        .await?
+        .ok_or_else(|| file_not_found(file))
+}
+
+/// An upload being received: if the request goes away before it finishes (the client
+/// disconnects and the handler is dropped), its bytes are removed and the file marked ERROR.
+struct InFlight {
+    store: Option<Store>,
+    upload: UploadId,
+    file: FileId,
+    by: UserId,
+    tmp: PathBuf,
+}
+
+impl InFlight {
+    /// Removes what was received and records the failure (the request is still there).
+    async fn fail(mut self, state: &AppState) {
+        self.store = None;
+        let _ = tokio::fs::remove_file(&self.tmp).await;
+        let (upload, file, by) = (self.upload, self.file, self.by);
+        let failed = state
+            .db(move |s| s.fail_file_upload(upload, file, by, OffsetDateTime::now_utc()))
+            .await;
+        if let Err(e) = failed {
+            tracing::warn!(%upload, %file, error = %e, "could not mark a failed upload");
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let Some(store) = self.store.take() else {
+            return;
+        };
+        let _ = std::fs::remove_file(&self.tmp);
+        let (upload, file, by) = (self.upload, self.file, self.by);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn_blocking(move || {
+                if let Err(e) = store.fail_file_upload(upload, file, by, OffsetDateTime::now_utc())
+                {
+                    tracing::warn!(%upload, %file, error = %e, "could not mark an aborted upload");
+                }
+            });
+        }
+    }
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::PayloadTooLarge(format!("a file upload is limited to {limit} bytes"))
+}
+
+fn io_error(e: std::io::Error) -> ApiError {
+    if e.raw_os_error() == Some(28) {
+        ApiError::InsufficientStorage("the data directory is full".into())
+    } else {
+        ApiError::internal(e)
+    }
+}
+
+/// `POST .../{id}/files/{fileId}` with `application/octet-stream`: streams the bytes to
+/// `tmp/<uuid>` (never held in memory whole), with `max_upload_bytes` applied as they arrive
+/// and their MD5 computed, then moves them into place. A failed upload leaves the file ERROR
+/// and no bytes behind; it may be retried.
+pub async fn upload_file(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    file: &str,
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<UploadDefinition, ApiError> {
+    let (def, by) = editable(state, caller, id).await?;
+    if content_type(req) != "application/octet-stream" {
+        return Err(ApiError::UnsupportedMediaType(
+            "file data must be sent as application/octet-stream".into(),
+        ));
+    }
+    let fid = parse_file_id(file)?;
+    if def.file(fid).is_none() {
+        return Err(file_not_found(file));
+    }
+    let limit = state.config.max_upload_bytes;
+    if content_length(req).is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
+    }
+    let uid = def.id;
+    state
+        .db(move |s| s.start_file_upload(uid, fid, by, OffsetDateTime::now_utc()))
+        .await?
+        .ok_or_else(|| file_not_found(file))?;
+    let flight = InFlight {
+        store: Some(state.store.clone()),
+        upload: uid,
+        file: fid,
+        by,
+        tmp: state
+            .store
+            .layout()
+            .tmp_path(FileId::from_uuid(Uuid::new_v4())),
+    };
+    let received = async {
+        let mut out = tokio::fs::File::create(&flight.tmp)
+            .await
+            .map_err(io_error)?;
+        let mut hasher = Md5::new();
+        let mut size: u64 = 0;
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk
+                .map_err(|e| ApiError::BadRequest(format!("the upload was interrupted: {e}")))?;
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(too_large(limit));
+            }
+            hasher.update(&chunk);
+            out.write_all(&chunk).await.map_err(io_error)?;
+        }
+        out.sync_all().await.map_err(io_error)?;
+        Ok((size, hex::encode(hasher.finalize())))
+    }
+    .await;
+    let (size, md5) = match received {
+        Ok(r) => r,
+        Err(e) => {
+            flight.fail(state).await;
+            return Err(e);
+        }
+    };
+    let tmp = flight.tmp.clone();
+    let finished = state
+        .db(move |s| {
+            s.finish_file_upload(uid, fid, &tmp, size, &md5, by, OffsetDateTime::now_utc())
+        })
+        .await;
+    match finished {
+        Ok(Some(def)) => {
+            let mut flight = flight;
+            flight.store = None;
+            Ok(def)
+        }
+        // The definition or the file was deleted meanwhile: nothing to mark.
+        Ok(None) => {
+            let mut flight = flight;
+            flight.store = None;
+            let _ = tokio::fs::remove_file(&flight.tmp).await;
+            Err(file_not_found(file))
+        }
+        Err(e) => {
+            flight.fail(state).await;
+            Err(e)
+        }
+    }
+}
+
+/// The session a launch names in `uploadDefinitionId`: visible to the caller (400 otherwise,
+/// like an unknown `dependsOn`) and LOADED (422 otherwise).
+pub async fn for_launch(
+    state: &AppState,
+    caller: &Caller,
+    id: UploadId,
+) -> Result<UploadDefinition, ApiError> {
+    let def = state.db(move |s| s.get_upload(id)).await?;
+    let def = def
+        .filter(|d| may_access(caller, Some(d.owner)).is_ok())
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "uploadDefinitionId: unknown upload definition {id}"
+            ))
+        })?;
+    DefinitionEvent::Consume.check(def.status)?;
+    Ok(def)
+}
