@@ -116,7 +116,9 @@ fn main() -> anyhow::Result<()> {
             Ok(()) => eprintln!("process-bench: {s:?} done in {:.1}s", t.elapsed().as_secs_f64()),
             Err(e) => {
                 eprintln!("process-bench: {s:?} failed: {e:#}");
-                failures.push(format!("{s:?}: {e:#}").to_lowercase());
+                let mut msg = format!("{s:?}: {e:#}");
+                msg.truncate(300);
+                failures.push(msg);
             }
         }
     }

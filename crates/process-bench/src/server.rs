@@ -181,8 +181,10 @@ impl Server {
         if status.as_u16() != 202 {
             bail!("launch of {script} answered {status}: {body}");
         }
-        body["processId"]
-            .as_i64()
+        // DSpace gives ids as strings; accept numbers too.
+        let id = &body["processId"];
+        id.as_i64()
+            .or_else(|| id.as_str().and_then(|s| s.parse().ok()))
             .with_context(|| format!("no processId in {body}"))
     }
 

@@ -24,6 +24,8 @@ pub enum ApiError {
     #[error("{0}")]
     Unprocessable(String),
     #[error("{0}")]
+    RequestTimeout(String),
+    #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -61,6 +63,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -137,7 +140,7 @@ impl From<StoreError> for ApiError {
             )),
             StoreError::Transition(t) => t.into(),
             StoreError::Upload(u) => u.into(),
-            StoreError::Io { ref source, .. } if source.raw_os_error() == Some(28) => {
+            e if e.is_storage_full() => {
                 tracing::error!(error = %e, "disk full");
                 ApiError::InsufficientStorage("the data directory is full".into())
             }

@@ -47,7 +47,21 @@ impl StoreError {
             StoreError::Pool(_) | StoreError::Connection(_) => true,
             StoreError::Query(diesel::result::Error::DatabaseError(_, info)) => {
                 let m = info.message();
-                m.contains("locked") || m.contains("full") || m.contains("busy")
+                m.contains("locked") || m.contains("busy")
+            }
+            _ => self.is_storage_full(),
+        }
+    }
+
+    /// The disk (or the database's storage) is full: SQLite's SQLITE_FULL, PostgreSQL's
+    /// `could not extend file` / disk-full errors, or ENOSPC on a data-directory file.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            StoreError::Query(diesel::result::Error::DatabaseError(_, info)) => {
+                let m = info.message();
+                m.contains("disk is full")
+                    || m.contains("No space left")
+                    || m.contains("could not extend file")
             }
             StoreError::Io { source, .. } => source.raw_os_error() == Some(28),
             _ => false,

@@ -28,7 +28,7 @@ pub use files::NewFile;
 pub use layout::Layout;
 pub use output::OutputRange;
 pub use processes::Deleted;
-pub use uploads::FileChange;
+pub use uploads::{FileChange, Received};
 pub use users::TOKEN_PREFIX;
 
 use connection::Manager;

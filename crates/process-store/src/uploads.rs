@@ -97,6 +97,15 @@ pub struct FileChange {
     pub file: NewUploadFile,
 }
 
+/// The bytes of an upload, received under the data directory and not yet in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub path: PathBuf,
+    pub size_bytes: u64,
+    /// Lower-case hex MD5.
+    pub md5: String,
+}
+
 /// Loads definitions with their files, keeping the rows' order.
 fn hydrate(
     conn: &mut AnyConnection,
@@ -437,7 +446,7 @@ impl Store {
         event: FileEvent,
         by: UserId,
         now: OffsetDateTime,
-        finish: Option<(&Path, u64, &str)>,
+        finish: Option<&Received>,
     ) -> Result<Option<UploadDefinition>, StoreError> {
         let mut conn = self.conn()?;
         write_transaction(&mut conn, |conn| {
@@ -453,12 +462,13 @@ impl Store {
                 .filter(uf::id.eq(file.to_string()))
                 .filter(uf::status.eq_any(sources));
             let changed = match finish {
-                Some((_, size, md5)) => diesel::update(row)
+                Some(received) => diesel::update(row)
                     .set((
                         uf::status.eq(target.as_str()),
                         uf::uploaded_date.eq(Some(to_micros(now))),
-                        uf::size_bytes.eq(Some(i64::try_from(size).unwrap_or(i64::MAX))),
-                        uf::md5.eq(Some(md5)),
+                        uf::size_bytes
+                            .eq(Some(i64::try_from(received.size_bytes).unwrap_or(i64::MAX))),
+                        uf::md5.eq(Some(&received.md5)),
                     ))
                     .execute(conn)?,
                 None => diesel::update(row)
@@ -473,11 +483,11 @@ impl Store {
             if changed == 0 {
                 return Err(UploadError::Changed.into());
             }
-            if let Some((received, _, _)) = finish {
+            if let Some(received) = finish {
                 // Inside the transaction: if the bytes cannot be put in place, the file does
                 // not become UPLOADED.
                 let target = self.layout().upload_path(file);
-                fs::rename(received, &target).map_err(|e| StoreError::io(&target, e))?;
+                fs::rename(&received.path, &target).map_err(|e| StoreError::io(&target, e))?;
             }
             Ok(Some(settle(conn, id)?))
         })
@@ -494,26 +504,17 @@ impl Store {
         self.file_event(id, file, FileEvent::Start, by, now, None)
     }
 
-    /// UPLOADING → UPLOADED: moves the received bytes (`received`, under the data directory)
-    /// to the file's place and records their size and MD5.
+    /// UPLOADING → UPLOADED: moves the received bytes (under the data directory, on the same
+    /// filesystem) to the file's place and records their size and MD5.
     pub fn finish_file_upload(
         &self,
         id: UploadId,
         file: FileId,
-        received: &Path,
-        size: u64,
-        md5: &str,
+        received: &Received,
         by: UserId,
         now: OffsetDateTime,
     ) -> Result<Option<UploadDefinition>, StoreError> {
-        self.file_event(
-            id,
-            file,
-            FileEvent::Finish,
-            by,
-            now,
-            Some((received, size, md5)),
-        )
+        self.file_event(id, file, FileEvent::Finish, by, now, Some(received))
     }
 
     /// UPLOADING → ERROR: the upload failed or was aborted. The caller removes what it

@@ -3,8 +3,9 @@
 
 use actix_files::NamedFile;
 use actix_web::http::header::{
-    Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use process_core::ProcessFile;
 
@@ -66,9 +67,15 @@ pub async fn serve(
             ApiError::internal(e)
         }
     })?;
-    Ok(named
+    let mut res = named
         .set_content_disposition(attachment(&file.name))
-        .into_response(req))
+        .into_response(req);
+    // actix-files answers a range that covers the whole file (`bytes=0-`) with 200 and a
+    // Content-Range; a Content-Range belongs to a 206.
+    if res.status() == StatusCode::OK && res.headers().contains_key(header::CONTENT_RANGE) {
+        *res.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
+    Ok(res)
 }
 
 #[cfg(test)]

@@ -147,6 +147,19 @@ pub async fn launch(
     Ok(process)
 }
 
+/// A client that sends nothing for this long in the middle of a body is cut off, so slow
+/// senders cannot hold connections and temporary files forever.
+pub const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn idle<T>(next: impl std::future::Future<Output = T>) -> Result<T, ApiError> {
+    tokio::time::timeout(BODY_IDLE_TIMEOUT, next).await.map_err(|_| {
+        ApiError::RequestTimeout(format!(
+            "the request body stalled for more than {} s",
+            BODY_IDLE_TIMEOUT.as_secs()
+        ))
+    })
+}
+
 fn too_large(limit: u64) -> ApiError {
     ApiError::PayloadTooLarge(format!("uploads are limited to {limit} bytes per launch"))
 }
@@ -179,7 +192,7 @@ async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Resul
     let mut form = Form::default();
     let mut total: u64 = 0;
     let mut parts = 0;
-    while let Some(field) = payload.next().await {
+    while let Some(field) = idle(payload.next()).await? {
         let field =
             field.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
         parts += 1;
@@ -251,7 +264,7 @@ async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Resul
 
 async fn read_text(mut field: Field, name: &str) -> Result<String, ApiError> {
     let mut buf = Vec::new();
-    while let Some(chunk) = field.next().await {
+    while let Some(chunk) = idle(field.next()).await? {
         let chunk =
             chunk.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
         if buf.len() + chunk.len() > MAX_FIELD_BYTES {
@@ -336,7 +349,7 @@ async fn receive_file(
         .map_err(|e| io_err(e, &tmp))?;
     let mut hasher = Md5::new();
     let mut size: u64 = 0;
-    while let Some(chunk) = field.next().await {
+    while let Some(chunk) = idle(field.next()).await.map_err(|e| (e, Some(tmp.clone())))? {
         let chunk = chunk.map_err(|e| {
             (
                 ApiError::BadRequest(format!("malformed multipart body: {e}")),

@@ -14,7 +14,7 @@ use process_core::upload::DefinitionEvent;
 use process_core::{
     Caller, FileId, NewUploadFile, Page, PageRequest, UploadDefinition, UploadId, UserId,
 };
-use process_store::{FileChange, Store};
+use process_store::{FileChange, Received, Store};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -401,11 +401,13 @@ pub async fn upload_file(
             return Err(e);
         }
     };
-    let tmp = flight.tmp.clone();
+    let received = Received {
+        path: flight.tmp.clone(),
+        size_bytes: size,
+        md5,
+    };
     let finished = state
-        .db(move |s| {
-            s.finish_file_upload(uid, fid, &tmp, size, &md5, by, OffsetDateTime::now_utc())
-        })
+        .db(move |s| s.finish_file_upload(uid, fid, &received, by, OffsetDateTime::now_utc()))
         .await;
     match finished {
         Ok(Some(def)) => {

@@ -563,3 +563,29 @@ async fn the_archive_holds_every_file_of_a_process() {
         assert!(archive(&app, &echo).await.is_empty());
     }
 }
+
+/// RFC 9110 §14.2: "An origin server MUST ignore a Range header field that contains a range
+/// unit it does not understand." actix-files answers 416 instead.
+#[actix_web::test]
+async fn a_range_in_an_unknown_unit_is_ignored() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        let content = b"0123456789".to_vec();
+        let id = run_cat(&app, "digits.txt", &content).await;
+        let uuid = file_uuid(&app, &id, "digits.txt").await;
+        let url = format!("/api/core/bitstreams/{uuid}/content");
+        for range in ["items=0-5", "lines=1-2"] {
+            let res = app
+                .get(&url, Some(&app.bob))
+                .header("Range", range)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{backend:?}: {range}");
+            assert_eq!(header(&res, "content-range"), None, "{range}");
+            assert_eq!(res.bytes().await.unwrap().as_ref(), &content[..]);
+        }
+    }
+}

@@ -18,13 +18,13 @@ pub fn fixture(name: &str) -> String {
         .to_string()
 }
 
-/// The scripts every test app has. `extra` is appended (more `[[script]]` tables or keys).
+/// The scripts every test app has. `extra_top` holds top-level keys; they replace the
+/// defaults (`max_concurrent = 4`, `kill_grace = "1s"`).
 pub fn test_config(extra_top: &str) -> String {
     format!(
         r#"
 bind = "127.0.0.1:0"
-max_concurrent = 4
-kill_grace = "1s"
+{defaults}
 {extra_top}
 
 [[script]]
@@ -122,6 +122,15 @@ name = "missing"
 command = ["/nonexistent/processd-test-binary"]
 allowed = ["authenticated"]
 "#,
+        defaults = [
+            ("max_concurrent", "max_concurrent = 4"),
+            ("kill_grace", "kill_grace = \"1s\"")
+        ]
+        .iter()
+        .filter(|(key, _)| !extra_top.contains(key))
+        .map(|(_, line)| *line)
+        .collect::<Vec<_>>()
+        .join("\n"),
         echo = fixture("echo_args.sh"),
         env = fixture("print_env.sh"),
         lines = fixture("lines.sh"),
@@ -260,11 +269,31 @@ fn auth(req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBu
 /// three users: an admin, alice (group lab) and bob. `None` when the backend is unavailable.
 pub async fn spawn_app_with(backend: Backend, extra_top: &str) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    spawn(backend, dir, data_dir, extra_top).await
+}
+
+/// Like `spawn_app_with`, with the data directory (and the SQLite file) at `data_dir`.
+pub async fn spawn_app_in(
+    backend: Backend,
+    data_dir: &std::path::Path,
+    extra_top: &str,
+) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    spawn(backend, dir, data_dir.to_owned(), extra_top).await
+}
+
+async fn spawn(
+    backend: Backend,
+    dir: tempfile::TempDir,
+    data_dir: PathBuf,
+    extra_top: &str,
+) -> Option<TestApp> {
+    std::fs::create_dir_all(&data_dir).expect("data dir");
     let db = match backend {
-        Backend::Sqlite => TestDatabase::sqlite(dir.path()),
+        Backend::Sqlite => TestDatabase::sqlite(&data_dir),
         Backend::Postgres => TestDatabase::postgres()?,
     };
-    let data_dir = dir.path().join("data");
     let text = format!(
         "data_dir = \"{}\"\ndatabase_url = \"{}\"\n{}",
         data_dir.display(),

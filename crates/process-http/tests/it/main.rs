@@ -12,4 +12,5 @@ mod launch;
 mod lifecycle;
 mod runs;
 mod smoke;
+mod storage;
 mod uploads;

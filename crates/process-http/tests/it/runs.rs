@@ -937,8 +937,14 @@ name = "stubborn-timeout"
 command = ["{cmd}", "-t", "30"]
 allowed = ["authenticated"]
 max_clock_time = "1s"
+
+[[script]]
+name = "background"
+command = ["{background}"]
+allowed = ["authenticated"]
 "#,
-        cmd = fixture("ignore_term.sh")
+        cmd = fixture("ignore_term.sh"),
+        background = fixture("background_child.sh"),
     )
 }
 
@@ -982,5 +988,36 @@ async fn scripts_that_ignore_sigterm_are_killed_after_the_grace_period() {
         );
         let members = group_members(job_pgid(&p));
         assert!(members.is_empty(), "still alive after timeout: {members:?}");
+    }
+}
+
+/// A script that exits while a child it started still runs (and holds its stdout): the run
+/// ends at once and the child is killed with the script's process group.
+#[actix_web::test]
+async fn children_left_behind_are_killed_when_the_script_exits() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, &stubborn_scripts()).await else {
+            continue;
+        };
+        let alice = Some(app.alice.as_str());
+        let t0 = Instant::now();
+        let id = app.launch_ok("background", alice, json!([])).await;
+        let p = app.wait_done(&id, alice).await;
+        assert!(t0.elapsed() < Duration::from_secs(8), "{:?}", t0.elapsed());
+        assert_eq!(p["processStatus"], "COMPLETED", "{backend:?}: {p}");
+        let out = app.output(&id, alice).await;
+        assert!(out.ends_with("done\n"), "{out}");
+        let child: i32 = out
+            .lines()
+            .find_map(|l| l.strip_prefix("child="))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("{out}"));
+        let members = group_members(job_pgid(&p));
+        assert!(members.is_empty(), "left behind: {members:?}");
+        let state = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+        let alive = state
+            .rfind(')')
+            .is_some_and(|i| !state[i + 1..].trim_start().starts_with('Z'));
+        assert!(!alive, "child {child} still runs: {state}");
     }
 }

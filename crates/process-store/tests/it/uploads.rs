@@ -1,11 +1,9 @@
-use std::path::PathBuf;
-
 use process_core::file::INPUT_FILETYPE;
 use process_core::{
     FileId, FileStatus, ListScope, NewUploadFile, PageRequest, UploadDefinition, UploadError,
     UploadId, UploadStatus, UserId,
 };
-use process_store::{FileChange, Store, StoreError};
+use process_store::{FileChange, Received, Store, StoreError};
 
 use crate::{at, each_backend, new_process, user};
 
@@ -27,13 +25,17 @@ fn statuses(def: &UploadDefinition) -> Vec<FileStatus> {
     def.files.iter().map(|f| f.status).collect()
 }
 
-/// Writes `bytes` where an upload in flight would be, and returns the path.
-fn received(store: &Store, bytes: &[u8]) -> PathBuf {
+/// Writes `bytes` where an upload in flight would be.
+fn received(store: &Store, bytes: &[u8]) -> Received {
     let path = store
         .layout()
         .tmp_path(FileId::from_uuid(uuid::Uuid::new_v4()));
     std::fs::write(&path, bytes).unwrap();
-    path
+    Received {
+        path,
+        size_bytes: bytes.len() as u64,
+        md5: md5_of(bytes),
+    }
 }
 
 fn md5_of(bytes: &[u8]) -> String {
@@ -54,20 +56,12 @@ fn upload(
         .start_file_upload(id, file, by, at(secs))
         .unwrap()
         .unwrap();
-    let path = received(store, bytes);
+    let got = received(store, bytes);
     let def = store
-        .finish_file_upload(
-            id,
-            file,
-            &path,
-            bytes.len() as u64,
-            &md5_of(bytes),
-            by,
-            at(secs),
-        )
+        .finish_file_upload(id, file, &got, by, at(secs))
         .unwrap()
         .unwrap();
-    assert!(!path.exists(), "the received bytes were moved");
+    assert!(!got.path.exists(), "the received bytes were moved");
     def
 }
 
@@ -117,9 +111,9 @@ fn a_session_goes_from_new_to_completed() {
                 event: "upload",
             },
         );
-        let path = received(store, b"alpha\n");
+        let got = received(store, b"alpha\n");
         let loaded_a = store
-            .finish_file_upload(def.id, a, &path, 6, &md5_of(b"alpha\n"), alice.id, at(3))
+            .finish_file_upload(def.id, a, &got, alice.id, at(3))
             .unwrap()
             .unwrap();
         let fa = &loaded_a.files[0];
