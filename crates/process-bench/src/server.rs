@@ -246,6 +246,21 @@ impl Server {
         }
     }
 
+    /// CPU time processd has used so far (user + system, all threads), in seconds. Less
+    /// sensitive to other load on the machine than wall time.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        // Fields after the command name (which may hold spaces) in parentheses; utime and
+        // stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
+        match (ticks(11), ticks(12)) {
+            (Some(u), Some(s)) => Ok((u + s) as f64 / 100.0),
+            _ => bail!("cannot parse /proc/{}/stat", self.pid()),
+        }
+    }
+
     /// Asks processd to stop (SIGTERM), then kills it if it takes longer than `grace`.
     pub fn stop(mut self, grace: Duration) {
         self.terminate(grace);

@@ -3,7 +3,7 @@
 use process_core::Page;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Link {
     pub href: String,
 }
@@ -14,7 +14,7 @@ impl Link {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PageInfo {
     pub size: u32,
@@ -36,7 +36,7 @@ impl PageInfo {
 
 /// `self`, `first`, `prev`, `next` and `last` links of a page; `query` is the rest of the
 /// query string (already encoded, without page and size).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PageLinks {
     #[serde(rename = "self")]
     pub this: Link,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod hal;
 pub mod metrics;
+pub mod openapi;
 pub mod resources;
 pub mod routes;
 pub mod service;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use process_core::output::{parse_progress, MAX_LINE_BYTES};
 use process_core::{OutputLine, ProcessId, ProcessRepository};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::blocking::blocking;
@@ -34,8 +35,22 @@ struct Capture<R: ProcessRepository> {
     batch: Vec<OutputLine>,
     progress: Option<u8>,
     /// Tells followers the sequence number of the last stored line.
-    stored: watch::Sender<i64>,
+    stored: Arc<watch::Sender<i64>>,
     /// Lines stored by every capture of this node (for metrics).
+    counter: Arc<AtomicU64>,
+    /// The batch being stored while the next one fills: at most one, so batches are stored
+    /// (and announced to followers) in order and memory stays bounded.
+    in_flight: Option<JoinHandle<()>>,
+}
+
+/// One batch on its way to the store.
+struct Flush<R: ProcessRepository> {
+    repo: Arc<R>,
+    process: ProcessId,
+    lines: Arc<Vec<OutputLine>>,
+    progress: Option<u8>,
+    truncated: bool,
+    stored: Arc<watch::Sender<i64>>,
     counter: Arc<AtomicU64>,
 }
 
@@ -57,8 +72,9 @@ pub async fn capture<R: ProcessRepository>(
         truncated: false,
         batch: Vec::new(),
         progress: None,
-        stored,
+        stored: Arc::new(stored),
         counter,
+        in_flight: None,
     };
     let mut deadline: Option<Instant> = None;
     loop {
@@ -98,6 +114,7 @@ pub async fn capture<R: ProcessRepository>(
         }
     }
     c.flush().await;
+    c.settle().await;
     CaptureSummary { last_seq: c.seq }
 }
 
@@ -138,23 +155,58 @@ impl<R: ProcessRepository> Capture<R> {
         });
     }
 
-    /// Stores the batch. A failing store is retried a few times before the batch is given up
-    /// (and the loss logged); capture itself never stops reading, so the script never blocks
-    /// forever on a full pipe.
+    /// Starts storing the batch once the previous one is stored, and returns: reading goes on
+    /// while the database works (process-bench capture: see docs/benchmarks.md).
     async fn flush(&mut self) {
         let lines = std::mem::take(&mut self.batch);
         let progress = self.progress.take();
-        let truncated = self.truncated;
-        let id = self.process;
         if lines.is_empty() && progress.is_none() {
             return;
         }
+        let flush = Flush {
+            repo: Arc::clone(&self.repo),
+            process: self.process,
+            lines: Arc::new(lines),
+            progress,
+            truncated: self.truncated,
+            stored: Arc::clone(&self.stored),
+            counter: Arc::clone(&self.counter),
+        };
+        self.settle().await;
+        self.in_flight = Some(tokio::spawn(flush.run()));
+    }
+
+    /// Waits until the batch in flight, if any, is stored (or given up).
+    async fn settle(&mut self) {
+        if let Some(task) = self.in_flight.take() {
+            if let Err(e) = task.await {
+                if e.is_panic() {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
+        }
+    }
+}
+
+impl<R: ProcessRepository> Flush<R> {
+    /// Stores the batch. A failing store is retried a few times before the batch is given up
+    /// (and the loss logged); capture itself never stops reading, so the script never blocks
+    /// forever on a full pipe.
+    async fn run(self) {
+        let Flush {
+            repo,
+            process: id,
+            lines,
+            progress,
+            truncated,
+            stored,
+            counter,
+        } = self;
         let last = lines.last().map(|l| l.seq);
-        let lines = Arc::new(lines);
         let mut delay = Duration::from_millis(100);
         for attempt in 1..=5 {
             let batch = Arc::clone(&lines);
-            let result = blocking(&self.repo, move |r| {
+            let result = blocking(&repo, move |r| {
                 r.append_output(id, &batch)?;
                 if let Some(p) = progress {
                     r.set_progress(id, p)?;
@@ -171,10 +223,9 @@ impl<R: ProcessRepository> Capture<R> {
             .await;
             match result {
                 Ok(()) => {
-                    self.counter
-                        .fetch_add(lines.len() as u64, Ordering::Relaxed);
+                    counter.fetch_add(lines.len() as u64, Ordering::Relaxed);
                     if let Some(seq) = last {
-                        self.stored.send_replace(seq);
+                        stored.send_replace(seq);
                     }
                     return;
                 }

@@ -1,19 +1,22 @@
 //! The console log of a process, one row per captured line.
 
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 use process_core::{OutputLine, ProcessId};
 use time::OffsetDateTime;
 
-use crate::connection::dispatch;
-use crate::connection::write_transaction;
+use crate::connection::{write_transaction, AnyConnection};
 use crate::error::StoreError;
 use crate::rows::OutputRow;
 use crate::schema::output_lines as o;
 use crate::timestamp::to_micros;
 use crate::Store;
 
-/// Rows per INSERT statement: 5 bind parameters each stays far below SQLite's limit.
+/// Rows per INSERT statement on PostgreSQL, where each statement is a round trip.
 const INSERT_CHUNK: usize = 2_000;
+
+const SQLITE_INSERT: &str =
+    "INSERT INTO output_lines (process_id, seq, time, stream, line) VALUES (?, ?, ?, ?, ?)";
 
 /// Which lines to read.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,16 +37,33 @@ impl Store {
         if lines.is_empty() {
             return Ok(());
         }
-        let rows: Vec<OutputRow> = lines
-            .iter()
-            .map(|l| OutputRow::from_line(process, l))
-            .collect();
         let mut conn = self.conn()?;
         write_transaction(&mut conn, |conn| {
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                dispatch!(&mut *conn, |c| diesel::insert_into(o::table)
-                    .values(chunk)
-                    .execute(c)?);
+            match conn {
+                // SQLite has no round trips: one fixed single-row INSERT, prepared once and
+                // cached by the connection, executed per line. Building and binding a
+                // 2,000-row VALUES statement per batch through the query builder cost more
+                // than SQLite's own work (see docs/benchmarks.md, capture).
+                AnyConnection::Sqlite(c) => {
+                    for l in lines {
+                        diesel::sql_query(SQLITE_INSERT)
+                            .bind::<BigInt, _>(process.get())
+                            .bind::<BigInt, _>(l.seq)
+                            .bind::<BigInt, _>(to_micros(l.time))
+                            .bind::<Text, _>(l.stream.as_str())
+                            .bind::<Text, _>(&l.line)
+                            .execute(c)?;
+                    }
+                }
+                AnyConnection::Postgres(c) => {
+                    let rows: Vec<OutputRow> = lines
+                        .iter()
+                        .map(|l| OutputRow::from_line(process, l))
+                        .collect();
+                    for chunk in rows.chunks(INSERT_CHUNK) {
+                        diesel::insert_into(o::table).values(chunk).execute(c)?;
+                    }
+                }
             }
             Ok(())
         })

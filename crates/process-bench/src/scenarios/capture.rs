@@ -53,12 +53,14 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         },
     )
     .await?;
+    let cpu = server.cpu_seconds()?;
     let t = Instant::now();
     let id = server.launch("lines").await?;
     server
         .wait_completed(id, Duration::from_millis(5), Duration::from_millis(20))
         .await?;
     let captured = t.elapsed();
+    let cpu = server.cpu_seconds()? - cpu;
     let stored = db::stdout_lines(&server.db_path(), id).context("counting stored lines")?;
     server.stop(Duration::from_secs(10));
     if stored != i64::try_from(lines)? {
@@ -75,7 +77,13 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         ratio: format!("{r:.2}"),
         target: Some(("≥ 0.8", r >= TARGET)),
     });
+    report.row(Row::info(
+        "capture",
+        "processd CPU seconds (µs per line)",
+        format!("{cpu:.2} ({:.2})", cpu * 1e6 / lines as f64),
+    ));
     report.set("capture_lines", lines);
+    report.set("capture_cpu_s", round(cpu, 2));
     report.set("capture_s", round(captured.as_secs_f64(), 3));
     report.set("capture_file_s", round(to_file.as_secs_f64(), 3));
     report.set("capture_lines_per_s", round(per_s, 0));

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::hal::Link;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MetadataValue {
     pub value: String,
     pub language: Option<String>,
@@ -28,28 +28,28 @@ impl MetadataValue {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckSum {
     pub check_sum_algorithm: &'static str,
     pub value: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BitstreamLinks {
     #[serde(rename = "self")]
     pub this: Link,
     pub content: Link,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BitstreamResource {
     pub id: String,
     pub uuid: String,
     pub name: String,
     pub handle: Option<String>,
-    pub metadata: BTreeMap<&'static str, Vec<MetadataValue>>,
+    pub metadata: BTreeMap<String, Vec<MetadataValue>>,
     pub bundle_name: Option<String>,
     pub size_bytes: u64,
     pub check_sum: CheckSum,
@@ -64,9 +64,9 @@ impl BitstreamResource {
     pub fn from_file(f: &ProcessFile) -> Self {
         let this = format!("/api/core/bitstreams/{}", f.id);
         let mut metadata = BTreeMap::new();
-        metadata.insert("dc.title", MetadataValue::single(&f.name));
+        metadata.insert("dc.title".to_owned(), MetadataValue::single(&f.name));
         metadata.insert(
-            "dspace.process.filetype",
+            "dspace.process.filetype".to_owned(),
             MetadataValue::single(&f.filetype),
         );
         Self {

@@ -2,6 +2,7 @@
 //! carry no serialization of their own.
 
 pub mod bitstream;
+pub mod pages;
 pub mod process;
 pub mod script;
 pub mod upload;

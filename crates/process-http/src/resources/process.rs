@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::hal::{timestamp, Link};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ParameterResource {
     pub name: String,
     pub value: String,
@@ -20,7 +20,7 @@ impl From<&Param> for ParameterResource {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProcessLinks {
     #[serde(rename = "self")]
     pub this: Link,
@@ -30,7 +30,7 @@ pub struct ProcessLinks {
     pub filetypes: Link,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessResource {
     pub process_id: String,

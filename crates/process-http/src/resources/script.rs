@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::hal::Link;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ParameterSpecResource {
     pub name: String,
@@ -16,14 +16,14 @@ pub struct ParameterSpecResource {
     pub mandatory: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScriptLinks {
     #[serde(rename = "self")]
     pub this: Link,
     pub processes: Link,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScriptResource {
     pub id: String,
     pub name: String,

@@ -11,13 +11,13 @@ use crate::resources::bitstream::CheckSum;
 
 pub const UPLOADS_PATH: &str = "/api/system/uploadDefinitions";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FileDefinitionLinks {
     /// Where the file's bytes are sent (`POST`, `application/octet-stream`).
     pub upload: Link,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileDefinitionResource {
     pub id: String,
@@ -64,7 +64,7 @@ impl FileDefinitionResource {
 }
 
 /// FOLIO's standard `metadata` block.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
     pub created_date: String,
@@ -73,7 +73,7 @@ pub struct Metadata {
     pub updated_by_user_id: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UploadDefinitionLinks {
     #[serde(rename = "self")]
     pub this: Link,
@@ -81,7 +81,7 @@ pub struct UploadDefinitionLinks {
     pub process: Option<Link>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadDefinitionResource {
     pub id: String,

@@ -4,10 +4,13 @@ use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use process_core::Caller;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::hal::Link;
+use crate::resources::pages::{
+    AuthnStatusResource, EmbeddedEperson, EpersonResource, ErrorResource, SelfLink,
+};
 use crate::service::authn;
 use crate::state::AppState;
 
@@ -15,13 +18,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(login).service(status).service(logout);
 }
 
-#[derive(Deserialize)]
-struct LoginForm {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginForm {
     user: String,
     password: String,
 }
 
 /// `user` and `password` as form fields; answers 200 with `Authorization: Bearer <JWT>`.
+#[utoipa::path(post, path = "/api/authn/login", tag = "authn",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Logged in; the JWT is in the Authorization response header",
+            headers(("Authorization" = String, description = "Bearer <JWT>, valid for 30 minutes"))),
+        (status = 400, description = "Missing user or password", body = ErrorResource),
+        (status = 401, description = "Wrong user name or password", body = ErrorResource),
+    ))]
 #[post("/api/authn/login")]
 async fn login(
     state: web::Data<AppState>,
@@ -35,34 +46,41 @@ async fn login(
         .finish())
 }
 
+#[utoipa::path(get, path = "/api/authn/status", tag = "authn",
+    responses(
+        (status = 200, description = "Who the caller is", body = AuthnStatusResource),
+        (status = 401, description = "An invalid or expired token was sent", body = ErrorResource),
+    ),
+    security((), ("bearer" = [])))]
 #[get("/api/authn/status")]
 async fn status(Auth(caller): Auth) -> HttpResponse {
-    let body = match caller {
-        Caller::Anonymous => json!({
-            "okay": true,
-            "authenticated": false,
-            "type": "status",
-            "_links": {"self": {"href": "/api/authn/status"}},
-        }),
-        Caller::User(u) => json!({
-            "okay": true,
-            "authenticated": true,
-            "type": "status",
-            "_embedded": {"eperson": {
-                "id": u.id.to_string(),
-                "uuid": u.id.to_string(),
-                "name": u.name,
-                "admin": u.admin,
-                "groups": u.groups,
-                "type": "eperson",
-            }},
-            "_links": {"self": {"href": "/api/authn/status"}},
+    let embedded = match caller {
+        Caller::Anonymous => None,
+        Caller::User(u) => Some(EmbeddedEperson {
+            eperson: EpersonResource {
+                id: u.id.to_string(),
+                uuid: u.id.to_string(),
+                name: u.name,
+                admin: u.admin,
+                groups: u.groups,
+                kind: "eperson",
+            },
         }),
     };
-    HttpResponse::Ok().json(body)
+    HttpResponse::Ok().json(AuthnStatusResource {
+        okay: true,
+        authenticated: embedded.is_some(),
+        kind: "status",
+        embedded,
+        links: SelfLink {
+            this: Link::new("/api/authn/status"),
+        },
+    })
 }
 
 /// JWTs are stateless and expire on their own; logout exists for clients that call it.
+#[utoipa::path(post, path = "/api/authn/logout", tag = "authn",
+    responses((status = 204, description = "Logged out")))]
 #[post("/api/authn/logout")]
 async fn logout() -> HttpResponse {
     HttpResponse::NoContent().finish()

@@ -6,6 +6,7 @@ use process_core::{FileId, ProcessFile};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::resources::pages::ErrorResource;
 use crate::resources::BitstreamResource;
 use crate::service::{download, processes};
 use crate::state::AppState;
@@ -31,6 +32,14 @@ async fn visible_file(
     Ok(file)
 }
 
+#[utoipa::path(get, path = "/api/core/bitstreams/{uuid}", tag = "files",
+    params(("uuid" = String, Path, description = "The file's UUID")),
+    responses(
+        (status = 200, description = "The file's metadata", body = BitstreamResource),
+        (status = 401, description = "Login required", body = ErrorResource),
+        (status = 404, description = "No such file, or not yours", body = ErrorResource),
+    ),
+    security((), ("bearer" = [])))]
 #[get("/api/core/bitstreams/{uuid}")]
 async fn get_bitstream(
     state: web::Data<AppState>,
@@ -41,6 +50,20 @@ async fn get_bitstream(
     Ok(HttpResponse::Ok().json(BitstreamResource::from_file(&file)))
 }
 
+#[utoipa::path(get, path = "/api/core/bitstreams/{uuid}/content", tag = "files",
+    params(
+        ("uuid" = String, Path, description = "The file's UUID"),
+        ("Range" = Option<String>, Header, description = "bytes=START-END, bytes=START- or bytes=-SUFFIX"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
+    ),
+    responses(
+        (status = 200, description = "The whole file, as an attachment", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such file, or not yours", body = ErrorResource),
+        (status = 416, description = "The range is not satisfiable", body = ErrorResource),
+    ),
+    security((), ("bearer" = [])))]
 #[get("/api/core/bitstreams/{uuid}/content")]
 async fn get_bitstream_content(
     state: web::Data<AppState>,

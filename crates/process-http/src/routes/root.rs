@@ -1,40 +1,53 @@
-//! The HAL root and the health check.
+//! The HAL root, the OpenAPI document, the health check and metrics.
 
 use actix_web::{get, web, HttpResponse};
-use serde_json::json;
+use utoipa::OpenApi;
 
 use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use crate::resources::pages::{ErrorResource, HealthResource, RootResource};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(get_root)
+        .service(get_openapi)
         .service(get_health)
         .service(get_metrics);
 }
 
+#[utoipa::path(get, path = "/api", tag = "service",
+    responses((status = 200, description = "Links to the resources of the API", body = RootResource)))]
 #[get("/api")]
 async fn get_root() -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "_links": {
-            "self": {"href": "/api"},
-            "scripts": {"href": "/api/system/scripts"},
-            "processes": {"href": "/api/system/processes"},
-        }
-    }))
+    HttpResponse::Ok().json(RootResource::new())
+}
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "service",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json")))]
+#[get("/api/openapi.json")]
+async fn get_openapi() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
 /// 200 when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses(
+        (status = 200, description = "The service and its database answer", body = HealthResource),
+        (status = 503, description = "The database does not answer", body = ErrorResource),
+    ))]
 #[get("/healthz")]
 async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.db(|s| s.ping()).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "status": "UP",
-        "database": state.store.backend(),
-        "running": state.runner.running_count(),
-    })))
+    Ok(HttpResponse::Ok().json(HealthResource {
+        status: "UP",
+        database: state.store.backend(),
+        running: state.runner.running_count(),
+    }))
 }
 
 /// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus metrics", content_type = "text/plain", body = String)))]
 #[get("/metrics")]
 async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let by_status = state.db(|s| s.count_by_status()).await?;

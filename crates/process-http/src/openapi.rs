@@ -1,0 +1,53 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the resource types
+//! they serialize, so it cannot drift from the code.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "processd",
+        description = "Runs registered scripts as tracked processes (DSpace 7 scripts/processes contract, HAL JSON)."
+    ),
+    paths(
+        routes::root::get_root,
+        routes::root::get_openapi,
+        routes::root::get_health,
+        routes::root::get_metrics,
+        routes::authn::login,
+        routes::authn::status,
+        routes::authn::logout,
+        routes::scripts::list_scripts,
+        routes::scripts::get_script,
+        routes::scripts::create_process,
+        routes::bitstreams::get_bitstream,
+        routes::bitstreams::get_bitstream_content,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "scripts", description = "What may run, and starting it"),
+        (name = "processes", description = "Following, stopping and deleting processes"),
+        (name = "files", description = "Process files and their content"),
+        (name = "uploads", description = "Multi-file upload sessions"),
+        (name = "authn", description = "Login"),
+        (name = "service", description = "Root, health, metrics, this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `Authorization: Bearer <token>`: an API token from `processd user add`, or a JWT from
+/// `POST /api/authn/login`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
