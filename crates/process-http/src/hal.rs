@@ -1,7 +1,17 @@
 //! HAL building blocks: links and the Spring-style page object DSpace clients read.
 
 use process_core::Page;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// `page` and `size` query parameters, checked by `PageRequest::new`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Zero-based page number.
+    pub page: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub size: Option<String>,
+}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Link {

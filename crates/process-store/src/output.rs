@@ -15,8 +15,41 @@ use crate::Store;
 /// Rows per INSERT statement on PostgreSQL, where each statement is a round trip.
 const INSERT_CHUNK: usize = 2_000;
 
-const SQLITE_INSERT: &str =
-    "INSERT INTO output_lines (process_id, seq, time, stream, line) VALUES (?, ?, ?, ?, ?)";
+/// Inserts the lines of one process from a JSON array of `[seq, time, stream, line]`.
+const SQLITE_INSERT_JSON: &str = "INSERT INTO output_lines (process_id, seq, time, stream, line) \
+     SELECT ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?)";
+
+/// `[[seq, time, "stream", "line"], ...]`.
+fn batch_json(lines: &[OutputLine]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(lines.iter().map(|l| l.line.len() + 48).sum());
+    out.push('[');
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            "[{},{},\"{}\",\"",
+            l.seq,
+            to_micros(l.time),
+            l.stream.as_str()
+        );
+        for c in l.line.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if u32::from(c) < 0x20 => {
+                    let _ = write!(out, "\\u{:04x}", u32::from(c));
+                }
+                c => out.push(c),
+            }
+        }
+        out.push_str("\"]");
+    }
+    out.push(']');
+    out
+}
 
 /// Which lines to read.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,18 +73,21 @@ impl Store {
         let mut conn = self.conn()?;
         write_transaction(&mut conn, |conn| {
             match conn {
-                // SQLite has no round trips: one fixed single-row INSERT, prepared once and
-                // cached by the connection, executed per line. Building and binding a
-                // 2,000-row VALUES statement per batch through the query builder cost more
-                // than SQLite's own work (see docs/benchmarks.md, capture).
+                // One statement per batch with the batch as one JSON parameter: SQLite
+                // unpacks it in C, where binding five parameters per row through the query
+                // builder cost more than SQLite's own work (see docs/benchmarks.md,
+                // capture). Lines holding NUL go row by row, as JSON text cannot carry them
+                // through unchanged.
+                AnyConnection::Sqlite(c) if !lines.iter().any(|l| l.line.contains('\0')) => {
+                    diesel::sql_query(SQLITE_INSERT_JSON)
+                        .bind::<BigInt, _>(process.get())
+                        .bind::<Text, _>(batch_json(lines))
+                        .execute(c)?;
+                }
                 AnyConnection::Sqlite(c) => {
                     for l in lines {
-                        diesel::sql_query(SQLITE_INSERT)
-                            .bind::<BigInt, _>(process.get())
-                            .bind::<BigInt, _>(l.seq)
-                            .bind::<BigInt, _>(to_micros(l.time))
-                            .bind::<Text, _>(l.stream.as_str())
-                            .bind::<Text, _>(&l.line)
+                        diesel::insert_into(o::table)
+                            .values(OutputRow::from_line(process, l))
                             .execute(c)?;
                     }
                 }
@@ -102,5 +138,67 @@ impl Store {
             .into_iter()
             .map(OutputRow::into_line)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::sqlite::SqliteConnection;
+
+    #[derive(QueryableByName, PartialEq, Debug)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        seq: i64,
+        #[diesel(sql_type = BigInt)]
+        time: i64,
+        #[diesel(sql_type = Text)]
+        stream: String,
+        #[diesel(sql_type = Text)]
+        line: String,
+    }
+
+    #[test]
+    fn batch_json_reads_back_unchanged_in_sqlite() {
+        let texts = [
+            "plain",
+            "",
+            "quotes \" and 'single' and \\ backslash \\\\",
+            "tab\tcr\rbell\u{7} esc\u{1b}[0m del\u{7f}",
+            "\u{e9}t\u{e9} \u{1f600} \u{2028} [1,2] {\"a\":1}",
+        ];
+        let lines: Vec<OutputLine> = texts
+            .iter()
+            .zip(1..)
+            .map(|(t, seq)| OutputLine {
+                seq,
+                time: OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time")
+                    + time::Duration::microseconds(seq),
+                stream: if seq % 2 == 0 {
+                    process_core::Stream::Stderr
+                } else {
+                    process_core::Stream::Stdout
+                },
+                line: (*t).to_owned(),
+            })
+            .collect();
+        let mut conn = SqliteConnection::establish(":memory:").expect("in-memory SQLite");
+        let rows: Vec<Row> = diesel::sql_query(
+            "SELECT value ->> 0 AS seq, value ->> 1 AS time, value ->> 2 AS stream, \
+             value ->> 3 AS line FROM json_each(?)",
+        )
+        .bind::<Text, _>(batch_json(&lines))
+        .load(&mut conn)
+        .expect("json_each");
+        let expected: Vec<Row> = lines
+            .iter()
+            .map(|l| Row {
+                seq: l.seq,
+                time: to_micros(l.time),
+                stream: l.stream.as_str().to_owned(),
+                line: l.line.clone(),
+            })
+            .collect();
+        assert_eq!(rows, expected);
     }
 }

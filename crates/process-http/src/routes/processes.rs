@@ -5,15 +5,18 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use process_core::{Page, PageRequest, Process};
 use process_store::OutputRange;
 use serde::Deserialize;
-use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hal::{Link, PageInfo, PageLinks};
+use crate::hal::{Link, PageInfo, PageLinks, Paging};
+use crate::resources::pages::{
+    BitstreamPage, ErrorResource, FiletypesResource, ProcessPage, SelfLink,
+};
 use crate::resources::{BitstreamResource, ProcessResource};
 use crate::service::archive;
+use crate::service::output::LineResource;
 use crate::service::output::{self, Format};
 use crate::service::processes::{self, Listing};
 use crate::state::AppState;
@@ -42,15 +45,30 @@ fn page_response(page: &Page<Process>, path: &str, pairs: &[(String, String)]) -
         .cloned()
         .collect();
     let query = serde_urlencoded::to_string(&rest).unwrap_or_default();
-    HttpResponse::Ok().json(json!({
-        "_embedded": {
-            "processes": page.items.iter().map(ProcessResource::from_process).collect::<Vec<_>>()
-        },
-        "page": PageInfo::of(page),
-        "_links": PageLinks::of(page, path, &query),
-    }))
+    HttpResponse::Ok().json(ProcessPage::new(
+        page.items
+            .iter()
+            .map(ProcessResource::from_process)
+            .collect(),
+        PageInfo::of(page),
+        PageLinks::of(page, path, &query),
+    ))
 }
 
+#[utoipa::path(get, path = "/api/system/processes", tag = "processes", params(
+        ("page" = Option<u32>, Query, description = "Zero-based page number"),
+        ("size" = Option<u32>, Query, description = "Page size, 1 to 100 (default 20)"),
+        ("sort" = Option<String>, Query, description = "creationTime|startTime|endTime|scriptName, then ,asc or ,desc"),
+        ("scriptName" = Option<String>, Query, description = "Only this script"),
+        ("userId" = Option<String>, Query, description = "Only this user's processes"),
+        ("processStatus" = Option<String>, Query, description = "SCHEDULED, RUNNING, COMPLETED or FAILED"),
+        ("parameter.<name>" = Option<String>, Query, description = "Only processes run with this parameter value"),
+    ),
+    responses(
+        (status = 200, description = "Admins: all processes; others: their own", body = ProcessPage),
+        (status = 400, description = "Bad paging, sort or filter", body = ErrorResource),
+        (status = 401, description = "Login required", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
 #[get("/api/system/processes")]
 async fn list_processes(
     state: web::Data<AppState>,
@@ -61,6 +79,21 @@ async fn list_processes(
     Ok(page_response(&page, "/api/system/processes", &q))
 }
 
+#[utoipa::path(get, path = "/api/system/processes/search/byProperty", tag = "processes", params(
+        ("page" = Option<u32>, Query, description = "Zero-based page number"),
+        ("size" = Option<u32>, Query, description = "Page size, 1 to 100 (default 20)"),
+        ("sort" = Option<String>, Query, description = "creationTime|startTime|endTime|scriptName, then ,asc or ,desc"),
+        ("scriptName" = Option<String>, Query, description = "Only this script"),
+        ("userId" = Option<String>, Query, description = "Only this user's processes"),
+        ("processStatus" = Option<String>, Query, description = "SCHEDULED, RUNNING, COMPLETED or FAILED"),
+        ("parameter.<name>" = Option<String>, Query, description = "Only processes run with this parameter value"),
+    ),
+    responses(
+        (status = 200, description = "Processes matching the filters (admins only)", body = ProcessPage),
+        (status = 400, description = "Bad paging, sort or filter", body = ErrorResource),
+        (status = 401, description = "Login required", body = ErrorResource),
+        (status = 403, description = "Not an administrator", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
 #[get("/api/system/processes/search/byProperty")]
 async fn search_by_property(
     state: web::Data<AppState>,
@@ -75,6 +108,20 @@ async fn search_by_property(
     ))
 }
 
+#[utoipa::path(get, path = "/api/system/processes/search/own", tag = "processes", params(
+        ("page" = Option<u32>, Query, description = "Zero-based page number"),
+        ("size" = Option<u32>, Query, description = "Page size, 1 to 100 (default 20)"),
+        ("sort" = Option<String>, Query, description = "creationTime|startTime|endTime|scriptName, then ,asc or ,desc"),
+        ("scriptName" = Option<String>, Query, description = "Only this script"),
+        ("userId" = Option<String>, Query, description = "Only this user's processes"),
+        ("processStatus" = Option<String>, Query, description = "SCHEDULED, RUNNING, COMPLETED or FAILED"),
+        ("parameter.<name>" = Option<String>, Query, description = "Only processes run with this parameter value"),
+    ),
+    responses(
+        (status = 200, description = "The caller's processes", body = ProcessPage),
+        (status = 400, description = "Bad paging, sort or filter", body = ErrorResource),
+        (status = 401, description = "Login required", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
 #[get("/api/system/processes/search/own")]
 async fn search_own(
     state: web::Data<AppState>,
@@ -85,6 +132,11 @@ async fn search_own(
     Ok(page_response(&page, "/api/system/processes/search/own", &q))
 }
 
+#[utoipa::path(get, path = "/api/system/processes/{id}", tag = "processes", params(("id" = String, Path, description = "The processId")),
+    responses(
+        (status = 200, description = "The process", body = ProcessResource),
+        (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such process, or not the caller's", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
 #[get("/api/system/processes/{id}")]
 async fn get_process(
     state: web::Data<AppState>,
@@ -95,6 +147,12 @@ async fn get_process(
     Ok(HttpResponse::Ok().json(ProcessResource::from_process(&process)))
 }
 
+#[utoipa::path(post, path = "/api/system/processes/{id}/stop", tag = "processes", params(("id" = String, Path, description = "The processId")),
+    responses(
+        (status = 202, description = "Stopping (SIGTERM, then SIGKILL); a scheduled process is failed at once", body = ProcessResource),
+        (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such process, or not the caller's", body = ErrorResource),
+        (status = 422, description = "The process already finished", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
 #[post("/api/system/processes/{id}/stop")]
 async fn stop_process(
     state: web::Data<AppState>,
@@ -105,6 +163,12 @@ async fn stop_process(
     Ok(HttpResponse::Accepted().json(ProcessResource::from_process(&process)))
 }
 
+#[utoipa::path(delete, path = "/api/system/processes/{id}", tag = "processes", params(("id" = String, Path, description = "The processId")),
+    responses(
+        (status = 204, description = "Deleted with its output and files"),
+        (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such process, or not the caller's", body = ErrorResource),
+        (status = 422, description = "RUNNING, or another process waits for it", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
 #[delete("/api/system/processes/{id}")]
 async fn delete_process(
     state: web::Data<AppState>,
@@ -154,6 +218,22 @@ fn negotiate(req: &HttpRequest) -> Wanted {
     Wanted::Text
 }
 
+#[utoipa::path(get, path = "/api/system/processes/{id}/output", tag = "processes",
+    params(("id" = String, Path, description = "The processId"),
+        ("fromTime" = Option<String>, Query, description = "RFC 3339: lines read at or after"),
+        ("toTime" = Option<String>, Query, description = "RFC 3339: lines read at or before"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Event stream: resume after this line"),
+    ),
+    responses(
+        (status = 200, description = "text/plain: the console log; application/json: its lines; text/event-stream: a live feed (`line` events, then `end`)",
+            content(
+                (String = "text/plain"),
+                (Vec<LineResource> = "application/json"),
+                (String = "text/event-stream"),
+            )),
+        (status = 400, description = "Bad fromTime or toTime", body = ErrorResource),
+        (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such process, or not the caller's", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
 #[get("/api/system/processes/{id}/output")]
 async fn get_output(
     state: web::Data<AppState>,
@@ -202,12 +282,6 @@ async fn get_output(
     })
 }
 
-#[derive(Deserialize)]
-struct Paging {
-    page: Option<String>,
-    size: Option<String>,
-}
-
 async fn files_page(
     state: &AppState,
     caller: &process_core::Caller,
@@ -232,15 +306,21 @@ async fn files_page(
             "process {pid} has no files of type {t}"
         )));
     }
-    Ok(HttpResponse::Ok().json(json!({
-        "_embedded": {
-            "bitstreams": page.items.iter().map(BitstreamResource::from_file).collect::<Vec<_>>()
-        },
-        "page": PageInfo::of(&page),
-        "_links": PageLinks::of(&page, &path, ""),
-    })))
+    Ok(HttpResponse::Ok().json(BitstreamPage::new(
+        page.items
+            .iter()
+            .map(BitstreamResource::from_file)
+            .collect(),
+        PageInfo::of(&page),
+        PageLinks::of(&page, &path, ""),
+    )))
 }
 
+#[utoipa::path(get, path = "/api/system/processes/{id}/files", tag = "files", params(("id" = String, Path, description = "The processId"), Paging),
+    responses(
+        (status = 200, description = "The process's files as bitstreams", body = BitstreamPage),
+        (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such process, or not the caller's", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
 #[get("/api/system/processes/{id}/files")]
 async fn list_files(
     state: web::Data<AppState>,
@@ -251,6 +331,13 @@ async fn list_files(
     files_page(&state, &caller, &id, None, &paging).await
 }
 
+#[utoipa::path(get, path = "/api/system/processes/{id}/files/{filetype}", tag = "files",
+    params(("id" = String, Path, description = "The processId"), ("filetype" = String, Path, description = "inputFile, outputFile or a type the script chose"), Paging),
+    responses(
+        (status = 200, description = "The process's files of this type", body = BitstreamPage),
+        (status = 401, description = "Login required", body = ErrorResource),
+        (status = 404, description = "No such process, or no file of this type", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
 #[get("/api/system/processes/{id}/files/{filetype}")]
 async fn list_files_of_type(
     state: web::Data<AppState>,
@@ -262,6 +349,11 @@ async fn list_files_of_type(
     files_page(&state, &caller, &id, Some(filetype), &paging).await
 }
 
+#[utoipa::path(get, path = "/api/system/processes/{id}/filetypes", tag = "files", params(("id" = String, Path, description = "The processId")),
+    responses(
+        (status = 200, description = "The filetypes of the process's files", body = FiletypesResource),
+        (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such process, or not the caller's", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
 #[get("/api/system/processes/{id}/filetypes")]
 async fn list_filetypes(
     state: web::Data<AppState>,
@@ -271,14 +363,21 @@ async fn list_filetypes(
     let process = processes::visible(&state, &caller, &id).await?;
     let pid = process.id;
     let values = state.db(move |s| s.filetypes(pid)).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "id": "filetypes",
-        "values": values,
-        "type": "filetypes",
-        "_links": {"self": Link::new(format!("{}/filetypes", ProcessResource::href(&process)))},
-    })))
+    Ok(HttpResponse::Ok().json(FiletypesResource {
+        id: "filetypes",
+        values,
+        kind: "filetypes",
+        links: SelfLink {
+            this: Link::new(format!("{}/filetypes", ProcessResource::href(&process))),
+        },
+    }))
 }
 
+#[utoipa::path(get, path = "/api/system/processes/{id}/archive", tag = "files", params(("id" = String, Path, description = "The processId")),
+    responses(
+        (status = 200, description = "Every file of the process in one zip, streamed", content_type = "application/zip", body = Vec<u8>),
+        (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such process, or not the caller's", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
 #[get("/api/system/processes/{id}/archive")]
 async fn get_archive(
     state: web::Data<AppState>,

@@ -5,11 +5,10 @@ use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use process_core::auth::may_start;
 use process_core::{Page, PageRequest};
-use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hal::{PageInfo, PageLinks};
+use crate::hal::{PageInfo, PageLinks, Paging};
 use crate::resources::pages::{ErrorResource, ScriptPage};
 use crate::resources::{ProcessResource, ScriptResource};
 use crate::service::launch::launch;
@@ -19,15 +18,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list_scripts)
         .service(get_script)
         .service(create_process);
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Paging {
-    /// Zero-based page number.
-    page: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    size: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/system/scripts", tag = "scripts", params(Paging),

@@ -19,10 +19,13 @@ const PAGE_LINES: u32 = 5_000;
 /// runs on another node, or has not started).
 const FOLLOW_POLL: Duration = Duration::from_secs(1);
 
-#[derive(Serialize)]
+/// One console line, in the JSON and event-stream forms of the output.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LineResource<'a> {
+    /// When the line was read (RFC 3339).
     pub time: String,
     pub line: &'a str,
+    /// `stdout` or `stderr`.
     pub stream: &'static str,
 }
 

@@ -10,6 +10,7 @@ mod faults;
 mod helpers;
 mod launch;
 mod lifecycle;
+mod openapi;
 mod runs;
 mod smoke;
 mod storage;

@@ -1,0 +1,218 @@
+//! The OpenAPI document describes the API that answers: every endpoint of the contract is in
+//! it, and real responses validate against the schemas it gives for them.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp, BACKENDS};
+
+struct Doc(Value);
+
+impl Doc {
+    async fn fetch(app: &TestApp) -> Self {
+        let res = app.get("/api/openapi.json", None).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let doc: Value = res.json().await.unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        Doc(doc)
+    }
+
+    /// The JSON schema of the `status` response of `method path`, made self-contained by
+    /// moving the components under `$defs`.
+    fn schema(&self, method: &str, path: &str, status: u16) -> Value {
+        let op = &self.0["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        let response = &op["responses"][status.to_string()];
+        assert!(
+            response.is_object(),
+            "{method} {path} does not document {status}"
+        );
+        let schema = response["content"]["application/json"]["schema"].clone();
+        assert!(
+            !schema.is_null(),
+            "{method} {path} {status} has no JSON schema"
+        );
+        let text = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$defs": self.0["components"]["schemas"],
+            "allOf": [schema],
+        })
+        .to_string()
+        .replace("#/components/schemas/", "#/$defs/");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn check(&self, method: &str, path: &str, status: u16, body: &Value) {
+        let schema = self.schema(method, path, status);
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {path} {status}: {errors:?}\n{body}"
+        );
+    }
+}
+
+async fn call(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
+    let res = app.get(path, token).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+#[actix_web::test]
+async fn every_endpoint_is_documented() {
+    let Some(app) = spawn_app(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let doc = Doc::fetch(&app).await;
+    let expected = [
+        ("get", "/api"),
+        ("get", "/api/openapi.json"),
+        ("get", "/healthz"),
+        ("get", "/metrics"),
+        ("post", "/api/authn/login"),
+        ("get", "/api/authn/status"),
+        ("get", "/api/system/scripts"),
+        ("get", "/api/system/scripts/{name}"),
+        ("post", "/api/system/scripts/{name}/processes"),
+        ("get", "/api/system/processes"),
+        ("get", "/api/system/processes/search/byProperty"),
+        ("get", "/api/system/processes/search/own"),
+        ("get", "/api/system/processes/{id}"),
+        ("delete", "/api/system/processes/{id}"),
+        ("post", "/api/system/processes/{id}/stop"),
+        ("get", "/api/system/processes/{id}/output"),
+        ("get", "/api/system/processes/{id}/files"),
+        ("get", "/api/system/processes/{id}/filetypes"),
+        ("get", "/api/system/processes/{id}/files/{filetype}"),
+        ("get", "/api/system/processes/{id}/archive"),
+        ("get", "/api/core/bitstreams/{uuid}"),
+        ("get", "/api/core/bitstreams/{uuid}/content"),
+        ("post", "/api/system/uploadDefinitions"),
+        ("get", "/api/system/uploadDefinitions"),
+        ("get", "/api/system/uploadDefinitions/{id}"),
+        ("delete", "/api/system/uploadDefinitions/{id}"),
+    ];
+    let mut missing = Vec::new();
+    for (method, path) in expected {
+        if !doc.0["paths"][path][method].is_object() {
+            missing.push(format!("{method} {path}"));
+        }
+    }
+    assert!(missing.is_empty(), "undocumented: {missing:?}");
+    // Self-contained: no reference leaves the document.
+    let text = doc.0.to_string();
+    assert!(
+        !text.contains("\"$ref\":\"http"),
+        "remote $ref in the document"
+    );
+}
+
+#[actix_web::test]
+async fn real_responses_match_the_document() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        let doc = Doc::fetch(&app).await;
+        let t = Some(app.alice.as_str());
+
+        for (path, template) in [
+            ("/api", "/api"),
+            ("/healthz", "/healthz"),
+            ("/api/authn/status", "/api/authn/status"),
+        ] {
+            let (status, body) = call(&app, path, t).await;
+            doc.check("get", template, status, &body);
+        }
+        let (status, body) = call(&app, "/api/system/scripts", t).await;
+        doc.check("get", "/api/system/scripts", status, &body);
+        let (status, body) = call(&app, "/api/system/scripts/cat", t).await;
+        doc.check("get", "/api/system/scripts/{name}", status, &body);
+
+        let res = app
+            .launch(
+                "cat",
+                t,
+                json!([{"name": "-f", "value": "in.txt"}]),
+                vec![("in.txt", b"hello\n".to_vec())],
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+        let launched: Value = res.json().await.unwrap();
+        doc.check(
+            "post",
+            "/api/system/scripts/{name}/processes",
+            202,
+            &launched,
+        );
+        let id = launched["processId"].as_str().unwrap().to_owned();
+        app.wait_done(&id, t).await;
+
+        let (status, body) = call(&app, &format!("/api/system/processes/{id}"), t).await;
+        doc.check("get", "/api/system/processes/{id}", status, &body);
+        let (status, body) = call(&app, "/api/system/processes", t).await;
+        doc.check("get", "/api/system/processes", status, &body);
+        let (status, body) = call(&app, "/api/system/processes/search/own", t).await;
+        doc.check("get", "/api/system/processes/search/own", status, &body);
+        let (status, body) = call(
+            &app,
+            "/api/system/processes/search/byProperty?processStatus=COMPLETED",
+            Some(&app.admin),
+        )
+        .await;
+        doc.check(
+            "get",
+            "/api/system/processes/search/byProperty",
+            status,
+            &body,
+        );
+        let (status, files) = call(&app, &format!("/api/system/processes/{id}/files"), t).await;
+        doc.check("get", "/api/system/processes/{id}/files", status, &files);
+        let (status, body) = call(&app, &format!("/api/system/processes/{id}/filetypes"), t).await;
+        doc.check("get", "/api/system/processes/{id}/filetypes", status, &body);
+        let (status, body) = call(
+            &app,
+            &format!("/api/system/processes/{id}/files/inputFile"),
+            t,
+        )
+        .await;
+        doc.check(
+            "get",
+            "/api/system/processes/{id}/files/{filetype}",
+            status,
+            &body,
+        );
+        let uuid = files["_embedded"]["bitstreams"][0]["uuid"]
+            .as_str()
+            .unwrap();
+        let (status, body) = call(&app, &format!("/api/core/bitstreams/{uuid}"), t).await;
+        doc.check("get", "/api/core/bitstreams/{uuid}", status, &body);
+        let res = app
+            .get(&format!("/api/system/processes/{id}/output"), t)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        doc.check(
+            "get",
+            "/api/system/processes/{id}/output",
+            status,
+            &res.json().await.unwrap(),
+        );
+
+        // Errors have the documented shape too.
+        let (status, body) = call(&app, "/api/system/processes/999999", t).await;
+        assert_eq!(status, 404);
+        doc.check("get", "/api/system/processes/{id}", status, &body);
+        let (status, body) = call(&app, "/api/system/processes?size=0", t).await;
+        assert_eq!(status, 400);
+        doc.check("get", "/api/system/processes", status, &body);
+        let (status, body) = call(&app, "/api/system/processes", None).await;
+        assert_eq!(status, 401);
+        doc.check("get", "/api/system/processes", status, &body);
+    }
+}
