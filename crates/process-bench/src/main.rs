@@ -68,9 +68,7 @@ fn main() -> anyhow::Result<()> {
         me: std::env::current_exe()?,
         quick: cli.quick,
         concurrency: cli.concurrency.max(1),
-        processes: cli
-            .processes
-            .unwrap_or(if cli.quick { 200 } else { 2_000 }),
+        processes: cli.processes.unwrap_or(if cli.quick { 200 } else { 2_000 }),
     };
     let mut order = Vec::new();
     for s in cli.scenarios {
@@ -96,7 +94,10 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let mut report = Report::default();
     report.set("quick", ctx.quick);
-    report.set("cores", std::thread::available_parallelism().map_or(0, usize::from));
+    report.set(
+        "cores",
+        std::thread::available_parallelism().map_or(0, usize::from),
+    );
     let started = Instant::now();
     let mut failures = Vec::new();
     for s in order {
@@ -113,7 +114,10 @@ fn main() -> anyhow::Result<()> {
             }
         });
         match result {
-            Ok(()) => eprintln!("process-bench: {s:?} done in {:.1}s", t.elapsed().as_secs_f64()),
+            Ok(()) => eprintln!(
+                "process-bench: {s:?} done in {:.1}s",
+                t.elapsed().as_secs_f64()
+            ),
             Err(e) => {
                 eprintln!("process-bench: {s:?} failed: {e:#}");
                 let mut msg = format!("{s:?}: {e:#}");

@@ -15,7 +15,11 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn info(scenario: &'static str, metric: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn info(
+        scenario: &'static str,
+        metric: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
         Self {
             scenario,
             metric: metric.into(),

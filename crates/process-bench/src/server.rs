@@ -126,8 +126,8 @@ impl Server {
             Ok(p) => p,
             Err(_) => {
                 let _ = child.kill();
-                let log = std::fs::read_to_string(dir.path().join("processd.log"))
-                    .unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(dir.path().join("processd.log")).unwrap_or_default();
                 bail!("processd did not start listening; its log:\n{log}");
             }
         };
@@ -199,7 +199,10 @@ impl Server {
             .await?
             .error_for_status()?;
         let body: Value = resp.json().await?;
-        Ok(body["processStatus"].as_str().unwrap_or_default().to_owned())
+        Ok(body["processStatus"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
     }
 
     /// Polls until the process is COMPLETED, starting at `first` and doubling up to `max`.

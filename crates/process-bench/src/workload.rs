@@ -41,7 +41,9 @@ fn emit_file(bytes: u64) -> std::io::Result<()> {
     let path = std::path::Path::new(&dir).join("blob.bin");
     let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     // Not all zeros, so that no layer can take a shortcut on it.
-    let block: Vec<u8> = (0..1 << 20).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let block: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let mut left = bytes;
     while left > 0 {
         let n = left.min(block.len() as u64) as usize;

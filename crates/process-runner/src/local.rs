@@ -144,11 +144,8 @@ async fn pump(stream: impl AsyncRead + Unpin, kind: Stream, events: Events) {
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let mut line: Vec<u8> = Vec::new();
     let mut cut = false;
-    loop {
-        let chunk = match reader.fill_buf().await {
-            Ok(c) => c,
-            Err(_) => break,
-        };
+    // A read error ends the stream like EOF: the script's exit status tells the rest.
+    while let Ok(chunk) = reader.fill_buf().await {
         if chunk.is_empty() {
             break;
         }

@@ -529,12 +529,11 @@ impl<R: ProcessRepository> Runner<R> {
                 .executor_job_id
                 .as_deref()
                 .and_then(crate::procinfo::live_group)
-                .map(|pgid| {
+                .inspect(|pgid| {
                     let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pgid),
+                        nix::unistd::Pid::from_raw(*pgid),
                         nix::sys::signal::Signal::SIGKILL,
                     );
-                    pgid
                 });
             let id = p.id;
             let note = match killed {

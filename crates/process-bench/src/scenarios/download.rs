@@ -47,9 +47,7 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         .with_context(|| format!("no content link in {files}"))?
         .to_owned();
     let url = server.url(&href);
-    let path = server
-        .data_dir
-        .join(format!("runs/{id}/output/blob.bin"));
+    let path = server.data_dir.join(format!("runs/{id}/output/blob.bin"));
 
     // Every side is measured ROUNDS times, interleaved, and its best time kept: the file is
     // in the page cache for all of them.
@@ -167,7 +165,11 @@ async fn fetch(
 
 async fn body_len(mut resp: reqwest::Response, expect: u16) -> anyhow::Result<u64> {
     if resp.status().as_u16() != expect {
-        bail!("{} answered {}, expected {expect}", resp.url(), resp.status());
+        bail!(
+            "{} answered {}, expected {expect}",
+            resp.url(),
+            resp.status()
+        );
     }
     let mut n = 0u64;
     while let Some(chunk) = resp.chunk().await? {
@@ -188,7 +190,9 @@ async fn nginx_time(
     };
     let dir = tempfile::tempdir()?;
     let root = file.parent().context("file without a directory")?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let conf = dir.path().join("nginx.conf");
     std::fs::write(
         &conf,

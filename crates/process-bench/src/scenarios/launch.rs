@@ -37,9 +37,11 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let server = Arc::new(server);
     // Warm up: connections, SQLite pages, the scheduler.
     drive(&server, (n / 20).max(c), c).await?;
+    let cpu = server.cpu_seconds()?;
     let started = Instant::now();
     let latencies = drive(&server, n, c).await?;
     let elapsed = started.elapsed();
+    let cpu = server.cpu_seconds()? - cpu;
     if let Ok(s) = Arc::try_unwrap(server) {
         s.stop(Duration::from_secs(10));
     }
@@ -62,6 +64,12 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         "launch→COMPLETED p50 / p99 (ms)",
         format!("{:.1} / {:.1}", lat.p50_ms, lat.p99_ms),
     ));
+    report.row(Row::info(
+        "launch",
+        "processd CPU ms per launch (incl. polls)",
+        format!("{:.2}", cpu * 1e3 / n as f64),
+    ));
+    report.set("launch_cpu_ms", round(cpu * 1e3 / n as f64, 3));
     report.set("launch_processes", n);
     report.set("launch_concurrency", c);
     report.set("launch_per_s", round(launch_per_s, 1));
@@ -88,7 +96,10 @@ async fn drive(server: &Arc<Server>, n: usize, c: usize) -> anyhow::Result<Vec<D
                     .wait_completed(id, Duration::from_millis(1), Duration::from_millis(8))
                     .await?;
                 let d = t.elapsed();
-                latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push(d);
+                latencies
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("poisoned"))?
+                    .push(d);
             }
             anyhow::Ok(())
         }));

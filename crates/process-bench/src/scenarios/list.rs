@@ -39,7 +39,13 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let (first_large, deep_large) = measure(&server, large, samples).await?;
     server.stop(Duration::from_secs(10));
 
-    let label = |n: i64| if n >= 1_000_000 { format!("{}M", n / 1_000_000) } else { format!("{}k", n / 1_000) };
+    let label = |n: i64| {
+        if n >= 1_000_000 {
+            format!("{}M", n / 1_000_000)
+        } else {
+            format!("{}k", n / 1_000)
+        }
+    };
     let scaling = ratio(first_large.p99_ms, first_small.p99_ms);
     let deep_scaling = ratio(deep_large.p99_ms, deep_small.p99_ms);
     report.row(Row {
@@ -52,7 +58,11 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     });
     report.row(Row {
         scenario: "list",
-        metric: format!("FAILED deep page p99 ms, {} vs {}", label(large), label(SMALL)),
+        metric: format!(
+            "FAILED deep page p99 ms, {} vs {}",
+            label(large),
+            label(SMALL)
+        ),
         processd: format!("{:.2}", deep_large.p99_ms),
         baseline: format!("{:.2}", deep_small.p99_ms),
         ratio: format!("{deep_scaling:.2}"),
@@ -82,7 +92,11 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
 
 /// Latencies of the first page and of a page 90% of the way through the FAILED processes,
 /// with `stored` processes in the store (one in ten FAILED).
-async fn measure(server: &Server, stored: i64, samples: usize) -> anyhow::Result<(Summary, Summary)> {
+async fn measure(
+    server: &Server,
+    stored: i64,
+    samples: usize,
+) -> anyhow::Result<(Summary, Summary)> {
     let failed = stored / 10;
     let deep = format!("{PAGE}&page={}", failed * 9 / 10 / 20);
     let mut out = Vec::new();
@@ -107,7 +121,9 @@ async fn get(server: &Server, path: &str, failed: i64) -> anyhow::Result<()> {
         bail!("{path} answered {status}: {body}");
     }
     let total = body["page"]["totalElements"].as_i64();
-    let items = body["_embedded"]["processes"].as_array().map_or(0, Vec::len);
+    let items = body["_embedded"]["processes"]
+        .as_array()
+        .map_or(0, Vec::len);
     if total.is_some_and(|t| t != failed) || items != 20 {
         bail!("{path}: {items} items, totalElements {total:?}, expected 20 of {failed}");
     }

@@ -58,7 +58,10 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
             break;
         }
         if started.elapsed() > Duration::from_secs(120) {
-            bail!("{running} processes did not all reach RUNNING: {}", body["page"]);
+            bail!(
+                "{running} processes did not all reach RUNNING: {}",
+                body["page"]
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -76,7 +79,11 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     }
 
     let (idle_mb, peak_mb, now_mb) = (idle as f64 / MIB, peak as f64 / MIB, now_max as f64 / MIB);
-    report.row(Row::info("memory", "RSS idle (MiB)", format!("{idle_mb:.1}")));
+    report.row(Row::info(
+        "memory",
+        "RSS idle (MiB)",
+        format!("{idle_mb:.1}"),
+    ));
     report.row(Row {
         scenario: "memory",
         metric: format!("peak RSS, {running} RUNNING (MiB)"),

@@ -75,8 +75,8 @@ pub struct RootResource {
     pub links: RootLinks,
 }
 
-impl RootResource {
-    pub fn new() -> Self {
+impl Default for RootResource {
+    fn default() -> Self {
         Self {
             links: RootLinks {
                 this: Link::new("/api"),

@@ -19,7 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses((status = 200, description = "Links to the resources of the API", body = RootResource)))]
 #[get("/api")]
 async fn get_root() -> HttpResponse {
-    HttpResponse::Ok().json(RootResource::new())
+    HttpResponse::Ok().json(RootResource::default())
 }
 
 #[utoipa::path(get, path = "/api/openapi.json", tag = "service",

@@ -119,7 +119,11 @@ pub async fn launch(
         .files
         .iter()
         .map(|(f, _)| f.name.as_str())
-        .chain(session.iter().flat_map(|u| u.files.iter().map(|f| f.name.as_str())))
+        .chain(
+            session
+                .iter()
+                .flat_map(|u| u.files.iter().map(|f| f.name.as_str())),
+        )
         .collect();
     let parameters = validate(script, &form.properties, &names)?;
     check_dependencies(state, caller, &form.depends_on).await?;

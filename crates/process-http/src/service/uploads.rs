@@ -22,6 +22,7 @@ use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::service::launch::BODY_IDLE_TIMEOUT;
 use crate::state::AppState;
 
 /// Largest JSON body of a definition request.
@@ -380,7 +381,16 @@ pub async fn upload_file(
             .map_err(io_error)?;
         let mut hasher = Md5::new();
         let mut size: u64 = 0;
-        while let Some(chunk) = payload.next().await {
+        // A sender that stalls is cut off (408), as for launches.
+        while let Some(chunk) = tokio::time::timeout(BODY_IDLE_TIMEOUT, payload.next())
+            .await
+            .map_err(|_| {
+                ApiError::RequestTimeout(format!(
+                    "the upload stalled for more than {} s",
+                    BODY_IDLE_TIMEOUT.as_secs()
+                ))
+            })?
+        {
             let chunk = chunk
                 .map_err(|e| ApiError::BadRequest(format!("the upload was interrupted: {e}")))?;
             size += chunk.len() as u64;

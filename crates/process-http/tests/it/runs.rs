@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::helpers::{fixture, spawn_app, spawn_app_with, test_config, TestApp, BACKENDS};
+use crate::helpers::{fixture, spawn_app, spawn_app_with, TestApp, BACKENDS};
 
 fn parse_time(s: &str) -> OffsetDateTime {
     OffsetDateTime::parse(s, &Rfc3339).unwrap_or_else(|e| panic!("time {s:?}: {e}"))
@@ -493,8 +493,7 @@ async fn running_now(app: &TestApp) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The test apps allow 4 processes at once (`max_concurrent = 4` in the harness config; the
-/// harness cannot override it, see the report). A full node queues the rest in creation
+/// With the harness default (`max_concurrent = 4`), a full node queues the rest in creation
 /// order, and a queued process that is stopped never runs.
 #[actix_web::test]
 async fn a_full_node_queues_in_creation_order_and_a_stopped_queued_process_never_runs() {
@@ -577,44 +576,73 @@ async fn a_full_node_queues_in_creation_order_and_a_stopped_queued_process_never
     }
 }
 
-/// `max_concurrent = 1` through the harness's `extra_top`. The harness config already sets
-/// `max_concurrent = 4` before `extra_top`, so TOML refuses the duplicate key; until the
-/// harness lets the key be overridden this test says so and checks nothing (the 4-slot test
-/// above covers the limit meanwhile).
+/// `max_concurrent = 1`: a second process waits (and can be stopped without running), a
+/// third starts only after the first has ended; never two RUNNING at once.
 #[actix_web::test]
 async fn one_slot_runs_processes_one_at_a_time() {
-    if toml::from_str::<toml::Table>(&test_config("max_concurrent = 1")).is_err() {
-        eprintln!("skipping: the harness cannot set max_concurrent (duplicate TOML key)");
-        return;
-    }
     for backend in BACKENDS {
         let Some(app) = spawn_app_with(backend, "max_concurrent = 1").await else {
             continue;
         };
         let alice = Some(app.alice.as_str());
-        let a = app
-            .launch_ok("sleep", alice, json!([{"name": "-t", "value": 1}]))
+        let first = app
+            .launch_ok("sleep", alice, json!([{"name": "-t", "value": 30}]))
             .await;
-        let b = app
+        app.wait_running(&first, alice).await;
+        wait_output(&app, &first, alice, "started").await;
+        let queued = app
+            .launch_ok("sleep", alice, json!([{"name": "-t", "value": 30}]))
+            .await;
+        let third = app
             .launch_ok("lines", alice, json!([{"name": "-c", "value": 3}]))
             .await;
+        for _ in 0..10 {
+            let running = running_now(&app).await;
+            assert_eq!(running, std::slice::from_ref(&first), "{backend:?}");
+            for id in [&queued, &third] {
+                assert_eq!(app.process(id, alice).await["processStatus"], "SCHEDULED");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        // The queued one is stopped: FAILED without having run.
+        let res = stop(&app, &queued, alice).await;
+        assert_eq!(res.status(), 202);
+        let p = app.wait_done(&queued, alice).await;
+        assert_eq!(p["processStatus"], "FAILED", "{backend:?}: {p}");
+        assert_eq!(p["statusReason"], "stopped");
+        assert_eq!(p["startTime"], Value::Null, "{p}");
+        let out = app.output(&queued, alice).await;
+        assert!(!out.lines().any(|l| l == "started"), "it ran: {out}");
+
+        // The first ends; only then does the third run.
+        assert_eq!(stop(&app, &first, alice).await.status(), 202);
         let mut max_running = 0;
         loop {
-            let running = running_now(&app).await;
-            max_running = max_running.max(running.len());
-            let pb = app.process(&b, alice).await;
-            if pb["processStatus"] == "COMPLETED" || pb["processStatus"] == "FAILED" {
+            max_running = max_running.max(running_now(&app).await.len());
+            let p = app.process(&third, alice).await;
+            if matches!(p["processStatus"].as_str(), Some("COMPLETED" | "FAILED")) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        assert_eq!(max_running, 1, "{backend:?}");
-        let pa = app.wait_done(&a, alice).await;
-        let pb = app.wait_done(&b, alice).await;
         assert!(
-            parse_time(pb["startTime"].as_str().unwrap())
+            max_running <= 1,
+            "{backend:?}: {max_running} running at once"
+        );
+        let pa = app.wait_done(&first, alice).await;
+        let pc = app.wait_done(&third, alice).await;
+        assert_eq!(pc["processStatus"], "COMPLETED", "{pc}");
+        assert!(
+            parse_time(pc["startTime"].as_str().unwrap())
                 >= parse_time(pa["endTime"].as_str().unwrap()),
-            "{pb} started before {pa} ended"
+            "{pc} started before {pa} ended"
+        );
+        let p = app.process(&queued, alice).await;
+        assert_eq!(
+            p["startTime"],
+            Value::Null,
+            "the stopped one never ran: {p}"
         );
     }
 }

@@ -331,6 +331,79 @@ async fn uploads_over_the_limit_are_refused_and_leave_nothing() {
             "no partial upload left"
         );
 
+        // An upload the client aborts midway ends ERROR too, with nothing left behind.
+        let res = send_bytes(&app, Some(&alice), &uid, &fid, vec![1u8; 10]).await;
+        expect_json(res, 200, "upload").await;
+        let res = app
+            .delete(&format!("{UPLOADS}/{uid}/files/{fid}"), Some(&alice))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        let res = app
+            .post(&format!("{UPLOADS}/{uid}/files"), Some(&alice))
+            .json(&json!({"name": "big.bin"}))
+            .send()
+            .await
+            .unwrap();
+        let def = expect_json(res, 201, "add again").await;
+        let fid = file_id(&def, "big.bin");
+        // The body sends some bytes, waits until the server is receiving them, then fails.
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url(&format!("{UPLOADS}/{uid}")),
+            alice.clone(),
+        );
+        let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(0, move |step| {
+            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            async move {
+                match step {
+                    0 => Some((Ok(vec![7u8; 300]), 1)),
+                    1 => {
+                        for _ in 0..400 {
+                            let def: Value = client
+                                .get(&url)
+                                .bearer_auth(&token)
+                                .send()
+                                .await
+                                .ok()?
+                                .json()
+                                .await
+                                .ok()?;
+                            if def["fileDefinitions"][0]["status"] == "UPLOADING" {
+                                break;
+                            }
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        }
+                        Some((Err(std::io::Error::other("client gives up")), 2))
+                    }
+                    _ => None,
+                }
+            }
+        }));
+        let aborted = app
+            .post(&format!("{UPLOADS}/{uid}/files/{fid}"), Some(&alice))
+            .header("Content-Type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await;
+        assert!(aborted.is_err() || aborted.unwrap().status() == 400);
+        let mut status = Value::Null;
+        for _ in 0..400 {
+            let now = expect_json(get(&app, Some(&alice), &uid).await, 200, "get").await;
+            status = file(&now, "big.bin")["status"].clone();
+            if status == "ERROR" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert_eq!(status, "ERROR");
+        assert!(
+            files_in(&data(&app, "tmp")).is_empty(),
+            "no partial upload left"
+        );
+        assert!(files_in(&data(&app, "uploads")).is_empty());
+
         // A failed file may be retried.
         let exactly = vec![1u8; 1000];
         let loaded = upload_ok(&app, &alice, &uid, &fid, &exactly).await;

@@ -405,3 +405,47 @@ fn listings_are_scoped_and_newest_first() {
         assert_eq!(rest.items, vec![first]);
     });
 }
+
+#[test]
+fn two_launches_racing_for_one_session_use_it_once() {
+    each_backend(|store| {
+        let alice = user(store, "alice");
+        let def = store
+            .create_upload(alice.id, &files(&["a", "b"]), at(1))
+            .unwrap();
+        upload(store, def.id, def.files[0].id, alice.id, b"A", 2);
+        let loaded = upload(store, def.id, def.files[1].id, alice.id, b"B", 3);
+        let results: Vec<_> = std::thread::scope(|s| {
+            let racers: Vec<_> = (0..4)
+                .map(|i| {
+                    let loaded = &loaded;
+                    s.spawn(move || {
+                        store.create_process_from_upload(
+                            &new_process("cat", at(4 + i)),
+                            &[],
+                            loaded,
+                        )
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let won: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(won.len(), 1, "{results:?}");
+        for r in &results {
+            if let Err(e) = r {
+                assert!(matches!(e, StoreError::Upload(_)), "{e:?}");
+            }
+        }
+        assert_eq!(store.all_files(won[0].id).unwrap().len(), 2);
+        // Only the winner's links exist.
+        assert_eq!(
+            std::fs::read_dir(store.layout().files_dir())
+                .unwrap()
+                .count(),
+            2
+        );
+        let done = store.get_upload(def.id).unwrap().unwrap();
+        assert_eq!(done.process_id, Some(won[0].id));
+    });
+}
