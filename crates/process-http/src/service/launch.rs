@@ -156,12 +156,14 @@ pub async fn launch(
 pub const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn idle<T>(next: impl std::future::Future<Output = T>) -> Result<T, ApiError> {
-    tokio::time::timeout(BODY_IDLE_TIMEOUT, next).await.map_err(|_| {
-        ApiError::RequestTimeout(format!(
-            "the request body stalled for more than {} s",
-            BODY_IDLE_TIMEOUT.as_secs()
-        ))
-    })
+    tokio::time::timeout(BODY_IDLE_TIMEOUT, next)
+        .await
+        .map_err(|_| {
+            ApiError::RequestTimeout(format!(
+                "the request body stalled for more than {} s",
+                BODY_IDLE_TIMEOUT.as_secs()
+            ))
+        })
 }
 
 fn too_large(limit: u64) -> ApiError {
@@ -353,7 +355,10 @@ async fn receive_file(
         .map_err(|e| io_err(e, &tmp))?;
     let mut hasher = Md5::new();
     let mut size: u64 = 0;
-    while let Some(chunk) = idle(field.next()).await.map_err(|e| (e, Some(tmp.clone())))? {
+    while let Some(chunk) = idle(field.next())
+        .await
+        .map_err(|e| (e, Some(tmp.clone())))?
+    {
         let chunk = chunk.map_err(|e| {
             (
                 ApiError::BadRequest(format!("malformed multipart body: {e}")),

@@ -68,7 +68,10 @@ allowed = ["anonymous"]
     }
 
     // The child is waited for when the `Server` that owns it drops.
-    #[expect(clippy::zombie_processes, reason = "Server::drop kills and waits for the child")]
+    #[expect(
+        clippy::zombie_processes,
+        reason = "Server::drop kills and waits for the child"
+    )]
     async fn start(&self) -> Server {
         let child = Command::new(env!("CARGO_BIN_EXE_processd"))
             .args(["serve", "--config"])
