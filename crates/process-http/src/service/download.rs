@@ -67,9 +67,18 @@ pub async fn serve(
             ApiError::internal(e)
         }
     })?;
-    let mut res = named
-        .set_content_disposition(attachment(&file.name))
-        .into_response(req);
+    let named = named.set_content_disposition(attachment(&file.name));
+    // RFC 9110 §14.2: a Range in a unit other than bytes is ignored. actix-files would answer
+    // 416 instead, so such requests get the whole file without it looking at the header.
+    let foreign_unit = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.trim_start().to_ascii_lowercase().starts_with("bytes="));
+    if foreign_unit {
+        return whole(named).await;
+    }
+    let mut res = named.into_response(req);
     // actix-files answers a range that covers the whole file (`bytes=0-`) with 200 and a
     // Content-Range; a Content-Range belongs to a 206.
     if res.status() == StatusCode::OK && res.headers().contains_key(header::CONTENT_RANGE) {
@@ -90,4 +99,18 @@ mod tests {
         assert_eq!(safe_filename(".."), "download");
         assert_eq!(safe_filename("résumé.pdf"), "r_sum_.pdf");
     }
+}
+
+/// The whole file as a 200, with the headers `NamedFile` would give it.
+async fn whole(named: NamedFile) -> Result<HttpResponse, ApiError> {
+    let length = named.metadata().len();
+    let content_type = named.content_type().to_string();
+    let disposition = named.content_disposition().to_string();
+    let file = tokio::fs::File::from_std(named.file().try_clone().map_err(ApiError::internal)?);
+    let body = actix_web::body::SizedStream::new(length, tokio_util::io::ReaderStream::new(file));
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CONTENT_DISPOSITION, disposition))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .body(body))
 }
