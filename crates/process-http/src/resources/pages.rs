@@ -137,3 +137,19 @@ pub struct ErrorResource {
     pub message: String,
     pub path: String,
 }
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UploadDefinitionList {
+    #[serde(rename = "uploadDefinitions")]
+    pub upload_definitions: Vec<crate::resources::upload::UploadDefinitionResource>,
+}
+
+/// A page of upload sessions.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UploadDefinitionPage {
+    #[serde(rename = "_embedded")]
+    pub embedded: UploadDefinitionList,
+    pub page: PageInfo,
+    #[serde(rename = "_links")]
+    pub links: PageLinks,
+}

@@ -4,14 +4,14 @@
 
 use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hal::{PageInfo, PageLinks};
+use crate::hal::{PageInfo, PageLinks, Paging};
+use crate::resources::pages::{ErrorResource, UploadDefinitionList, UploadDefinitionPage};
 use crate::resources::upload::{UploadDefinitionResource, UPLOADS_PATH};
 use crate::service::uploads;
+use crate::service::uploads::{DefinitionBody, FileDefinitionBody};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,16 +25,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(upload_file);
 }
 
-#[derive(Deserialize)]
-struct Paging {
-    page: Option<String>,
-    size: Option<String>,
-}
-
 fn ok(def: &process_core::UploadDefinition) -> HttpResponse {
     HttpResponse::Ok().json(UploadDefinitionResource::from_definition(def))
 }
 
+#[utoipa::path(get, path = "/api/system/uploadDefinitions", tag = "uploads", params(Paging),
+    responses((status = 200, description = "The caller's upload definitions (admins: all), newest first", body = UploadDefinitionPage), (status = 401, description = "Login required", body = ErrorResource)), security(("bearer" = [])))]
 #[get("/api/system/uploadDefinitions")]
 async fn list_upload_definitions(
     state: web::Data<AppState>,
@@ -48,15 +44,25 @@ async fn list_upload_definitions(
         paging.size.as_deref(),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "_embedded": {
-            "uploadDefinitions": page.items.iter().map(UploadDefinitionResource::from_definition).collect::<Vec<_>>()
+    Ok(HttpResponse::Ok().json(UploadDefinitionPage {
+        embedded: UploadDefinitionList {
+            upload_definitions: page
+                .items
+                .iter()
+                .map(UploadDefinitionResource::from_definition)
+                .collect(),
         },
-        "page": PageInfo::of(&page),
-        "_links": PageLinks::of(&page, UPLOADS_PATH, ""),
-    })))
+        page: PageInfo::of(&page),
+        links: PageLinks::of(&page, UPLOADS_PATH, ""),
+    }))
 }
 
+#[utoipa::path(post, path = "/api/system/uploadDefinitions", tag = "uploads",
+    request_body(content = DefinitionBody, description = "The names of the files to upload"),
+    responses(
+        (status = 201, description = "Created", body = UploadDefinitionResource, headers(("Location" = String, description = "Its URL"))),
+        (status = 400, description = "Bad body or file names", body = ErrorResource), (status = 401, description = "Login required", body = ErrorResource),
+    ), security(("bearer" = [])))]
 #[post("/api/system/uploadDefinitions")]
 async fn create_upload_definition(
     state: web::Data<AppState>,
@@ -70,6 +76,8 @@ async fn create_upload_definition(
         .json(UploadDefinitionResource::from_definition(&def)))
 }
 
+#[utoipa::path(get, path = "/api/system/uploadDefinitions/{id}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID")),
+    responses((status = 200, description = "The upload definition", body = UploadDefinitionResource), (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource)), security(("bearer" = [])))]
 #[get("/api/system/uploadDefinitions/{id}")]
 async fn get_upload_definition(
     state: web::Data<AppState>,
@@ -79,6 +87,13 @@ async fn get_upload_definition(
     Ok(ok(&uploads::visible(&state, &caller, &id).await?))
 }
 
+#[utoipa::path(put, path = "/api/system/uploadDefinitions/{id}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID")),
+    request_body(content = DefinitionBody, description = "The file list: entries with an id are kept or renamed, new ones added, missing ones deleted"),
+    responses(
+        (status = 200, description = "Updated", body = UploadDefinitionResource),
+        (status = 400, description = "Bad body", body = ErrorResource), (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource),
+        (status = 422, description = "COMPLETED, or a status change was asked for", body = ErrorResource),
+    ), security(("bearer" = [])))]
 #[put("/api/system/uploadDefinitions/{id}")]
 async fn update_upload_definition(
     state: web::Data<AppState>,
@@ -92,6 +107,8 @@ async fn update_upload_definition(
     ))
 }
 
+#[utoipa::path(delete, path = "/api/system/uploadDefinitions/{id}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID")),
+    responses((status = 204, description = "Deleted with its bytes"), (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource)), security(("bearer" = [])))]
 #[delete("/api/system/uploadDefinitions/{id}")]
 async fn delete_upload_definition(
     state: web::Data<AppState>,
@@ -102,6 +119,13 @@ async fn delete_upload_definition(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(post, path = "/api/system/uploadDefinitions/{id}/files", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID")),
+    request_body(content = FileDefinitionBody, description = "A file to add"),
+    responses(
+        (status = 201, description = "Added; the updated definition", body = UploadDefinitionResource, headers(("Location" = String, description = "The new file's URL"))),
+        (status = 400, description = "Bad body", body = ErrorResource), (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource),
+        (status = 422, description = "COMPLETED", body = ErrorResource),
+    ), security(("bearer" = [])))]
 #[post("/api/system/uploadDefinitions/{id}/files")]
 async fn add_file_definition(
     state: web::Data<AppState>,
@@ -119,6 +143,9 @@ async fn add_file_definition(
         .json(UploadDefinitionResource::from_definition(&def)))
 }
 
+#[utoipa::path(delete, path = "/api/system/uploadDefinitions/{id}/files/{file}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID"), ("file" = String, Path, description = "The file definition's UUID")),
+    responses((status = 204, description = "Removed with its bytes"), (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource),
+        (status = 422, description = "COMPLETED", body = ErrorResource)), security(("bearer" = [])))]
 #[delete("/api/system/uploadDefinitions/{id}/files/{file}")]
 async fn delete_file_definition(
     state: web::Data<AppState>,
@@ -130,6 +157,17 @@ async fn delete_file_definition(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(post, path = "/api/system/uploadDefinitions/{id}/files/{file}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID"), ("file" = String, Path, description = "The file definition's UUID")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes, streamed"),
+    responses(
+        (status = 200, description = "Stored; the updated definition", body = UploadDefinitionResource),
+        (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource),
+        (status = 408, description = "The body stalled", body = ErrorResource),
+        (status = 413, description = "Over max_upload_bytes", body = ErrorResource),
+        (status = 415, description = "Not application/octet-stream", body = ErrorResource),
+        (status = 422, description = "Already uploaded or being uploaded, or COMPLETED", body = ErrorResource),
+        (status = 507, description = "The data directory is full", body = ErrorResource),
+    ), security(("bearer" = [])))]
 #[post("/api/system/uploadDefinitions/{id}/files/{file}")]
 async fn upload_file(
     state: web::Data<AppState>,

@@ -29,7 +29,7 @@ use crate::state::AppState;
 const MAX_JSON_BYTES: usize = 256 * 1024;
 
 /// A file definition as clients send it (`{"name": "marc.mrc"}`; `id` in a `PUT`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileDefinitionBody {
     #[serde(default)]
@@ -43,7 +43,7 @@ pub struct FileDefinitionBody {
 
 /// An upload definition as clients send it (`{"fileDefinitions": [...]}`). Read-only fields
 /// (`createDate`, `metadata`, ...) may be sent back and are ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DefinitionBody {
     #[serde(default)]

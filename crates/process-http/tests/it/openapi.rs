@@ -204,6 +204,23 @@ async fn real_responses_match_the_document() {
             &res.json().await.unwrap(),
         );
 
+        // Upload sessions.
+        let res = app
+            .post("/api/system/uploadDefinitions", t)
+            .json(&json!({"fileDefinitions": [{"name": "a.csv"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let def: Value = res.json().await.unwrap();
+        doc.check("post", "/api/system/uploadDefinitions", 201, &def);
+        let def_id = def["id"].as_str().unwrap();
+        let (status, body) =
+            call(&app, &format!("/api/system/uploadDefinitions/{def_id}"), t).await;
+        doc.check("get", "/api/system/uploadDefinitions/{id}", status, &body);
+        let (status, body) = call(&app, "/api/system/uploadDefinitions", t).await;
+        doc.check("get", "/api/system/uploadDefinitions", status, &body);
+
         // Errors have the documented shape too.
         let (status, body) = call(&app, "/api/system/processes/999999", t).await;
         assert_eq!(status, 404);
