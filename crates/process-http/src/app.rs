@@ -70,6 +70,16 @@ impl Application {
                 base_env: BaseEnv::from_service(),
             },
         );
+        let reset_store = store.clone();
+        let reset = tokio::task::spawn_blocking(move || reset_store.reset_interrupted_uploads())
+            .await?
+            .context("resetting interrupted uploads")?;
+        if reset > 0 {
+            tracing::warn!(
+                files = reset,
+                "uploads interrupted by the previous shutdown are marked ERROR"
+            );
+        }
         let recovered = runner
             .recover()
             .await
@@ -81,9 +91,7 @@ impl Application {
             );
         }
         runner.spawn();
-        if let Some(days) = config.retention_days {
-            process_runner::retention::spawn(store.clone(), days);
-        }
+        process_runner::retention::spawn(store.clone(), config.retention_days);
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();

@@ -1,5 +1,6 @@
-//! Retention: a periodic sweep that deletes finished processes (with their output and files)
-//! once they are older than `retention_days`.
+//! Retention and housekeeping: an hourly sweep that deletes finished processes (with their
+//! output and files) and upload sessions once they are older than `retention_days`, and
+//! removes temporary upload files a crash or a dropped connection left behind.
 
 use std::time::Duration;
 
@@ -52,18 +53,60 @@ pub fn sweep(
     }
 }
 
-/// Runs the sweep now and then every hour, on the blocking pool.
-pub fn spawn(store: Store, days: u32) -> tokio::task::JoinHandle<()> {
+/// Deletes upload sessions not changed for `days`; returns how many.
+pub fn sweep_uploads(
+    store: &Store,
+    days: u32,
+    now: OffsetDateTime,
+) -> Result<usize, process_store::StoreError> {
+    let cutoff = now - time::Duration::days(i64::from(days));
+    let mut deleted = 0;
+    let mut after = String::new();
+    loop {
+        let ids = store.uploads_untouched_since(cutoff, &after, BATCH)?;
+        let Some(last) = ids.last() else {
+            return Ok(deleted);
+        };
+        after = last.to_string();
+        for id in ids {
+            if let Some(def) = store.delete_upload(id)? {
+                deleted += 1;
+                tracing::info!(upload = %id, files = def.files.len(), "retention: deleted an upload session");
+            }
+        }
+    }
+}
+
+/// A temporary upload file older than this is a leftover, never one in use.
+const TMP_MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// One round of housekeeping.
+fn housekeep(store: &Store, days: Option<u32>) -> Result<(), process_store::StoreError> {
+    let removed = store.clean_tmp(TMP_MAX_AGE);
+    if removed > 0 {
+        tracing::info!(files = removed, "removed leftover temporary uploads");
+    }
+    if let Some(days) = days {
+        let now = OffsetDateTime::now_utc();
+        let processes = sweep(store, days, now)?;
+        let uploads = sweep_uploads(store, days, now)?;
+        if processes + uploads > 0 {
+            tracing::info!(processes, uploads, "retention sweep done");
+        }
+    }
+    Ok(())
+}
+
+/// Runs housekeeping now and then every hour, on the blocking pool; `days` is
+/// `retention_days` (None keeps everything).
+pub fn spawn(store: Store, days: Option<u32>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let s = store.clone();
-            match tokio::task::spawn_blocking(move || sweep(&s, days, OffsetDateTime::now_utc()))
-                .await
-            {
-                Ok(Ok(n)) if n > 0 => tracing::info!(deleted = n, "retention sweep done"),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "retention sweep failed"),
-                Err(e) => tracing::error!(error = %e, "retention sweep panicked"),
+            match tokio::task::spawn_blocking(move || housekeep(&s, days)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "housekeeping failed"),
+                Err(e) => tracing::error!(error = %e, "housekeeping panicked"),
             }
             tokio::time::sleep(SWEEP_EVERY).await;
         }

@@ -4,6 +4,7 @@ mod connection;
 mod error;
 mod files;
 mod layout;
+mod maintenance;
 mod migrations;
 mod output;
 mod processes;

@@ -53,6 +53,8 @@ pub struct BitstreamResource {
     pub bundle_name: Option<String>,
     pub size_bytes: u64,
     pub check_sum: CheckSum,
+    /// When retention deletes this file with its process (as RSpace's export results show).
+    pub expiry_date: Option<String>,
     pub sequence_id: Option<i64>,
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -61,7 +63,7 @@ pub struct BitstreamResource {
 }
 
 impl BitstreamResource {
-    pub fn from_file(f: &ProcessFile) -> Self {
+    pub fn from_file(f: &ProcessFile, expiry: Option<time::OffsetDateTime>) -> Self {
         let this = format!("/api/core/bitstreams/{}", f.id);
         let mut metadata = BTreeMap::new();
         metadata.insert("dc.title".to_owned(), MetadataValue::single(&f.name));
@@ -81,6 +83,7 @@ impl BitstreamResource {
                 check_sum_algorithm: "MD5",
                 value: f.md5.clone(),
             },
+            expiry_date: expiry.map(crate::hal::timestamp),
             sequence_id: None,
             kind: "bitstream",
             links: BitstreamLinks {

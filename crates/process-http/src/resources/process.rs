@@ -50,10 +50,20 @@ pub struct ProcessResource {
     pub dependency_type: &'static str,
     pub executor_job_id: Option<String>,
     pub output_truncated: bool,
+    /// When retention will delete this finished process with its output and files
+    /// (`retention_days` after it ended); null when it is kept for good or still going.
+    pub expiry_date: Option<String>,
     #[serde(rename = "type")]
     pub kind: &'static str,
     #[serde(rename = "_links")]
     pub links: ProcessLinks,
+}
+
+/// When retention deletes a finished process: `retention_days` after its end.
+pub fn expiry(p: &Process, retention_days: Option<u32>) -> Option<time::OffsetDateTime> {
+    p.end_time
+        .zip(retention_days)
+        .map(|(end, days)| process_runner::retention::expiry(end, days))
 }
 
 impl ProcessResource {
@@ -61,7 +71,7 @@ impl ProcessResource {
         format!("/api/system/processes/{}", p.id)
     }
 
-    pub fn from_process(p: &Process) -> Self {
+    pub fn from_process(p: &Process, retention_days: Option<u32>) -> Self {
         let this = Self::href(p);
         Self {
             process_id: p.id.to_string(),
@@ -80,6 +90,7 @@ impl ProcessResource {
             dependency_type: p.dependency_type.as_str(),
             executor_job_id: p.executor_job_id.clone(),
             output_truncated: p.output_truncated,
+            expiry_date: expiry(p, retention_days).map(timestamp),
             kind: "process",
             links: ProcessLinks {
                 script: Link::new(format!("/api/system/scripts/{}", p.script)),

@@ -7,6 +7,7 @@ use process_core::{FileId, ProcessFile};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::resources::pages::ErrorResource;
+use crate::resources::process::expiry;
 use crate::resources::BitstreamResource;
 use crate::service::{download, processes};
 use crate::state::AppState;
@@ -15,12 +16,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(get_bitstream).service(get_bitstream_content);
 }
 
-/// The file, if the caller may see its process.
+/// The file and its process, if the caller may see the process.
 async fn visible_file(
     state: &AppState,
     caller: &process_core::Caller,
     id: &str,
-) -> Result<ProcessFile, ApiError> {
+) -> Result<(ProcessFile, process_core::Process), ApiError> {
     let Ok(id) = id.parse::<FileId>() else {
         return Err(missing(caller).into());
     };
@@ -28,8 +29,8 @@ async fn visible_file(
         .db(move |s| s.get_file(id))
         .await?
         .ok_or_else(|| ApiError::from(missing(caller)))?;
-    processes::visible(state, caller, &file.process_id.to_string()).await?;
-    Ok(file)
+    let process = processes::visible(state, caller, &file.process_id.to_string()).await?;
+    Ok((file, process))
 }
 
 #[utoipa::path(get, path = "/api/core/bitstreams/{uuid}", tag = "files",
@@ -46,8 +47,9 @@ async fn get_bitstream(
     Auth(caller): Auth,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let file = visible_file(&state, &caller, &id).await?;
-    Ok(HttpResponse::Ok().json(BitstreamResource::from_file(&file)))
+    let (file, process) = visible_file(&state, &caller, &id).await?;
+    let expiry = expiry(&process, state.config.retention_days);
+    Ok(HttpResponse::Ok().json(BitstreamResource::from_file(&file, expiry)))
 }
 
 #[utoipa::path(get, path = "/api/core/bitstreams/{uuid}/content", tag = "files",
@@ -71,6 +73,6 @@ async fn get_bitstream_content(
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let file = visible_file(&state, &caller, &id).await?;
+    let (file, _) = visible_file(&state, &caller, &id).await?;
     download::serve(&state, &req, &file).await
 }

@@ -14,6 +14,7 @@ use crate::hal::{Link, PageInfo, PageLinks, Paging};
 use crate::resources::pages::{
     BitstreamPage, ErrorResource, FiletypesResource, ProcessPage, SelfLink,
 };
+use crate::resources::process::expiry;
 use crate::resources::{BitstreamResource, ProcessResource};
 use crate::service::archive;
 use crate::service::output::LineResource;
@@ -38,7 +39,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 type Pairs = web::Query<Vec<(String, String)>>;
 
-fn page_response(page: &Page<Process>, path: &str, pairs: &[(String, String)]) -> HttpResponse {
+fn page_response(
+    state: &AppState,
+    page: &Page<Process>,
+    path: &str,
+    pairs: &[(String, String)],
+) -> HttpResponse {
+    let retention = state.config.retention_days;
     let rest: Vec<(String, String)> = pairs
         .iter()
         .filter(|(k, _)| k != "page" && k != "size")
@@ -48,7 +55,7 @@ fn page_response(page: &Page<Process>, path: &str, pairs: &[(String, String)]) -
     HttpResponse::Ok().json(ProcessPage::new(
         page.items
             .iter()
-            .map(ProcessResource::from_process)
+            .map(|p| ProcessResource::from_process(p, retention))
             .collect(),
         PageInfo::of(page),
         PageLinks::of(page, path, &query),
@@ -76,7 +83,7 @@ async fn list_processes(
     q: Pairs,
 ) -> Result<HttpResponse, ApiError> {
     let page = processes::list(&state, &caller, Listing::All, &q).await?;
-    Ok(page_response(&page, "/api/system/processes", &q))
+    Ok(page_response(&state, &page, "/api/system/processes", &q))
 }
 
 #[utoipa::path(get, path = "/api/system/processes/search/byProperty", tag = "processes", params(
@@ -102,6 +109,7 @@ async fn search_by_property(
 ) -> Result<HttpResponse, ApiError> {
     let page = processes::list(&state, &caller, Listing::ByProperty, &q).await?;
     Ok(page_response(
+        &state,
         &page,
         "/api/system/processes/search/byProperty",
         &q,
@@ -129,7 +137,12 @@ async fn search_own(
     q: Pairs,
 ) -> Result<HttpResponse, ApiError> {
     let page = processes::list(&state, &caller, Listing::Own, &q).await?;
-    Ok(page_response(&page, "/api/system/processes/search/own", &q))
+    Ok(page_response(
+        &state,
+        &page,
+        "/api/system/processes/search/own",
+        &q,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/system/processes/{id}", tag = "processes", params(("id" = String, Path, description = "The processId")),
@@ -144,7 +157,10 @@ async fn get_process(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let process = processes::visible(&state, &caller, &id).await?;
-    Ok(HttpResponse::Ok().json(ProcessResource::from_process(&process)))
+    Ok(HttpResponse::Ok().json(ProcessResource::from_process(
+        &process,
+        state.config.retention_days,
+    )))
 }
 
 #[utoipa::path(post, path = "/api/system/processes/{id}/stop", tag = "processes", params(("id" = String, Path, description = "The processId")),
@@ -160,7 +176,10 @@ async fn stop_process(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let process = processes::stop(&state, &caller, &id).await?;
-    Ok(HttpResponse::Accepted().json(ProcessResource::from_process(&process)))
+    Ok(HttpResponse::Accepted().json(ProcessResource::from_process(
+        &process,
+        state.config.retention_days,
+    )))
 }
 
 #[utoipa::path(delete, path = "/api/system/processes/{id}", tag = "processes", params(("id" = String, Path, description = "The processId")),
@@ -292,6 +311,7 @@ async fn files_page(
     let process = processes::visible(state, caller, id).await?;
     let request = PageRequest::new(paging.page.as_deref(), paging.size.as_deref())?;
     let pid = process.id;
+    let expiry = expiry(&process, state.config.retention_days);
     let path = match &filetype {
         Some(t) => format!("{}/files/{t}", ProcessResource::href(&process)),
         None => format!("{}/files", ProcessResource::href(&process)),
@@ -309,7 +329,7 @@ async fn files_page(
     Ok(HttpResponse::Ok().json(BitstreamPage::new(
         page.items
             .iter()
-            .map(BitstreamResource::from_file)
+            .map(|f| BitstreamResource::from_file(f, expiry))
             .collect(),
         PageInfo::of(&page),
         PageLinks::of(&page, &path, ""),

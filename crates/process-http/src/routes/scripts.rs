@@ -130,5 +130,8 @@ async fn create_process(
     let process = launch(&state, &caller, &name, &req, payload).await?;
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, ProcessResource::href(&process)))
-        .json(ProcessResource::from_process(&process)))
+        .json(ProcessResource::from_process(
+            &process,
+            state.config.retention_days,
+        )))
 }

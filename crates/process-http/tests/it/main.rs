@@ -11,6 +11,7 @@ mod helpers;
 mod launch;
 mod lifecycle;
 mod openapi;
+mod retention;
 mod runs;
 mod smoke;
 mod storage;

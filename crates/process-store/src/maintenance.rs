@@ -1,0 +1,66 @@
+//! Housekeeping queries: stale upload sessions for retention, uploads a crash interrupted,
+//! and leftover temporary files.
+
+use std::time::{Duration, SystemTime};
+
+use diesel::prelude::*;
+use process_core::{FileStatus, UploadId};
+use time::OffsetDateTime;
+
+use crate::error::StoreError;
+use crate::schema::{upload_definitions as d, upload_files as uf};
+use crate::timestamp::to_micros;
+use crate::Store;
+
+impl Store {
+    /// Upload sessions not changed since `cutoff` (any status: abandoned ones and the records
+    /// of consumed ones), with ids above `after`, in id order.
+    pub fn uploads_untouched_since(
+        &self,
+        cutoff: OffsetDateTime,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<UploadId>, StoreError> {
+        let ids: Vec<String> = d::table
+            .filter(d::updated_date.lt(to_micros(cutoff)))
+            .filter(d::id.gt(after))
+            .order(d::id)
+            .limit(i64::from(limit))
+            .select(d::id)
+            .load(&mut *self.conn()?)?;
+        ids.iter()
+            .map(|i| i.parse::<UploadId>().map_err(Into::into))
+            .collect()
+    }
+
+    /// Marks files left UPLOADING by a previous run of the service as ERROR (their partial
+    /// bytes never left `tmp/`), so they can be uploaded again. Returns how many.
+    pub fn reset_interrupted_uploads(&self) -> Result<usize, StoreError> {
+        Ok(
+            diesel::update(uf::table.filter(uf::status.eq(FileStatus::Uploading.as_str())))
+                .set(uf::status.eq(FileStatus::Error.as_str()))
+                .execute(&mut *self.conn()?)?,
+        )
+    }
+
+    /// Removes files in `tmp/` older than `age`: uploads a crash or a dropped connection
+    /// left behind. Returns how many.
+    pub fn clean_tmp(&self, age: Duration) -> usize {
+        let Ok(entries) = std::fs::read_dir(self.layout().tmp_dir()) else {
+            return 0;
+        };
+        let now = SystemTime::now();
+        entries
+            .flatten()
+            .filter(|e| {
+                e.metadata()
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|m| now.duration_since(m).ok())
+                    .is_some_and(|d| d >= age)
+            })
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
+    }
+}
