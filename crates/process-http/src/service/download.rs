@@ -87,20 +87,6 @@ pub async fn serve(
     Ok(res)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filenames_are_made_safe() {
-        assert_eq!(safe_filename("report.csv"), "report.csv");
-        assert_eq!(safe_filename("../../etc/passwd"), "passwd");
-        assert_eq!(safe_filename("a\"b\r\n.txt"), "a_b__.txt");
-        assert_eq!(safe_filename(".."), "download");
-        assert_eq!(safe_filename("résumé.pdf"), "r_sum_.pdf");
-    }
-}
-
 /// The whole file as a 200, with the headers `NamedFile` would give it.
 async fn whole(named: NamedFile) -> Result<HttpResponse, ApiError> {
     let length = named.metadata().len();
@@ -113,4 +99,18 @@ async fn whole(named: NamedFile) -> Result<HttpResponse, ApiError> {
         .insert_header((header::CONTENT_DISPOSITION, disposition))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_are_made_safe() {
+        assert_eq!(safe_filename("report.csv"), "report.csv");
+        assert_eq!(safe_filename("../../etc/passwd"), "passwd");
+        assert_eq!(safe_filename("a\"b\r\n.txt"), "a_b__.txt");
+        assert_eq!(safe_filename(".."), "download");
+        assert_eq!(safe_filename("résumé.pdf"), "r_sum_.pdf");
+    }
 }
