@@ -9,6 +9,7 @@ mod downloads;
 mod faults;
 mod helpers;
 mod launch;
+mod metrics;
 mod lifecycle;
 mod openapi;
 mod retention;
