@@ -138,10 +138,16 @@ fn signal_group(pgid: i32, signal: Signal) {
     }
 }
 
+/// Bytes read from a script's stdout or stderr at a time.
+const PUMP_BUFFER: usize = 8 * 1024;
+
 /// Reads one stream line by line into the event channel, cutting lines longer than
 /// MAX_LINE_BYTES (the rest of such a line is dropped) so memory stays bounded.
 async fn pump(stream: impl AsyncRead + Unpin, kind: Stream, events: Events) {
-    let mut reader = BufReader::with_capacity(64 * 1024, stream);
+    // The buffer is allocated zeroed, so it is resident for as long as the script runs: two
+    // per process. 8 KiB keeps 1,000 running processes near 16 MiB (64 KiB cost 128 MiB, see
+    // docs/benchmarks.md, memory) and still reads many 80-byte lines per syscall.
+    let mut reader = BufReader::with_capacity(PUMP_BUFFER, stream);
     let mut line: Vec<u8> = Vec::new();
     let mut cut = false;
     // A read error ends the stream like EOF: the script's exit status tells the rest.
