@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use process_core::output::{parse_progress, MAX_LINE_BYTES};
 use process_core::{OutputLine, ProcessId, ProcessRepository};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -18,6 +18,14 @@ use crate::executor::Event;
 /// Lines per batch, and the longest a captured line waits before it is stored.
 const BATCH_LINES: usize = 2_000;
 const BATCH_DELAY: Duration = Duration::from_millis(100);
+
+/// Batches of lines once they are stored, for every live follower of one process: followers
+/// read them from memory instead of each querying the store, and a follower that falls
+/// behind by more than the channel holds catches up from the store.
+pub type Live = broadcast::Sender<Arc<Vec<OutputLine>>>;
+
+/// Stored batches a lagging follower may be behind before it reads from the store instead.
+pub const LIVE_BATCHES: usize = 16;
 
 #[derive(Debug, Default)]
 pub struct CaptureSummary {
@@ -34,8 +42,8 @@ struct Capture<R: ProcessRepository> {
     truncated: bool,
     batch: Vec<OutputLine>,
     progress: Option<u8>,
-    /// Tells followers the sequence number of the last stored line.
-    stored: Arc<watch::Sender<i64>>,
+    /// Stored batches, for live followers.
+    live: Live,
     /// Lines stored by every capture of this node (for metrics).
     counter: Arc<AtomicU64>,
     /// The batch being stored while the next one fills: at most one, so batches are stored
@@ -50,7 +58,7 @@ struct Flush<R: ProcessRepository> {
     lines: Arc<Vec<OutputLine>>,
     progress: Option<u8>,
     truncated: bool,
-    stored: Arc<watch::Sender<i64>>,
+    live: Live,
     counter: Arc<AtomicU64>,
 }
 
@@ -60,7 +68,7 @@ pub async fn capture<R: ProcessRepository>(
     process: ProcessId,
     mut events: mpsc::Receiver<Event>,
     max_bytes: u64,
-    stored: watch::Sender<i64>,
+    live: Live,
     counter: Arc<AtomicU64>,
 ) -> CaptureSummary {
     let mut c = Capture {
@@ -72,7 +80,7 @@ pub async fn capture<R: ProcessRepository>(
         truncated: false,
         batch: Vec::new(),
         progress: None,
-        stored: Arc::new(stored),
+        live,
         counter,
         in_flight: None,
     };
@@ -169,7 +177,7 @@ impl<R: ProcessRepository> Capture<R> {
             lines: Arc::new(lines),
             progress,
             truncated: self.truncated,
-            stored: Arc::clone(&self.stored),
+            live: self.live.clone(),
             counter: Arc::clone(&self.counter),
         };
         self.settle().await;
@@ -199,10 +207,9 @@ impl<R: ProcessRepository> Flush<R> {
             lines,
             progress,
             truncated,
-            stored,
+            live,
             counter,
         } = self;
-        let last = lines.last().map(|l| l.seq);
         let mut delay = Duration::from_millis(100);
         for attempt in 1..=5 {
             let batch = Arc::clone(&lines);
@@ -224,9 +231,8 @@ impl<R: ProcessRepository> Flush<R> {
             match result {
                 Ok(()) => {
                     counter.fetch_add(lines.len() as u64, Ordering::Relaxed);
-                    if let Some(seq) = last {
-                        stored.send_replace(seq);
-                    }
+                    // Followers get the stored batch from memory; nobody listening is fine.
+                    let _ = live.send(lines);
                     return;
                 }
                 Err(e) if attempt < 5 => {

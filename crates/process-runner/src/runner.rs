@@ -13,10 +13,10 @@ use process_core::{
 };
 use process_store::Layout;
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 
 use crate::blocking::blocking;
-use crate::capture::capture;
+use crate::capture::{capture, Live, LIVE_BATCHES};
 use crate::executor::{Event, Executor, Outcome};
 use crate::outputs::collect_outputs;
 use crate::prepare::{prepare, BaseEnv};
@@ -60,7 +60,7 @@ struct Active {
     /// Set when the stop comes from a shutdown rather than a user: the process then ends
     /// FAILED `interrupted`, not `stopped`.
     interrupted: Arc<AtomicBool>,
-    stored: watch::Receiver<i64>,
+    live: Live,
 }
 
 struct Inner<R: ProcessRepository> {
@@ -153,10 +153,10 @@ impl<R: ProcessRepository> Runner<R> {
         self.active().len()
     }
 
-    /// A receiver of the last stored output line's sequence number, while the process runs
-    /// here. It closes when the run has ended.
-    pub fn follow(&self, id: ProcessId) -> Option<watch::Receiver<i64>> {
-        self.active().get(&id).map(|a| a.stored.clone())
+    /// The batches of output lines stored from now on, while the process runs here. The
+    /// channel closes once the run has ended and everything about it is recorded.
+    pub fn follow(&self, id: ProcessId) -> Option<broadcast::Receiver<Arc<Vec<OutputLine>>>> {
+        self.active().get(&id).map(|a| a.live.subscribe())
     }
 
     /// Starts the scheduler loop on the current tokio runtime.
@@ -253,14 +253,14 @@ impl<R: ProcessRepository> Runner<R> {
         }
         // Reserve the slot before claiming, so a stop arriving during the claim finds it.
         let (stop_tx, stop_rx) = watch::channel(false);
-        let (stored_tx, stored_rx) = watch::channel(0);
+        let (live, _) = broadcast::channel(LIVE_BATCHES);
         let interrupted = Arc::new(AtomicBool::new(false));
         self.active().insert(
             id,
             Active {
                 stop: stop_tx,
                 interrupted: Arc::clone(&interrupted),
-                stored: stored_rx,
+                live: live.clone(),
             },
         );
         let t = Transition::Start {
@@ -282,7 +282,7 @@ impl<R: ProcessRepository> Runner<R> {
         tokio::spawn(async move {
             let inner = tokio::spawn({
                 let runner = runner.clone();
-                async move { runner.run(process, stop_rx, stored_tx, interrupted).await }
+                async move { runner.run(process, stop_rx, live, interrupted).await }
             });
             if let Err(e) = inner.await {
                 tracing::error!(process = %id, error = %e, "run task failed");
@@ -302,7 +302,7 @@ impl<R: ProcessRepository> Runner<R> {
         &self,
         process: Process,
         stop: watch::Receiver<bool>,
-        stored: watch::Sender<i64>,
+        live: Live,
         interrupted: Arc<AtomicBool>,
     ) {
         let id = process.id;
@@ -354,7 +354,7 @@ impl<R: ProcessRepository> Runner<R> {
             id,
             rx,
             self.inner.config.max_output_bytes,
-            stored,
+            live,
             Arc::clone(&self.inner.lines_captured),
         ));
         let mut outcome = self.inner.executor.run(job, tx, stop).await;

@@ -1,6 +1,7 @@
 //! A process's console output, streamed from the store page by page: the whole log as text,
 //! the JSON form with time filters, or a live Server-Sent Events feed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::{self, Bytes};
@@ -8,6 +9,7 @@ use futures_util::Stream;
 use process_core::{OutputLine, Process, ProcessId};
 use process_store::OutputRange;
 use serde::Serialize;
+use tokio::sync::broadcast;
 
 use crate::error::ApiError;
 use crate::hal::timestamp;
@@ -18,6 +20,8 @@ const PAGE_LINES: u32 = 5_000;
 /// How often an SSE follower looks again when no local notification can come (the process
 /// runs on another node, or has not started).
 const FOLLOW_POLL: Duration = Duration::from_secs(1);
+/// A quiet event stream gets a comment this often.
+const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// One console line, in the JSON and event-stream forms of the output.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -125,10 +129,25 @@ struct Follower {
     id: ProcessId,
     after: i64,
     ended: bool,
+    /// Stored batches straight from the capture, while the process runs on this node.
+    live: Option<broadcast::Receiver<Arc<Vec<OutputLine>>>>,
+    /// Whether everything stored before `live` was subscribed has been sent.
+    caught_up: bool,
+}
+
+fn events(lines: &[OutputLine]) -> Bytes {
+    let mut out = String::new();
+    for l in lines {
+        let data = serde_json::to_string(&LineResource::of(l)).unwrap_or_default();
+        out.push_str(&format!("id: {}\nevent: line\ndata: {data}\n\n", l.seq));
+    }
+    Bytes::from(out)
 }
 
 /// A live feed: the lines after `after` (the `Last-Event-ID`), new lines as they are stored,
-/// then an `end` event with the final status.
+/// then an `end` event with the final status. History comes from the store; once a follower
+/// has caught up it takes new batches from the capture's broadcast, so many followers of one
+/// process cost the database nothing more (one that lags too far reads the store again).
 pub fn follow(
     state: web::Data<AppState>,
     id: ProcessId,
@@ -139,57 +158,78 @@ pub fn follow(
         id,
         after,
         ended: false,
+        live: None,
+        caught_up: false,
     };
     futures_util::stream::unfold(f, |mut f| async move {
         if f.ended {
             return None;
         }
         loop {
-            // Subscribe before reading, so a batch stored in between still wakes us.
-            let mut notified = f.state.runner.follow(f.id);
-            let (id, after) = (f.id, f.after);
-            let range = OutputRange {
-                after_seq: after,
-                ..OutputRange::default()
-            };
-            let lines = match f.state.db(move |s| s.read_output(id, range, 1_000)).await {
-                Ok(l) => l,
-                Err(e) => {
-                    f.ended = true;
-                    return Some((Err(e), f));
-                }
-            };
-            if let Some(last) = lines.last() {
-                f.after = last.seq;
-                let mut out = String::new();
-                for l in &lines {
-                    let data = serde_json::to_string(&LineResource::of(l)).unwrap_or_default();
-                    out.push_str(&format!("id: {}\nevent: line\ndata: {data}\n\n", l.seq));
-                }
-                return Some((Ok(Bytes::from(out)), f));
+            // Subscribe before reading the store, so no batch falls between the two.
+            if f.live.is_none() {
+                f.live = f.state.runner.follow(f.id);
             }
-            let process: Option<Process> = match f.state.db(move |s| s.get_process(id)).await {
-                Ok(p) => p,
-                Err(e) => {
-                    f.ended = true;
-                    return Some((Err(e), f));
+            if !f.caught_up || f.live.is_none() {
+                let (id, after) = (f.id, f.after);
+                let range = OutputRange {
+                    after_seq: after,
+                    ..OutputRange::default()
+                };
+                let lines = match f.state.db(move |s| s.read_output(id, range, 1_000)).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        f.ended = true;
+                        return Some((Err(e), f));
+                    }
+                };
+                f.caught_up = lines.len() < 1_000;
+                if let Some(last) = lines.last() {
+                    f.after = last.seq;
+                    return Some((Ok(events(&lines)), f));
                 }
-            };
-            let finished = process.as_ref().is_none_or(|p| p.status().is_terminal());
-            if finished && notified.is_none() {
-                f.ended = true;
-                let data = serde_json::json!({
-                    "processStatus": process.as_ref().map(|p| p.status().as_str()),
-                    "statusReason": process.as_ref().and_then(|p| p.status_reason.map(|r| r.as_str())),
-                    "exitCode": process.as_ref().and_then(|p| p.exit_code),
-                });
-                return Some((Ok(Bytes::from(format!("event: end\ndata: {data}\n\n"))), f));
             }
-            match notified.as_mut() {
-                Some(rx) => {
-                    let _ = tokio::time::timeout(Duration::from_secs(15), rx.changed()).await;
+            match f.live.as_mut() {
+                Some(rx) => match tokio::time::timeout(HEARTBEAT, rx.recv()).await {
+                    Ok(Ok(batch)) => {
+                        let fresh: Vec<OutputLine> =
+                            batch.iter().filter(|l| l.seq > f.after).cloned().collect();
+                        if let Some(last) = fresh.last() {
+                            f.after = last.seq;
+                            return Some((Ok(events(&fresh)), f));
+                        }
+                    }
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => f.caught_up = false,
+                    Ok(Err(broadcast::error::RecvError::Closed)) => {
+                        // The run is over and recorded: read the rest, then the end.
+                        f.live = None;
+                        f.caught_up = false;
+                    }
+                    // A comment line keeps proxies from closing a quiet stream.
+                    Err(_) => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), f)),
+                },
+                None => {
+                    let id = f.id;
+                    let process: Option<Process> =
+                        match f.state.db(move |s| s.get_process(id)).await {
+                            Ok(p) => p,
+                            Err(e) => {
+                                f.ended = true;
+                                return Some((Err(e), f));
+                            }
+                        };
+                    if process.as_ref().is_none_or(|p| p.status().is_terminal()) {
+                        f.ended = true;
+                        let data = serde_json::json!({
+                            "processStatus": process.as_ref().map(|p| p.status().as_str()),
+                            "statusReason": process.as_ref().and_then(|p| p.status_reason.map(|r| r.as_str())),
+                            "exitCode": process.as_ref().and_then(|p| p.exit_code),
+                        });
+                        return Some((Ok(Bytes::from(format!("event: end\ndata: {data}\n\n"))), f));
+                    }
+                    // Scheduled, or running on another node: look again shortly.
+                    tokio::time::sleep(FOLLOW_POLL).await;
                 }
-                None => tokio::time::sleep(FOLLOW_POLL).await,
             }
         }
     })

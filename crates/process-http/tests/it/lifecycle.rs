@@ -273,3 +273,38 @@ async fn live_output_follows_and_resumes() {
         assert_eq!(res.status(), 404);
     }
 }
+
+#[actix_web::test]
+async fn many_followers_see_the_same_complete_feed() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        let t = app.alice.clone();
+        let id = app
+            .launch_ok("lines", Some(&t), json!([{"name": "-c", "value": "20000"}]))
+            .await;
+        let path = format!("/api/system/processes/{id}/output");
+        let followers: Vec<_> = (0..5)
+            .map(|_| {
+                let req = app
+                    .get(&path, Some(&t))
+                    .header("Accept", "text/event-stream")
+                    .send();
+                tokio::spawn(async move { read_events(req.await.unwrap()).await })
+            })
+            .collect();
+        for f in followers {
+            let events = f.await.unwrap();
+            let (end, lines) = events.split_last().unwrap();
+            assert_eq!(end.0, "end");
+            assert_eq!(end.2["processStatus"], "COMPLETED");
+            let ids: Vec<i64> = lines.iter().map(|e| e.1.unwrap()).collect();
+            assert_eq!(
+                ids,
+                (1..=20_020).collect::<Vec<_>>(),
+                "{backend:?}: a follower saw a gap or a duplicate"
+            );
+        }
+    }
+}

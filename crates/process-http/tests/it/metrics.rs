@@ -15,17 +15,29 @@ fn value(text: &str, series: &str) -> f64 {
 #[actix_web::test]
 async fn metrics_count_processes_launches_lines_and_requests() {
     for backend in BACKENDS {
-        let Some(app) = spawn_app(backend).await else { continue };
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
         let t = Some(app.alice.as_str());
-        let ok = app.launch_ok("lines", t, json!([{"name": "-c", "value": "50"}])).await;
-        let bad = app.launch_ok("exit", t, json!([{"name": "-c", "value": "1"}])).await;
+        let ok = app
+            .launch_ok("lines", t, json!([{"name": "-c", "value": "50"}]))
+            .await;
+        let bad = app
+            .launch_ok("exit", t, json!([{"name": "-c", "value": "1"}]))
+            .await;
         app.wait_done(&ok, t).await;
         app.wait_done(&bad, t).await;
         let res = app.get("/metrics", None).send().await.unwrap();
         assert_eq!(res.status(), 200);
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
         let text = res.text().await.unwrap();
-        assert_eq!(value(&text, "processd_processes{status=\"COMPLETED\"}"), 1.0);
+        assert_eq!(
+            value(&text, "processd_processes{status=\"COMPLETED\"}"),
+            1.0
+        );
         assert_eq!(value(&text, "processd_processes{status=\"FAILED\"}"), 1.0);
         assert_eq!(value(&text, "processd_processes{status=\"RUNNING\"}"), 0.0);
         assert_eq!(value(&text, "processd_launches_total"), 2.0);
