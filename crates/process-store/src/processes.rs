@@ -12,6 +12,7 @@ use crate::connection::{dispatch, write_transaction, AnyConnection, MultiBackend
 use crate::error::StoreError;
 use crate::files::NewFile;
 use crate::rows::{FileRow, ParamRow, ProcessRow};
+use crate::schema::process_status_counts as c;
 use crate::schema::{
     output_lines, process_dependencies as pd, process_files, process_parameters as pp,
     processes as p,
@@ -97,6 +98,26 @@ fn sorted(query: BoxedProcesses, q: &ProcessQuery) -> BoxedProcesses {
         (SortField::ScriptName, Asc) => query.order((p::script_name.asc(), p::id.asc())),
         (SortField::ScriptName, Desc) => query.order((p::script_name.desc(), p::id.desc())),
     }
+}
+
+/// The total of a listing filtered at most by status, from the counts the triggers keep
+/// (`process_status_counts`); `None` when other filters need a real count.
+fn counted_total(conn: &mut AnyConnection, q: &ProcessQuery) -> Result<Option<i64>, StoreError> {
+    let simple = q.scope == ListScope::All
+        && q.script.is_none()
+        && q.user.is_none()
+        && q.parameters.is_empty();
+    if !simple {
+        return Ok(None);
+    }
+    let counts: Vec<(String, i64)> = c::table.select((c::status, c::n)).load(conn)?;
+    Ok(Some(match q.status {
+        Some(status) => counts
+            .iter()
+            .find(|(s, _)| s == status.as_str())
+            .map_or(0, |(_, n)| *n),
+        None => counts.iter().map(|(_, n)| n).sum(),
+    }))
 }
 
 /// Loads parameters and dependencies for a batch of rows, keeping their order.
@@ -262,9 +283,8 @@ impl Store {
 
     /// How many processes there are in each status.
     pub fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(p::table
-            .group_by(p::status)
-            .select((p::status, diesel::dsl::count_star()))
+        Ok(c::table
+            .select((c::status, c::n))
             .load::<(String, i64)>(&mut *self.conn()?)?)
     }
 
@@ -286,7 +306,10 @@ impl Store {
 
     pub fn list_processes(&self, q: &ProcessQuery) -> Result<Page<Process>, StoreError> {
         let mut conn = self.conn()?;
-        let total: i64 = filtered(q).count().get_result(&mut *conn)?;
+        let total = match counted_total(&mut conn, q)? {
+            Some(n) => n,
+            None => filtered(q).count().get_result(&mut *conn)?,
+        };
         let rows = sorted(filtered(q), q)
             .limit(i64::from(q.page.size()))
             .offset(i64::try_from(q.page.offset()).unwrap_or(i64::MAX))

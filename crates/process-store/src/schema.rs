@@ -137,3 +137,10 @@ diesel::table! {
         creation_time -> BigInt,
     }
 }
+
+diesel::table! {
+    process_status_counts (status) {
+        status -> Text,
+        n -> BigInt,
+    }
+}
