@@ -197,13 +197,16 @@ async fn nginx_time(
     std::fs::write(
         &conf,
         format!(
-            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+            "{user}daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
              events {{ worker_connections 64; }}\n\
              http {{\n  access_log off;\n  sendfile on;\n  client_body_temp_path {d};\n\
              proxy_temp_path {d};\n  fastcgi_temp_path {d};\n  uwsgi_temp_path {d};\n\
              scgi_temp_path {d};\n  server {{ listen 127.0.0.1:{port}; root {root}; }}\n}}\n",
             d = dir.path().display(),
             root = root.display(),
+            // Run as root, nginx's workers would drop to `nobody`, who cannot read the
+            // benchmark's private temporary directory.
+            user = if nix::unistd::geteuid().is_root() { "user root;\n" } else { "" },
         ),
     )?;
     let child = Command::new(&bin)
