@@ -39,6 +39,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 type Pairs = web::Query<Vec<(String, String)>>;
 
+/// The query parameters of the listings (documentation; `parameter.<name>` filters are read
+/// from the raw pairs).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ListParams {
+    /// Zero-based page number.
+    page: Option<u32>,
+    /// Page size, 1 to 100 (default 20).
+    size: Option<u32>,
+    /// creationTime|startTime|endTime|scriptName, then ,asc or ,desc (default creationTime,desc).
+    sort: Option<String>,
+    /// Only this script.
+    #[param(rename = "scriptName")]
+    script_name: Option<String>,
+    /// Only this user's processes.
+    #[param(rename = "userId")]
+    user_id: Option<String>,
+    /// SCHEDULED, RUNNING, COMPLETED or FAILED.
+    #[param(rename = "processStatus")]
+    process_status: Option<String>,
+    /// `parameter.<name>=<value>`: only processes run with this parameter value.
+    #[param(rename = "parameter.<name>")]
+    parameter: Option<String>,
+}
+
+/// One page of a listing, as HAL.
+async fn list_page(
+    state: &AppState,
+    caller: &process_core::Caller,
+    listing: Listing,
+    path: &str,
+    pairs: &[(String, String)],
+) -> Result<HttpResponse, ApiError> {
+    let page = processes::list(state, caller, listing, pairs).await?;
+    Ok(page_response(state, &page, path, pairs))
+}
+
 fn page_response(
     state: &AppState,
     page: &Page<Process>,
@@ -62,15 +100,7 @@ fn page_response(
     ))
 }
 
-#[utoipa::path(get, path = "/api/system/processes", tag = "processes", params(
-        ("page" = Option<u32>, Query, description = "Zero-based page number"),
-        ("size" = Option<u32>, Query, description = "Page size, 1 to 100 (default 20)"),
-        ("sort" = Option<String>, Query, description = "creationTime|startTime|endTime|scriptName, then ,asc or ,desc"),
-        ("scriptName" = Option<String>, Query, description = "Only this script"),
-        ("userId" = Option<String>, Query, description = "Only this user's processes"),
-        ("processStatus" = Option<String>, Query, description = "SCHEDULED, RUNNING, COMPLETED or FAILED"),
-        ("parameter.<name>" = Option<String>, Query, description = "Only processes run with this parameter value"),
-    ),
+#[utoipa::path(get, path = "/api/system/processes", tag = "processes", params(ListParams),
     responses(
         (status = 200, description = "Admins: all processes; others: their own", body = ProcessPage),
         (status = 400, description = "Bad paging, sort or filter", body = ErrorResource),
@@ -82,19 +112,10 @@ async fn list_processes(
     Auth(caller): Auth,
     q: Pairs,
 ) -> Result<HttpResponse, ApiError> {
-    let page = processes::list(&state, &caller, Listing::All, &q).await?;
-    Ok(page_response(&state, &page, "/api/system/processes", &q))
+    list_page(&state, &caller, Listing::All, "/api/system/processes", &q).await
 }
 
-#[utoipa::path(get, path = "/api/system/processes/search/byProperty", tag = "processes", params(
-        ("page" = Option<u32>, Query, description = "Zero-based page number"),
-        ("size" = Option<u32>, Query, description = "Page size, 1 to 100 (default 20)"),
-        ("sort" = Option<String>, Query, description = "creationTime|startTime|endTime|scriptName, then ,asc or ,desc"),
-        ("scriptName" = Option<String>, Query, description = "Only this script"),
-        ("userId" = Option<String>, Query, description = "Only this user's processes"),
-        ("processStatus" = Option<String>, Query, description = "SCHEDULED, RUNNING, COMPLETED or FAILED"),
-        ("parameter.<name>" = Option<String>, Query, description = "Only processes run with this parameter value"),
-    ),
+#[utoipa::path(get, path = "/api/system/processes/search/byProperty", tag = "processes", params(ListParams),
     responses(
         (status = 200, description = "Processes matching the filters (admins only)", body = ProcessPage),
         (status = 400, description = "Bad paging, sort or filter", body = ErrorResource),
@@ -107,24 +128,17 @@ async fn search_by_property(
     Auth(caller): Auth,
     q: Pairs,
 ) -> Result<HttpResponse, ApiError> {
-    let page = processes::list(&state, &caller, Listing::ByProperty, &q).await?;
-    Ok(page_response(
+    list_page(
         &state,
-        &page,
+        &caller,
+        Listing::ByProperty,
         "/api/system/processes/search/byProperty",
         &q,
-    ))
+    )
+    .await
 }
 
-#[utoipa::path(get, path = "/api/system/processes/search/own", tag = "processes", params(
-        ("page" = Option<u32>, Query, description = "Zero-based page number"),
-        ("size" = Option<u32>, Query, description = "Page size, 1 to 100 (default 20)"),
-        ("sort" = Option<String>, Query, description = "creationTime|startTime|endTime|scriptName, then ,asc or ,desc"),
-        ("scriptName" = Option<String>, Query, description = "Only this script"),
-        ("userId" = Option<String>, Query, description = "Only this user's processes"),
-        ("processStatus" = Option<String>, Query, description = "SCHEDULED, RUNNING, COMPLETED or FAILED"),
-        ("parameter.<name>" = Option<String>, Query, description = "Only processes run with this parameter value"),
-    ),
+#[utoipa::path(get, path = "/api/system/processes/search/own", tag = "processes", params(ListParams),
     responses(
         (status = 200, description = "The caller's processes", body = ProcessPage),
         (status = 400, description = "Bad paging, sort or filter", body = ErrorResource),
@@ -136,13 +150,14 @@ async fn search_own(
     Auth(caller): Auth,
     q: Pairs,
 ) -> Result<HttpResponse, ApiError> {
-    let page = processes::list(&state, &caller, Listing::Own, &q).await?;
-    Ok(page_response(
+    list_page(
         &state,
-        &page,
+        &caller,
+        Listing::Own,
         "/api/system/processes/search/own",
         &q,
-    ))
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/system/processes/{id}", tag = "processes", params(("id" = String, Path, description = "The processId")),

@@ -223,28 +223,36 @@ impl TestApp {
         res.json().await.expect("json")
     }
 
-    /// Polls a process until it is COMPLETED or FAILED (at most 60 s) and returns it.
-    pub async fn wait_done(&self, id: &str, token: Option<&str>) -> Value {
+    /// Polls a process until `done` holds for it (at most 60 s) and returns it.
+    async fn wait_for(
+        &self,
+        id: &str,
+        token: Option<&str>,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         for _ in 0..1200 {
             let p = self.process(id, token).await;
-            if matches!(p["processStatus"].as_str(), Some("COMPLETED" | "FAILED")) {
+            if done(&p) {
                 return p;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("process {id} did not finish");
+        panic!("process {id} did not {what}");
+    }
+
+    /// Polls a process until it is COMPLETED or FAILED and returns it.
+    pub async fn wait_done(&self, id: &str, token: Option<&str>) -> Value {
+        self.wait_for(id, token, "finish", |p| {
+            matches!(p["processStatus"].as_str(), Some("COMPLETED" | "FAILED"))
+        })
+        .await
     }
 
     /// Polls until the process is RUNNING.
     pub async fn wait_running(&self, id: &str, token: Option<&str>) -> Value {
-        for _ in 0..1200 {
-            let p = self.process(id, token).await;
-            if p["processStatus"] == "RUNNING" {
-                return p;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("process {id} did not start");
+        self.wait_for(id, token, "start", |p| p["processStatus"] == "RUNNING")
+            .await
     }
 
     pub async fn output(&self, id: &str, token: Option<&str>) -> String {
