@@ -10,6 +10,7 @@ mod faults;
 mod helpers;
 mod launch;
 mod lifecycle;
+mod limits;
 mod metrics;
 mod openapi;
 mod retention;
