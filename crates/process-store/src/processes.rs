@@ -412,7 +412,17 @@ impl Store {
             diesel::delete(pd::table.filter(pd::depends_on.eq(id.get()))).execute(conn)?;
             diesel::delete(output_lines::table.filter(output_lines::process_id.eq(id.get())))
                 .execute(conn)?;
-            diesel::delete(p::table.filter(p::id.eq(id.get()))).execute(conn)?;
+            // Conditional on the status read above: on PostgreSQL a scheduler may claim the
+            // process between that read and here, and a RUNNING process is never deleted.
+            let gone = diesel::delete(
+                p::table
+                    .filter(p::id.eq(id.get()))
+                    .filter(p::status.eq(process.status().as_str())),
+            )
+            .execute(conn)?;
+            if gone == 0 {
+                return Err(StoreError::Running(id.get()));
+            }
             Ok(Some(Deleted { process, files }))
         })?;
         if let Some(d) = &deleted {
