@@ -76,6 +76,19 @@ pub fn may_access(caller: &Caller, owner: Option<UserId>) -> Result<(), Denied> 
     }
 }
 
+/// May `caller` stop or delete a process it can see? The owner and admins may; a process
+/// started anonymously belongs to nobody, so only an admin may end or remove it (anyone
+/// could otherwise stop anyone's anonymous work).
+pub fn may_modify(caller: &Caller, owner: Option<UserId>) -> Result<(), Denied> {
+    match (caller, owner) {
+        (Caller::User(u), _) if u.admin => Ok(()),
+        (Caller::User(u), Some(o)) if u.id == o => Ok(()),
+        (Caller::User(_), Some(_)) => Err(Denied::Hidden),
+        (Caller::User(_), None) => Err(Denied::Forbidden),
+        (Caller::Anonymous, _) => Err(Denied::Unauthenticated),
+    }
+}
+
 /// What a caller gets when a process it asked for does not exist: the same answer as for one
 /// it may not see.
 pub fn missing(caller: &Caller) -> Denied {
@@ -184,6 +197,15 @@ mod tests {
         assert_eq!(may_access(&Caller::Anonymous, None), Ok(()));
         assert_eq!(may_access(&other, None), Ok(()));
         assert_eq!(missing(&other), Denied::Hidden);
+        assert_eq!(may_modify(&owner, oid), Ok(()));
+        assert_eq!(may_modify(&admin, oid), Ok(()));
+        assert_eq!(may_modify(&admin, None), Ok(()));
+        assert_eq!(may_modify(&other, oid), Err(Denied::Hidden));
+        assert_eq!(may_modify(&other, None), Err(Denied::Forbidden));
+        assert_eq!(
+            may_modify(&Caller::Anonymous, None),
+            Err(Denied::Unauthenticated)
+        );
         assert_eq!(missing(&Caller::Anonymous), Denied::Unauthenticated);
     }
 

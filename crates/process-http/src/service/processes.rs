@@ -1,7 +1,7 @@
 //! Reading, listing, stopping and deleting processes, always through the one authorization
 //! rule of process-core.
 
-use process_core::auth::{list_scope, may_access, missing, require_admin};
+use process_core::auth::{list_scope, may_access, may_modify, missing, require_admin};
 use process_core::{
     Caller, ListScope, Page, PageRequest, Param, Process, ProcessId, ProcessQuery, ProcessStatus,
     ScriptName, Sort, UserId,
@@ -100,6 +100,7 @@ fn parse_query(scope: ListScope, pairs: &[(String, String)]) -> Result<ProcessQu
 /// Stops a process the caller may see; answers with its state afterwards.
 pub async fn stop(state: &AppState, caller: &Caller, id: &str) -> Result<Process, ApiError> {
     let process = visible(state, caller, id).await?;
+    may_modify(caller, process.owner)?;
     if process.status().is_terminal() {
         return Err(ApiError::Unprocessable(format!(
             "process {} already finished ({})",
@@ -125,6 +126,7 @@ pub async fn stop(state: &AppState, caller: &Caller, id: &str) -> Result<Process
 /// Deletes a process the caller may see, with its output and files.
 pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
     let process = visible(state, caller, id).await?;
+    may_modify(caller, process.owner)?;
     let id = process.id;
     match state.db(move |s| s.delete_process(id)).await? {
         Some(_) => Ok(()),

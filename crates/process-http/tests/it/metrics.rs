@@ -41,8 +41,9 @@ async fn metrics_count_processes_launches_lines_and_requests() {
         assert_eq!(value(&text, "processd_processes{status=\"FAILED\"}"), 1.0);
         assert_eq!(value(&text, "processd_processes{status=\"RUNNING\"}"), 0.0);
         assert_eq!(value(&text, "processd_launches_total"), 2.0);
-        // 50 lines, plus the exit script's two lines and processd's closing note.
-        assert_eq!(value(&text, "processd_output_lines_total"), 53.0);
+        // Lines the scripts wrote: 50, plus the exit script's two (processd's own closing note
+        // is not captured output).
+        assert_eq!(value(&text, "processd_output_lines_total"), 52.0);
         let launches = "processd_http_request_duration_seconds_count{method=\"POST\",route=\"/api/system/scripts/{name}/processes\",status=\"202\"}";
         assert_eq!(value(&text, launches), 2.0);
         assert!(text.contains("# TYPE processd_http_request_duration_seconds histogram"));

@@ -21,3 +21,30 @@ async fn a_launched_script_runs_to_completion() {
         assert_eq!(app.output(&id, None).await, "-s\nhi there\n-b\n");
     }
 }
+
+#[actix_web::test]
+async fn only_admins_end_or_remove_anonymous_processes() {
+    let Some(app) = spawn_app(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let id = app.launch_ok("echo", None, json!([])).await;
+    app.wait_done(&id, None).await;
+    let path = format!("/api/system/processes/{id}");
+    for (token, status) in [(None, 401), (Some(app.bob.as_str()), 403)] {
+        let res = app.delete(&path, token).send().await.unwrap();
+        assert_eq!(res.status(), status);
+        let res = app
+            .post(&format!("{path}/stop"), token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status);
+    }
+    // Everyone may still read it; an admin may delete it.
+    assert_eq!(
+        app.process(&id, Some(&app.bob)).await["processId"],
+        id.as_str()
+    );
+    let res = app.delete(&path, Some(&app.admin)).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+}
