@@ -174,6 +174,12 @@ impl Config {
             Some(s) => parse_duration(&s).map_err(|e| invalid(e.to_string()))?,
             None => Duration::from_secs(5),
         };
+        if raw
+            .retention_days
+            .is_some_and(|d| !(1..=36_500).contains(&d))
+        {
+            return Err(invalid("retention_days must be from 1 to 36500".to_owned()));
+        }
         let shutdown_grace = match raw.shutdown_grace {
             Some(s) => parse_duration(&s).map_err(|e| invalid(e.to_string()))?,
             None => Duration::from_secs(10),

@@ -141,6 +141,11 @@ impl<R: ProcessRepository> Capture<R> {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         };
+        // PostgreSQL text cannot hold NUL; the same replacement on both backends keeps them
+        // alike.
+        if line.contains('\0') {
+            line = line.replace('\0', "\u{FFFD}");
+        }
         if cut {
             line.push_str(&format!(" [processd: line cut at {MAX_LINE_BYTES} bytes]"));
         }

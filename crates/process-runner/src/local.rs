@@ -16,6 +16,9 @@ use tokio::process::{Child, Command};
 use crate::executor::{BoxFuture, Event, Events, Executor, Job, Outcome, StopSignal};
 use crate::procinfo;
 
+/// How long the pipes may stay open after the script and its group are gone.
+const DRAIN_GRACE: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone)]
 pub struct LocalExecutor {
     /// Time between SIGTERM and SIGKILL.
@@ -105,8 +108,12 @@ async fn run_local(job: Job, events: Events, mut stop: StopSignal, grace: Durati
     // Children the script left behind would keep the pipes open (and run unobserved): the
     // group goes with the script.
     signal_group(pid, Signal::SIGKILL);
-    for pump in pumps.into_iter().flatten() {
-        let _ = pump.await;
+    // A process that left the group (setsid) can still hold the pipes open: what it writes
+    // after this grace is not captured, and the run ends anyway.
+    for mut pump in pumps.into_iter().flatten() {
+        if tokio::time::timeout(DRAIN_GRACE, &mut pump).await.is_err() {
+            pump.abort();
+        }
     }
     match end {
         End::TimedOut => Outcome::TimedOut,

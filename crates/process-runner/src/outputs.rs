@@ -25,25 +25,33 @@ pub fn collect_outputs(
     let mut found = Vec::new();
     for entry in read_sorted(&root)? {
         let path = entry.path();
-        let meta = fs::symlink_metadata(&path)?;
+        let Some(meta) = readable(&path) else {
+            continue;
+        };
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
         if meta.file_type().is_file() {
             found.push((path, name, OUTPUT_FILETYPE.to_owned()));
         } else if meta.file_type().is_dir() && is_valid_filetype(&name) {
-            walk(&path, "", &name, &mut found)?;
+            if let Err(e) = walk(&path, "", &name, &mut found) {
+                tracing::warn!(path = %path.display(), error = %e, "output directory partly skipped");
+            }
         }
         if found.len() >= MAX_OUTPUT_FILES {
             break;
         }
     }
     found.truncate(MAX_OUTPUT_FILES);
-    found
+    Ok(found
         .into_iter()
         .filter_map(|(path, name, filetype)| {
             let storage_path = layout.relative(&path)?;
-            Some(describe(&path).map(|(size_bytes, md5)| ProcessFile {
+            // One unreadable file (vanished, no permission) costs only itself.
+            let (size_bytes, md5) = describe(&path)
+                .map_err(|e| tracing::warn!(path = %path.display(), error = %e, "output file not registered"))
+                .ok()?;
+            Some(ProcessFile {
                 id: FileId::from_uuid(Uuid::new_v4()),
                 process_id: process,
                 name,
@@ -52,9 +60,16 @@ pub fn collect_outputs(
                 md5,
                 storage_path,
                 creation_time: now,
-            }))
+            })
         })
-        .collect()
+        .collect())
+}
+
+/// `lstat` of an entry, or None (logged) when it cannot be read.
+fn readable(path: &Path) -> Option<fs::Metadata> {
+    fs::symlink_metadata(path)
+        .map_err(|e| tracing::warn!(path = %path.display(), error = %e, "output entry skipped"))
+        .ok()
 }
 
 fn read_sorted(dir: &Path) -> io::Result<Vec<fs::DirEntry>> {
@@ -79,7 +94,9 @@ fn walk(
             return Ok(());
         }
         let path = entry.path();
-        let meta = fs::symlink_metadata(&path)?;
+        let Some(meta) = readable(&path) else {
+            continue;
+        };
         let Some(name) = entry.file_name().to_str().map(|n| format!("{prefix}{n}")) else {
             continue;
         };

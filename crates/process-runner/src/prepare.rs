@@ -83,11 +83,26 @@ pub fn prepare(
         }
         inputs.insert(f.name.as_str(), target);
     }
+    // Every file parameter names an input validated at launch; one that is missing now
+    // (its bytes gone) fails the run rather than passing the client's name on as a path.
+    let missing = process.parameters.iter().find(|p| {
+        script.parameter(&p.name).map(|s| s.ty) == Some(process_core::ParamType::File)
+            && !inputs.contains_key(p.value.as_str())
+    });
+    if let Some(p) = missing {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "the input file {:?} of parameter {} is missing",
+                p.value, p.name
+            ),
+        ));
+    }
     let argv = argv(script, &process.parameters, |name| {
         inputs
             .get(name)
             .map(|p| p.display().to_string())
-            .unwrap_or_else(|| name.to_owned())
+            .unwrap_or_default()
     });
     let mut env = BTreeMap::new();
     env.insert("PATH".to_owned(), base.path.clone());

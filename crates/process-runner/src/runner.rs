@@ -407,21 +407,58 @@ impl<R: ProcessRepository> Runner<R> {
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
         let line = note.map(|n| service_line(last_seq + 1, n));
-        let result = blocking(&self.inner.repo, move |r| {
-            if let Some(line) = line {
-                r.append_output(id, &[line])?;
+        // Each step is retried with backoff until it is done once: a process must not stay
+        // RUNNING because the store hiccupped at its end.
+        let mut pending_line = line;
+        let mut pending_files = Some(outputs);
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 0;
+        let result = loop {
+            attempt += 1;
+            let (line, files, t) = (
+                pending_line.clone(),
+                pending_files.clone(),
+                transition.clone(),
+            );
+            let step = blocking(&self.inner.repo, move |r| {
+                if let Some(line) = &line {
+                    r.append_output(id, std::slice::from_ref(line))?;
+                }
+                Ok(())
+            })
+            .await
+            .map(|()| pending_line = None);
+            let step = match step {
+                Ok(()) => blocking(&self.inner.repo, move |r| {
+                    if let Some(files) = &files {
+                        r.add_files(files)?;
+                    }
+                    Ok(())
+                })
+                .await
+                .map(|()| pending_files = None),
+                Err(e) => Err(e),
+            };
+            let step = match step {
+                Ok(()) => blocking(&self.inner.repo, move |r| r.transition(id, &t)).await,
+                Err(e) => Err(e),
+            };
+            match step {
+                Err(e) if attempt < 8 => {
+                    tracing::warn!(process = %id, error = %e, attempt, "recording the end failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+                other => break other,
             }
-            r.add_files(&outputs)?;
-            r.transition(id, &transition)
-        })
-        .await;
+        };
         match result {
             Ok(Some(p)) => tracing::info!(process = %id, status = %p.status(), "process finished"),
             Ok(None) => {
                 tracing::warn!(process = %id, "process was no longer RUNNING when it finished")
             }
             Err(e) => {
-                tracing::error!(process = %id, error = %e, "could not record the end of a process")
+                tracing::error!(process = %id, error = %e, "could not record the end of a process; it stays RUNNING until the next start resolves it")
             }
         }
     }

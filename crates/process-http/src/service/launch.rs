@@ -137,15 +137,24 @@ pub async fn launch(
         dependency_type: form.dependency_type,
     };
     let inputs: Vec<NewFile> = form.uploads.files.iter().map(|(f, _)| f.clone()).collect();
-    let process = match session {
-        Some(upload) => {
-            state
-                .db(move |s| s.create_process_from_upload(&new, &inputs, &upload))
-                .await?
-        }
-        None => state.db(move |s| s.create_process(&new, &inputs)).await?,
-    };
+    // From here the blocking task owns the uploaded files: it runs to its end even if the
+    // client goes away meanwhile, and removes them only if the process was not stored.
+    let uploaded: Vec<PathBuf> = form.uploads.files.iter().map(|(_, p)| p.clone()).collect();
     form.uploads.kept = true;
+    let process = state
+        .db(move |s| {
+            let created = match session {
+                Some(upload) => s.create_process_from_upload(&new, &inputs, &upload),
+                None => s.create_process(&new, &inputs),
+            };
+            if created.is_err() {
+                for path in &uploaded {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+            created
+        })
+        .await?;
     state.metrics.launches.inc();
     state.runner.wake();
     Ok(process)

@@ -133,6 +133,8 @@ struct Follower {
     live: Option<broadcast::Receiver<Arc<Vec<OutputLine>>>>,
     /// Whether everything stored before `live` was subscribed has been sent.
     caught_up: bool,
+    /// The process was seen finished once; the next empty read ends the feed.
+    saw_finished: bool,
 }
 
 fn events(lines: &[OutputLine]) -> Bytes {
@@ -160,6 +162,7 @@ pub fn follow(
         ended: false,
         live: None,
         caught_up: false,
+        saw_finished: false,
     };
     futures_util::stream::unfold(f, |mut f| async move {
         if f.ended {
@@ -218,7 +221,15 @@ pub fn follow(
                                 return Some((Err(e), f));
                             }
                         };
-                    if process.as_ref().is_none_or(|p| p.status().is_terminal()) {
+                    let finished = process.as_ref().is_none_or(|p| p.status().is_terminal());
+                    if finished && !f.saw_finished {
+                        // Lines stored between the read above and this status (the closing
+                        // note) come first: read once more before the end.
+                        f.saw_finished = true;
+                        f.caught_up = false;
+                        continue;
+                    }
+                    if finished {
                         f.ended = true;
                         let data = serde_json::json!({
                             "processStatus": process.as_ref().map(|p| p.status().as_str()),
