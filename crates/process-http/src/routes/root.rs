@@ -26,7 +26,12 @@ async fn get_root() -> HttpResponse {
     responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json")))]
 #[get("/api/openapi.json")]
 async fn get_openapi() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    // Built once: the document is fixed for the life of the binary.
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default());
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.as_str())
 }
 
 /// 200 when the database answers, 503 otherwise.

@@ -6,10 +6,8 @@
 use std::path::PathBuf;
 
 use actix_multipart::{Field, Multipart};
-use actix_web::http::header;
 use actix_web::HttpRequest;
 use futures_util::StreamExt;
-use md5::{Digest, Md5};
 use process_core::auth::{may_access, may_start};
 use process_core::file::INPUT_FILETYPE;
 use process_core::params::{validate, RawParam};
@@ -18,10 +16,10 @@ use process_store::{Layout, NewFile};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::service::body::{content_length, content_type, idle, io_error, receive, too_large};
 use crate::service::uploads;
 use crate::state::AppState;
 
@@ -83,31 +81,17 @@ pub async fn launch(
         .get(script_name)
         .ok_or_else(|| ApiError::not_found(format!("script {script_name}")))?;
     may_start(caller, script)?;
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        });
+    let is_multipart = content_type(req) == "multipart/form-data";
     if !is_multipart {
         return Err(ApiError::UnsupportedMediaType(
             "a launch must be sent as multipart/form-data".into(),
         ));
     }
     let limit = state.config.max_upload_bytes;
-    if let Some(len) = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
+    // Multipart framing adds a little; anything far beyond the limit is refused unread.
+    if content_length(req).is_some_and(|len| len > limit.saturating_add(MAX_FIELD_BYTES as u64 * 4))
     {
-        // Multipart framing adds a little; anything far beyond the limit is refused unread.
-        if len > limit.saturating_add(MAX_FIELD_BYTES as u64 * 4) {
-            return Err(too_large(limit));
-        }
+        return Err(too_large(limit));
     }
     let mut form = read_form(state.store.layout(), payload, limit).await?;
     let session = match form.upload_definition {
@@ -158,25 +142,6 @@ pub async fn launch(
     state.metrics.launches.inc();
     state.runner.wake();
     Ok(process)
-}
-
-/// A client that sends nothing for this long in the middle of a body is cut off, so slow
-/// senders cannot hold connections and temporary files forever.
-pub const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-async fn idle<T>(next: impl std::future::Future<Output = T>) -> Result<T, ApiError> {
-    tokio::time::timeout(BODY_IDLE_TIMEOUT, next)
-        .await
-        .map_err(|_| {
-            ApiError::RequestTimeout(format!(
-                "the request body stalled for more than {} s",
-                BODY_IDLE_TIMEOUT.as_secs()
-            ))
-        })
-}
-
-fn too_large(limit: u64) -> ApiError {
-    ApiError::PayloadTooLarge(format!("uploads are limited to {limit} bytes per launch"))
 }
 
 async fn check_dependencies(
@@ -351,39 +316,9 @@ async fn receive_file(
     }
     let id = FileId::from_uuid(Uuid::new_v4());
     let tmp = layout.tmp_path(id);
-    let io_err = |e: std::io::Error, p: &PathBuf| {
-        let err = if e.raw_os_error() == Some(28) {
-            ApiError::InsufficientStorage("the data directory is full".into())
-        } else {
-            ApiError::internal(e)
-        };
-        (err, Some(p.clone()))
-    };
-    let mut file = tokio::fs::File::create(&tmp)
+    let (size, md5) = receive(&mut field, &tmp, limit, total)
         .await
-        .map_err(|e| io_err(e, &tmp))?;
-    let mut hasher = Md5::new();
-    let mut size: u64 = 0;
-    while let Some(chunk) = idle(field.next())
-        .await
-        .map_err(|e| (e, Some(tmp.clone())))?
-    {
-        let chunk = chunk.map_err(|e| {
-            (
-                ApiError::BadRequest(format!("malformed multipart body: {e}")),
-                Some(tmp.clone()),
-            )
-        })?;
-        size += chunk.len() as u64;
-        *total += chunk.len() as u64;
-        if *total > limit {
-            return Err((too_large(limit), Some(tmp.clone())));
-        }
-        hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(|e| io_err(e, &tmp))?;
-    }
-    file.sync_all().await.map_err(|e| io_err(e, &tmp))?;
-    drop(file);
+        .map_err(|e| (e, Some(tmp.clone())))?;
     let storage_path = Layout::input_storage_path(id);
     let target = layout.resolve(&storage_path).ok_or((
         ApiError::internal(anyhow::anyhow!("bad storage path")),
@@ -391,14 +326,14 @@ async fn receive_file(
     ))?;
     tokio::fs::rename(&tmp, &target)
         .await
-        .map_err(|e| io_err(e, &tmp))?;
+        .map_err(|e| (io_error(e), Some(tmp.clone())))?;
     Ok((
         NewFile {
             id,
             name,
             filetype: INPUT_FILETYPE.to_owned(),
             size_bytes: size,
-            md5: hex::encode(hasher.finalize()),
+            md5,
             storage_path,
             creation_time: OffsetDateTime::now_utc(),
         },

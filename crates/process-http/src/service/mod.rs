@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod authn;
+pub mod body;
 pub mod download;
 pub mod launch;
 pub mod output;

@@ -5,10 +5,8 @@
 
 use std::path::PathBuf;
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
-use md5::{Digest, Md5};
 use process_core::auth::{list_scope, may_access, missing, require_user};
 use process_core::upload::DefinitionEvent;
 use process_core::{
@@ -18,11 +16,10 @@ use process_store::{FileChange, Received, Store};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use time::OffsetDateTime;
-use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::service::launch::BODY_IDLE_TIMEOUT;
+use crate::service::body::{content_length, content_type, idle, receive, too_large};
 use crate::state::AppState;
 
 /// Largest JSON body of a definition request.
@@ -63,22 +60,6 @@ impl FileDefinitionBody {
     }
 }
 
-fn content_type(req: &HttpRequest) -> String {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
-fn content_length(req: &HttpRequest) -> Option<u64> {
-    req.headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// Reads a JSON body of at most `MAX_JSON_BYTES`.
 async fn read_json<T: DeserializeOwned>(
     req: &HttpRequest,
@@ -95,7 +76,7 @@ async fn read_json<T: DeserializeOwned>(
         return Err(too_large());
     }
     let mut buf = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
+    while let Some(chunk) = idle(payload.next()).await? {
         let chunk =
             chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
         if buf.len() + chunk.len() > MAX_JSON_BYTES {
@@ -322,18 +303,6 @@ impl Drop for InFlight {
     }
 }
 
-fn too_large(limit: u64) -> ApiError {
-    ApiError::PayloadTooLarge(format!("a file upload is limited to {limit} bytes"))
-}
-
-fn io_error(e: std::io::Error) -> ApiError {
-    if e.raw_os_error() == Some(28) {
-        ApiError::InsufficientStorage("the data directory is full".into())
-    } else {
-        ApiError::internal(e)
-    }
-}
-
 /// `POST .../{id}/files/{fileId}` with `application/octet-stream`: streams the bytes to
 /// `tmp/<uuid>` (never held in memory whole), with `max_upload_bytes` applied as they arrive
 /// and their MD5 computed, then moves them into place. A failed upload leaves the file ERROR
@@ -375,35 +344,7 @@ pub async fn upload_file(
             .layout()
             .tmp_path(FileId::from_uuid(Uuid::new_v4())),
     };
-    let received = async {
-        let mut out = tokio::fs::File::create(&flight.tmp)
-            .await
-            .map_err(io_error)?;
-        let mut hasher = Md5::new();
-        let mut size: u64 = 0;
-        // A sender that stalls is cut off (408), as for launches.
-        while let Some(chunk) = tokio::time::timeout(BODY_IDLE_TIMEOUT, payload.next())
-            .await
-            .map_err(|_| {
-                ApiError::RequestTimeout(format!(
-                    "the upload stalled for more than {} s",
-                    BODY_IDLE_TIMEOUT.as_secs()
-                ))
-            })?
-        {
-            let chunk = chunk
-                .map_err(|e| ApiError::BadRequest(format!("the upload was interrupted: {e}")))?;
-            size += chunk.len() as u64;
-            if size > limit {
-                return Err(too_large(limit));
-            }
-            hasher.update(&chunk);
-            out.write_all(&chunk).await.map_err(io_error)?;
-        }
-        out.sync_all().await.map_err(io_error)?;
-        Ok((size, hex::encode(hasher.finalize())))
-    }
-    .await;
+    let received = receive(&mut payload, &flight.tmp, limit, &mut 0).await;
     let (size, md5) = match received {
         Ok(r) => r,
         Err(e) => {
