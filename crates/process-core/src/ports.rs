@@ -13,13 +13,12 @@ use crate::status::ProcessStatus;
 pub trait ProcessRepository: Send + Sync + 'static {
     type Error: std::error::Error + Send + Sync + 'static;
 
-    fn process(&self, id: ProcessId) -> Result<Option<Process>, Self::Error>;
-
     /// Applies `t` as a compare-and-set on the stored status. `None` when the process is gone
     /// or its status no longer allows `t` (another node or a stop got there first).
     fn transition(&self, id: ProcessId, t: &Transition) -> Result<Option<Process>, Self::Error>;
 
-    /// SCHEDULED processes whose start time has come, oldest first.
+    /// SCHEDULED processes whose start time has come and whose dependencies have all
+    /// finished (successfully or not), oldest first.
     fn due(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Process>, Self::Error>;
 
     /// The earliest future start time of a SCHEDULED process, to sleep until.

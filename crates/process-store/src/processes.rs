@@ -437,9 +437,22 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Process>, StoreError> {
         let mut conn = self.conn()?;
+        // Processes still waiting for an unfinished dependency are left out, so a long queue
+        // of them cannot hide ready ones behind the limit.
+        let dep = diesel::alias!(crate::schema::processes as dependency);
+        let unfinished = dep
+            .filter(dep.field(p::status).eq_any([
+                ProcessStatus::Scheduled.as_str(),
+                ProcessStatus::Running.as_str(),
+            ]))
+            .select(dep.field(p::id));
+        let waiting = pd::table
+            .filter(pd::depends_on.eq_any(unfinished))
+            .select(pd::process_id);
         let rows = p::table
             .filter(p::status.eq(ProcessStatus::Scheduled.as_str()))
             .filter(p::not_before.is_null().or(p::not_before.le(to_micros(now))))
+            .filter(p::id.ne_all(waiting))
             .order(p::id)
             .limit(i64::from(limit))
             .select(ProcessRow::as_select())

@@ -11,10 +11,6 @@ use crate::Store;
 impl ProcessRepository for Store {
     type Error = StoreError;
 
-    fn process(&self, id: ProcessId) -> Result<Option<Process>, StoreError> {
-        self.get_process(id)
-    }
-
     fn transition(&self, id: ProcessId, t: &Transition) -> Result<Option<Process>, StoreError> {
         self.apply_transition(id, t)
     }

@@ -62,8 +62,8 @@ fn the_runner_port_reads_and_updates_processes() {
         let c = create(store, &new_process("s", at(3)));
         let missing = ProcessId::new(c.id.get() + 10).unwrap();
 
-        assert_eq!(store.process(a.id).unwrap(), Some(a.clone()));
-        assert_eq!(store.process(missing).unwrap(), None);
+        assert_eq!(store.get_process(a.id).unwrap(), Some(a.clone()));
+        assert_eq!(store.get_process(missing).unwrap(), None);
 
         let started = store
             .transition(
@@ -98,18 +98,18 @@ fn the_runner_port_reads_and_updates_processes() {
         store.set_executor_job_id(b.id, "pid-4242").unwrap();
         store.set_progress(b.id, 42).unwrap();
         store.set_output_truncated(b.id).unwrap();
-        let b = store.process(b.id).unwrap().unwrap();
+        let b = store.get_process(b.id).unwrap().unwrap();
         assert_eq!(b.executor_job_id.as_deref(), Some("pid-4242"));
         assert_eq!(b.percent_complete, Some(42));
         assert!(b.output_truncated);
         assert_eq!(store.running().unwrap(), vec![b.clone()]);
         // Other processes are untouched.
-        let a = store.process(a.id).unwrap().unwrap();
+        let a = store.get_process(a.id).unwrap().unwrap();
         assert_eq!((a.percent_complete, a.output_truncated), (None, false));
 
         store.set_progress(b.id, 0).unwrap();
         assert_eq!(
-            store.process(b.id).unwrap().unwrap().percent_complete,
+            store.get_process(b.id).unwrap().unwrap().percent_complete,
             Some(0)
         );
         // Completion sets 100 %.
@@ -117,5 +117,35 @@ fn the_runner_port_reads_and_updates_processes() {
         assert_eq!(done.percent_complete, Some(100));
         assert!(done.output_truncated);
         assert!(store.running().unwrap().is_empty());
+    });
+}
+
+#[test]
+fn due_leaves_out_processes_waiting_for_unfinished_dependencies() {
+    each_backend(|store| {
+        let parent = create(store, &new_process("parent", at(0))).id;
+        start(store, parent, 1);
+        let failed = create(store, &new_process("failed", at(0))).id;
+        fail(store, failed, 1);
+        // Many waiters first, then a ready process and one whose dependency failed.
+        for i in 0..30 {
+            let mut waiter = new_process("waiter", at(10 + i));
+            waiter.depends_on = vec![parent];
+            create(store, &waiter);
+        }
+        let ready = create(store, &new_process("ready", at(100))).id;
+        let mut doomed = new_process("doomed", at(101));
+        doomed.depends_on = vec![failed];
+        let doomed = create(store, &doomed).id;
+        let due: Vec<ProcessId> = store
+            .due(at(1_000), 10)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(due, [ready, doomed], "waiters must not fill the limit");
+        // Once the parent finishes, its waiters are due.
+        complete(store, parent, 2);
+        assert_eq!(store.due(at(1_000), 100).unwrap().len(), 32);
     });
 }
