@@ -72,3 +72,30 @@ async fn over_long_lines_are_cut_and_capture_goes_on() {
         assert_eq!(lines[1], "after");
     }
 }
+
+#[actix_web::test]
+async fn invalid_utf8_nul_and_crlf_are_stored_safely() {
+    let extra = format!(
+        "[[script]]\nname = \"bad-bytes\"\ncommand = [\"{}\"]\nallowed = [\"anonymous\"]\n",
+        fixture("bad_bytes.sh")
+    );
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, &extra).await else {
+            continue;
+        };
+        let id = app.launch_ok("bad-bytes", None, json!([])).await;
+        assert_eq!(app.wait_done(&id, None).await["processStatus"], "COMPLETED");
+        let out = app.output(&id, None).await;
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "caf\u{FFFD} \u{FFFD}\u{FFFD} end",
+                "nul\u{FFFD}inside",
+                "crlf",
+                "fine"
+            ],
+            "{backend:?}"
+        );
+    }
+}
