@@ -11,7 +11,11 @@ use tracing_subscriber::EnvFilter;
 
 /// Run registered scripts as tracked processes behind a REST API.
 #[derive(Parser)]
-#[command(name = "processd", version, about)]
+#[command(
+    name = "processd",
+    version,
+    about = "Run registered scripts as tracked processes behind a REST API"
+)]
 struct Cli {
     /// TOML configuration file (default: the example configuration embedded in the binary).
     #[arg(long, global = true, value_name = "FILE")]
@@ -37,6 +41,7 @@ enum Command {
 enum UserCommand {
     /// Create a user (or add groups to an existing one) and print a new API token.
     Add {
+        /// The user's name (created if new).
         name: String,
         /// Make the user an administrator.
         #[arg(long)]
