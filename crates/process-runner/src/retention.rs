@@ -86,6 +86,10 @@ fn housekeep(store: &Store, days: Option<u32>) -> Result<(), process_store::Stor
     if removed > 0 {
         tracing::info!(files = removed, "removed leftover temporary uploads");
     }
+    let orphans = store.clean_orphan_inputs(TMP_MAX_AGE)?;
+    if orphans > 0 {
+        tracing::info!(files = orphans, "removed input files no process refers to");
+    }
     if let Some(days) = days {
         let now = OffsetDateTime::now_utc();
         let processes = sweep(store, days, now)?;

@@ -8,7 +8,7 @@ use process_core::{FileStatus, UploadId};
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
-use crate::schema::{upload_definitions as d, upload_files as uf};
+use crate::schema::{process_files as pf, upload_definitions as d, upload_files as uf};
 use crate::timestamp::to_micros;
 use crate::Store;
 
@@ -41,6 +41,45 @@ impl Store {
                 .set(uf::status.eq(FileStatus::Error.as_str()))
                 .execute(&mut *self.conn()?)?,
         )
+    }
+
+    /// Removes input files under `files/` that no process refers to and that are older than
+    /// `age` (a crash between storing an upload and committing its process leaves them).
+    /// Returns how many.
+    pub fn clean_orphan_inputs(&self, age: Duration) -> Result<usize, StoreError> {
+        let Ok(entries) = std::fs::read_dir(self.layout().files_dir()) else {
+            return Ok(0);
+        };
+        let now = SystemTime::now();
+        let old: Vec<(String, std::path::PathBuf)> = entries
+            .flatten()
+            .filter(|e| {
+                e.metadata()
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|m| now.duration_since(m).ok())
+                    .is_some_and(|d| d >= age)
+            })
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.to_owned();
+                Some((format!("files/{name}"), e.path()))
+            })
+            .collect();
+        let mut conn = self.conn()?;
+        let mut removed = 0;
+        for chunk in old.chunks(500) {
+            let paths: Vec<&str> = chunk.iter().map(|(p, _)| p.as_str()).collect();
+            let referenced: Vec<String> = pf::table
+                .filter(pf::storage_path.eq_any(&paths))
+                .select(pf::storage_path)
+                .load(&mut *conn)?;
+            for (storage_path, path) in chunk {
+                if !referenced.contains(storage_path) && std::fs::remove_file(path).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// Removes files in `tmp/` older than `age`: uploads a crash or a dropped connection

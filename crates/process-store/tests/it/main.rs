@@ -8,6 +8,7 @@ mod concurrency;
 mod counts;
 mod files;
 mod listing;
+mod maintenance;
 mod migrations;
 mod output;
 mod processes;
