@@ -198,18 +198,22 @@ impl<R: ProcessRepository> Runner<R> {
             .config
             .max_concurrent
             .saturating_sub(self.running_count());
-        if free > 0 {
-            let due = blocking(repo, move |r| r.due(t, 500)).await?;
-            for process in due {
-                if free == 0 {
-                    break;
-                }
-                if self.try_start(process).await? {
-                    free -= 1;
-                }
+        // One trip to the blocking pool for both reads: hand-offs between threads, not the
+        // queries, dominate the cost of a launch.
+        let (due, next) = blocking(repo, move |r| {
+            let due = if free > 0 { r.due(t, 500)? } else { Vec::new() };
+            Ok((due, r.next_start_time(t)?))
+        })
+        .await?;
+        for process in due {
+            if free == 0 {
+                break;
+            }
+            if self.try_start(process).await? {
+                free -= 1;
             }
         }
-        blocking(repo, move |r| r.next_start_time(t)).await
+        Ok(next)
     }
 
     /// Starts one due process if its dependencies allow and this node wins the claim.
@@ -312,34 +316,23 @@ impl<R: ProcessRepository> Runner<R> {
             self.finish(id, Outcome::SpawnFailed(msg), 0).await;
             return;
         };
-        let files = match blocking(repo, move |r| r.files(id)).await {
-            Ok(f) => f,
-            Err(e) => {
-                self.finish(
-                    id,
-                    Outcome::SpawnFailed(format!("cannot read input files: {e}")),
-                    0,
-                )
-                .await;
-                return;
-            }
-        };
         let layout = self.inner.layout.clone();
         let base = self.inner.config.base_env.clone();
         let prepared = {
-            let process = process.clone();
-            tokio::task::spawn_blocking(move || prepare(&layout, &script, &process, &files, &base))
-                .await
+            let (process, repo) = (process.clone(), Arc::clone(repo));
+            tokio::task::spawn_blocking(move || {
+                let files = repo
+                    .files(id)
+                    .map_err(|e| format!("cannot read input files: {e}"))?;
+                prepare(&layout, &script, &process, &files, &base)
+                    .map_err(|e| format!("cannot prepare the run: {e}"))
+            })
+            .await
         };
         let job = match prepared {
             Ok(Ok(job)) => job,
-            Ok(Err(e)) => {
-                self.finish(
-                    id,
-                    Outcome::SpawnFailed(format!("cannot prepare the run: {e}")),
-                    0,
-                )
-                .await;
+            Ok(Err(msg)) => {
+                self.finish(id, Outcome::SpawnFailed(msg), 0).await;
                 return;
             }
             Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -407,42 +400,32 @@ impl<R: ProcessRepository> Runner<R> {
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
         let line = note.map(|n| service_line(last_seq + 1, n));
-        // Each step is retried with backoff until it is done once: a process must not stay
-        // RUNNING because the store hiccupped at its end.
-        let mut pending_line = line;
-        let mut pending_files = Some(outputs);
+        // Retried with backoff until recorded: a process must not stay RUNNING because the
+        // store hiccupped at its end. Steps already done are not repeated.
+        let mut pending = (line, Some(outputs));
         let mut delay = Duration::from_millis(100);
         let mut attempt = 0;
         let result = loop {
             attempt += 1;
-            let (line, files, t) = (
-                pending_line.clone(),
-                pending_files.clone(),
-                transition.clone(),
-            );
-            let step = blocking(&self.inner.repo, move |r| {
-                if let Some(line) = &line {
-                    r.append_output(id, std::slice::from_ref(line))?;
-                }
-                Ok(())
+            let (state, t) = (pending.clone(), transition.clone());
+            let (state, step) = blocking(&self.inner.repo, move |r| {
+                let (mut line, mut files) = state;
+                let step = (|| {
+                    if let Some(l) = &line {
+                        r.append_output(id, std::slice::from_ref(l))?;
+                        line = None;
+                    }
+                    if let Some(f) = &files {
+                        r.add_files(f)?;
+                        files = None;
+                    }
+                    r.transition(id, &t)
+                })();
+                Ok(((line, files), step))
             })
             .await
-            .map(|()| pending_line = None);
-            let step = match step {
-                Ok(()) => blocking(&self.inner.repo, move |r| {
-                    if let Some(files) = &files {
-                        r.add_files(files)?;
-                    }
-                    Ok(())
-                })
-                .await
-                .map(|()| pending_files = None),
-                Err(e) => Err(e),
-            };
-            let step = match step {
-                Ok(()) => blocking(&self.inner.repo, move |r| r.transition(id, &t)).await,
-                Err(e) => Err(e),
-            };
+            .unwrap_or_else(|e| (pending.clone(), Err(e)));
+            pending = state;
             match step {
                 Err(e) if attempt < 8 => {
                     tracing::warn!(process = %id, error = %e, attempt, "recording the end failed; retrying");
