@@ -28,7 +28,7 @@ pub use page::{Page, PageRequest, Sort, SortDir, SortField};
 pub use params::{Param, RawParam, ValidationError};
 pub use ports::ProcessRepository;
 pub use process::{NewProcess, Process};
-pub use query::ProcessQuery;
+pub use query::{ParamFilter, ProcessQuery};
 pub use script::{Catalog, ParamType, ParameterSpec, Principal, Script, ScriptName};
 pub use status::{DependencyType, ProcessStatus, StatusReason, Stream};
 pub use upload::{

@@ -68,7 +68,7 @@ fn filtered(q: &ProcessQuery) -> BoxedProcesses {
             p::id.eq_any(
                 pp::table
                     .select(pp::process_id)
-                    .filter(pp::name.eq(param.name.clone()))
+                    .filter(pp::name.eq_any(param.names.clone()))
                     .filter(pp::value.eq(param.value.clone())),
             ),
         );

@@ -3,8 +3,8 @@
 
 use process_core::auth::{list_scope, may_access, may_modify, missing, require_admin};
 use process_core::{
-    Caller, ListScope, Page, PageRequest, Param, Process, ProcessId, ProcessQuery, ProcessStatus,
-    ScriptName, Sort, UserId,
+    Caller, Catalog, ListScope, Page, PageRequest, ParamFilter, Process, ProcessId, ProcessQuery,
+    ProcessStatus, ScriptName, Sort, UserId,
 };
 use process_runner::StopResult;
 
@@ -60,11 +60,15 @@ pub async fn list(
             own => own,
         },
     };
-    let query = parse_query(scope, pairs)?;
+    let query = parse_query(scope, pairs, &state.catalog)?;
     state.db(move |s| s.list_processes(&query)).await
 }
 
-fn parse_query(scope: ListScope, pairs: &[(String, String)]) -> Result<ProcessQuery, ApiError> {
+fn parse_query(
+    scope: ListScope,
+    pairs: &[(String, String)],
+    catalog: &Catalog,
+) -> Result<ProcessQuery, ApiError> {
     let get = |key: &str| {
         pairs
             .iter()
@@ -85,11 +89,26 @@ fn parse_query(scope: ListScope, pairs: &[(String, String)]) -> Result<ProcessQu
     if let Some(status) = get("processStatus").or_else(|| get("status")) {
         q.status = Some(status.parse::<ProcessStatus>()?);
     }
+    // A parameter may have been sent by its short or its long name: match both forms that
+    // any script gives it.
     q.parameters = pairs
         .iter()
         .filter_map(|(k, v)| {
-            k.strip_prefix("parameter.").map(|name| Param {
-                name: name.to_owned(),
+            let name = k.strip_prefix("parameter.")?;
+            let mut names = vec![name.to_owned()];
+            for spec in catalog
+                .iter()
+                .flat_map(|s| s.parameters.iter())
+                .filter(|p| p.matches(name))
+            {
+                for alias in std::iter::once(&spec.name).chain(spec.long.as_ref()) {
+                    if !names.contains(alias) {
+                        names.push(alias.clone());
+                    }
+                }
+            }
+            Some(ParamFilter {
+                names,
                 value: v.clone(),
             })
         })

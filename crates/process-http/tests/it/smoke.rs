@@ -48,3 +48,44 @@ async fn only_admins_end_or_remove_anonymous_processes() {
     let res = app.delete(&path, Some(&app.admin)).send().await.unwrap();
     assert_eq!(res.status(), 204);
 }
+
+#[actix_web::test]
+async fn a_parameter_filter_matches_the_short_and_the_long_name() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        let t = Some(app.alice.as_str());
+        for name in ["-f", "--file"] {
+            let res = app
+                .launch(
+                    "cat",
+                    t,
+                    json!([{"name": name, "value": "in.txt"}]),
+                    vec![("in.txt", b"x".to_vec())],
+                )
+                .await;
+            assert_eq!(res.status(), 202);
+        }
+        for filter in ["parameter.-f=in.txt", "parameter.--file=in.txt"] {
+            let page: serde_json::Value = app
+                .get(&format!("/api/system/processes?{filter}"), t)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(page["page"]["totalElements"], 2, "{filter}: {page}");
+        }
+        let page: serde_json::Value = app
+            .get("/api/system/processes?parameter.-f=other.txt", t)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["page"]["totalElements"], 0);
+    }
+}

@@ -137,19 +137,19 @@ fn listing_filters() {
         }
 
         let mut q = asc();
-        q.parameters = vec![param("-f", "a.csv")];
+        q.parameters = vec![param("-f", "a.csv").into()];
         assert_eq!(list(store, &q), f.ids(&[0, 4, 3]));
 
         // Every parameter filter must match.
-        q.parameters = vec![param("-f", "a.csv"), param("-v", "true")];
+        q.parameters = vec![param("-f", "a.csv").into(), param("-v", "true").into()];
         assert_eq!(list(store, &q), f.ids(&[4]));
 
         // Name and value must match in the same parameter (5 has -v=a.csv only).
-        q.parameters = vec![param("-v", "a.csv")];
+        q.parameters = vec![param("-v", "a.csv").into()];
         assert_eq!(list(store, &q), f.ids(&[5]));
-        q.parameters = vec![param("-v", "false")];
+        q.parameters = vec![param("-v", "false").into()];
         assert_eq!(list(store, &q), Vec::<i64>::new());
-        q.parameters = vec![param("-F", "a.csv")];
+        q.parameters = vec![param("-F", "a.csv").into()];
         assert_eq!(list(store, &q), Vec::<i64>::new());
 
         // Everything together.
@@ -158,7 +158,7 @@ fn listing_filters() {
         q.script = Some(crate::script("import"));
         q.user = Some(f.bob.id);
         q.status = Some(ProcessStatus::Completed);
-        q.parameters = vec![param("-v", "true")];
+        q.parameters = vec![param("-v", "true").into()];
         assert_eq!(list(store, &q), f.ids(&[4]));
         q.status = Some(ProcessStatus::Failed);
         assert_eq!(list(store, &q), Vec::<i64>::new());
