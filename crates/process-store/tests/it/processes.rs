@@ -96,7 +96,7 @@ fn a_failed_create_leaves_nothing_behind() {
         let before = create(store, &new_process("a", at(1)));
         // A dependency on a process that does not exist breaks a foreign key.
         let mut new = new_process("b", at(2));
-        new.parameters = vec![param("-x", "1").into()];
+        new.parameters = vec![param("-x", "1")];
         new.depends_on = vec![ProcessId::new(before.id.get() + 500).unwrap()];
         let file = input("in.csv", 2);
         assert!(store
@@ -300,7 +300,7 @@ fn delete_removes_rows_output_and_files() {
 
         let mut new = new_process("import", at(1));
         new.owner = Some(alice.id);
-        new.parameters = vec![param("-f", "data.csv").into()];
+        new.parameters = vec![param("-f", "data.csv")];
         let p = store
             .create_process(&new, std::slice::from_ref(&file))
             .unwrap();
