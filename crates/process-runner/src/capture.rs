@@ -40,6 +40,8 @@ struct Capture<R: ProcessRepository> {
     bytes: u64,
     seq: i64,
     truncated: bool,
+    /// The truncation marker is in the batch being filled: the flush records it.
+    truncation_pending: bool,
     batch: Vec<OutputLine>,
     progress: Option<u8>,
     /// Stored batches, for live followers.
@@ -57,7 +59,8 @@ struct Flush<R: ProcessRepository> {
     process: ProcessId,
     lines: Arc<Vec<OutputLine>>,
     progress: Option<u8>,
-    truncated: bool,
+    /// This batch holds the truncation marker.
+    mark_truncated: bool,
     live: Live,
     counter: Arc<AtomicU64>,
 }
@@ -78,6 +81,7 @@ pub async fn capture<R: ProcessRepository>(
         bytes: 0,
         seq: 0,
         truncated: false,
+        truncation_pending: false,
         batch: Vec::new(),
         progress: None,
         live,
@@ -152,6 +156,7 @@ impl<R: ProcessRepository> Capture<R> {
         self.bytes += line.len() as u64 + 1;
         if self.bytes > self.max_bytes {
             self.truncated = true;
+            self.truncation_pending = true;
             line = format!(
                 "[processd: output truncated: more than {} bytes; the script keeps running]",
                 self.max_bytes
@@ -173,6 +178,7 @@ impl<R: ProcessRepository> Capture<R> {
     async fn flush(&mut self) {
         let lines = std::mem::take(&mut self.batch);
         let progress = self.progress.take();
+        let mark_truncated = std::mem::take(&mut self.truncation_pending);
         if lines.is_empty() && progress.is_none() {
             return;
         }
@@ -181,7 +187,7 @@ impl<R: ProcessRepository> Capture<R> {
             process: self.process,
             lines: Arc::new(lines),
             progress,
-            truncated: self.truncated,
+            mark_truncated,
             live: self.live.clone(),
             counter: Arc::clone(&self.counter),
         };
@@ -211,7 +217,7 @@ impl<R: ProcessRepository> Flush<R> {
             process: id,
             lines,
             progress,
-            truncated,
+            mark_truncated,
             live,
             counter,
         } = self;
@@ -223,11 +229,7 @@ impl<R: ProcessRepository> Flush<R> {
                 if let Some(p) = progress {
                     r.set_progress(id, p)?;
                 }
-                if truncated
-                    && batch
-                        .last()
-                        .is_some_and(|l| l.line.starts_with("[processd: output truncated"))
-                {
+                if mark_truncated {
                     r.set_output_truncated(id)?;
                 }
                 Ok(())

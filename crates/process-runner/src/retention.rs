@@ -17,13 +17,18 @@ pub fn expiry(end: OffsetDateTime, days: u32) -> OffsetDateTime {
     end + time::Duration::days(i64::from(days))
 }
 
+/// Anything older than this has outlived `days` of retention at `now`.
+fn cutoff(now: OffsetDateTime, days: u32) -> OffsetDateTime {
+    now - time::Duration::days(i64::from(days))
+}
+
 /// Deletes every finished process that ended before `now - days`; returns how many.
 pub fn sweep(
     store: &Store,
     days: u32,
     now: OffsetDateTime,
 ) -> Result<usize, process_store::StoreError> {
-    let cutoff = now - time::Duration::days(i64::from(days));
+    let cutoff = cutoff(now, days);
     let mut deleted = 0;
     let mut after = 0;
     loop {
@@ -59,7 +64,7 @@ pub fn sweep_uploads(
     days: u32,
     now: OffsetDateTime,
 ) -> Result<usize, process_store::StoreError> {
-    let cutoff = now - time::Duration::days(i64::from(days));
+    let cutoff = cutoff(now, days);
     let mut deleted = 0;
     let mut after = String::new();
     loop {

@@ -1,7 +1,9 @@
 //! Reading, listing, stopping and deleting processes, always through the one authorization
 //! rule of process-core.
 
-use process_core::auth::{list_scope, may_access, may_modify, missing, require_admin};
+use process_core::auth::{
+    list_scope, may_access, may_modify, missing, require_admin, require_user,
+};
 use process_core::{
     Caller, Catalog, ListScope, Page, PageRequest, ParamFilter, Process, ProcessId, ProcessQuery,
     ProcessStatus, ScriptName, Sort, UserId,
@@ -51,14 +53,7 @@ pub async fn list(
             require_admin(caller)?;
             ListScope::All
         }
-        Listing::Own => match list_scope(caller)? {
-            ListScope::All => ListScope::OwnedBy(
-                caller
-                    .user_id()
-                    .ok_or(ApiError::Unauthorized("authentication is required".into()))?,
-            ),
-            own => own,
-        },
+        Listing::Own => ListScope::OwnedBy(require_user(caller)?),
     };
     let query = parse_query(scope, pairs, &state.catalog)?;
     state.db(move |s| s.list_processes(&query)).await
