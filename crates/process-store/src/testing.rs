@@ -29,6 +29,16 @@ impl TestDatabase {
     pub fn postgres() -> Option<Self> {
         let admin_url = std::env::var("PROCESSD_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        // Local test connections go without TLS: libpq's OpenSSL state is torn down by an
+        // exit handler while pooled connections on other threads may still be closing, which
+        // can crash a test binary as it exits.
+        let admin_url = if admin_url.contains("sslmode=") {
+            admin_url
+        } else if admin_url.contains('?') {
+            format!("{admin_url}&sslmode=disable")
+        } else {
+            format!("{admin_url}?sslmode=disable")
+        };
         let mut admin = match PgConnection::establish(&admin_url) {
             Ok(c) => c,
             Err(e) => {
@@ -43,8 +53,9 @@ impl TestDatabase {
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-        let url = match admin_url.rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
+        let (path, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+        let url = match path.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}?{query}"),
             None => panic!("PROCESSD_TEST_POSTGRES_URL has no database part: {admin_url}"),
         };
         Some(Self {
