@@ -152,6 +152,7 @@ mod tests {
             allowed: allowed.iter().map(|a| Principal::parse(a)).collect(),
             max_clock_time: None,
             env: Default::default(),
+            executor: None,
             parameters: vec![],
         }
     }

@@ -18,6 +18,34 @@ pub struct OutputLine {
     pub line: String,
 }
 
+/// Which stored lines to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputRange {
+    /// Only lines with a sequence number above this.
+    pub after_seq: i64,
+    /// Only lines read at or after this time.
+    pub from_time: Option<OffsetDateTime>,
+    /// Only lines read at or before this time.
+    pub to_time: Option<OffsetDateTime>,
+}
+
+impl OutputRange {
+    /// Every line after `seq`.
+    pub fn after(seq: i64) -> Self {
+        Self {
+            after_seq: seq,
+            ..Self::default()
+        }
+    }
+
+    /// Whether `line` falls in the range.
+    pub fn contains(&self, line: &OutputLine) -> bool {
+        line.seq > self.after_seq
+            && self.from_time.is_none_or(|t| line.time >= t)
+            && self.to_time.is_none_or(|t| line.time <= t)
+    }
+}
+
 /// The percentage set by a line of the exact form `::progress::N` with N in 0..=100.
 pub fn parse_progress(line: &str) -> Option<u8> {
     let n = line.strip_prefix("::progress::")?;

@@ -213,6 +213,7 @@ mod tests {
             allowed: vec![Principal::Admin],
             max_clock_time: None,
             env: Default::default(),
+            executor: None,
             parameters: vec![
                 spec("-f", "--file", ParamType::File, true),
                 spec("-n", "--count", ParamType::Integer, false),

@@ -1,14 +1,56 @@
-//! Ports: what the runner needs from persistence. `process-store` implements this for SQLite
-//! and PostgreSQL; an embedder can implement it over its own storage.
+//! Ports: what the runner and the API need from persistence. `process-store` implements them
+//! for SQLite and PostgreSQL; an embedder can implement them over its own storage (the
+//! runner's own tests use an in-memory implementation).
+//!
+//! Two ports, because they are two kinds of data that may live in two places: the process
+//! rows ([`ProcessRepository`]) and each process's console log ([`OutputLog`]).
 
 use time::OffsetDateTime;
 
 use crate::file::ProcessFile;
 use crate::ids::ProcessId;
 use crate::lifecycle::Transition;
-use crate::output::OutputLine;
+use crate::output::{OutputLine, OutputRange};
 use crate::process::Process;
-use crate::status::ProcessStatus;
+
+/// The node that claims and runs processes. Processes a node claims are its own: after a
+/// restart it recovers only those ([`ProcessRepository::running_on`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NodeName(String);
+
+impl NodeName {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for NodeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A due process whose dependencies can no longer be met (an `afterok` dependency failed or
+/// vanished). The claim has already failed it (`dependency`) without running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmet {
+    pub process: Process,
+    /// The dependencies that did not complete.
+    pub dependencies: Vec<ProcessId>,
+}
+
+/// What one claim did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claim {
+    /// Processes now RUNNING on the claiming node, oldest first.
+    pub started: Vec<Process>,
+    /// Processes now FAILED `dependency`.
+    pub unmet: Vec<Unmet>,
+}
 
 pub trait ProcessRepository: Send + Sync + 'static {
     type Error: std::error::Error + Send + Sync + 'static;
@@ -17,26 +59,22 @@ pub trait ProcessRepository: Send + Sync + 'static {
     /// or its status no longer allows `t` (another node or a stop got there first).
     fn transition(&self, id: ProcessId, t: &Transition) -> Result<Option<Process>, Self::Error>;
 
-    /// SCHEDULED processes whose start time has come and whose dependencies have all
-    /// finished (successfully or not), oldest first.
-    fn due(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Process>, Self::Error>;
+    /// Claims up to `limit` SCHEDULED processes whose start time has come and whose
+    /// dependencies have all finished, oldest first, for `node`, as one write: each one whose
+    /// dependencies allow it is started (RUNNING at `now`), each whose dependencies can no
+    /// longer be met is failed (`dependency`). Processes waiting for unfinished dependencies are
+    /// neither claimed nor counted against `limit`. No process is ever claimed twice.
+    fn claim(&self, node: &NodeName, now: OffsetDateTime, limit: u32)
+        -> Result<Claim, Self::Error>;
 
     /// The earliest future start time of a SCHEDULED process, to sleep until.
     fn next_start_time(&self, now: OffsetDateTime) -> Result<Option<OffsetDateTime>, Self::Error>;
 
-    /// The status of each id, None where the process no longer exists.
-    fn statuses(&self, ids: &[ProcessId]) -> Result<Vec<Option<ProcessStatus>>, Self::Error>;
+    /// The RUNNING processes `node` claimed.
+    fn running_on(&self, node: &NodeName) -> Result<Vec<Process>, Self::Error>;
 
-    /// Every RUNNING process.
-    fn running(&self) -> Result<Vec<Process>, Self::Error>;
-
+    /// Records the executor's id for a started job (a pid, a batch-system job id).
     fn set_executor_job_id(&self, id: ProcessId, job: &str) -> Result<(), Self::Error>;
-
-    /// The sequence number of the last stored output line (0 when there is none).
-    fn last_output_seq(&self, id: ProcessId) -> Result<i64, Self::Error>;
-
-    /// Appends captured lines (with their sequence numbers) in one transaction.
-    fn append_output(&self, id: ProcessId, lines: &[OutputLine]) -> Result<(), Self::Error>;
 
     fn set_progress(&self, id: ProcessId, percent: u8) -> Result<(), Self::Error>;
 
@@ -46,4 +84,27 @@ pub trait ProcessRepository: Send + Sync + 'static {
     fn files(&self, id: ProcessId) -> Result<Vec<ProcessFile>, Self::Error>;
 
     fn add_files(&self, files: &[ProcessFile]) -> Result<(), Self::Error>;
+}
+
+/// The console log of each process: written by the capture, read by the API (whole, by
+/// range, or followed live), removed with the process.
+pub trait OutputLog: Send + Sync + 'static {
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Appends lines, numbered by the caller from 1 without gaps, as one durable write.
+    fn append_output(&self, id: ProcessId, lines: &[OutputLine]) -> Result<(), Self::Error>;
+
+    /// Up to `limit` lines in `range`, in capture order.
+    fn read_output(
+        &self,
+        id: ProcessId,
+        range: &OutputRange,
+        limit: u32,
+    ) -> Result<Vec<OutputLine>, Self::Error>;
+
+    /// The sequence number of the last stored line (0 when there is none).
+    fn last_output_seq(&self, id: ProcessId) -> Result<i64, Self::Error>;
+
+    /// Removes a process's whole log.
+    fn remove_output(&self, id: ProcessId) -> Result<(), Self::Error>;
 }

@@ -146,6 +146,8 @@ pub struct Script {
     pub max_clock_time: Option<Duration>,
     pub env: BTreeMap<String, String>,
     pub parameters: Vec<ParameterSpec>,
+    /// The executor that runs it, by name; `None` for the node's default.
+    pub executor: Option<String>,
 }
 
 impl Script {

@@ -9,7 +9,8 @@ use actix_web::dev::{Server, Service};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use process_runner::{BaseEnv, Executor, LocalExecutor, Runner, RunnerConfig};
+use process_core::NodeName;
+use process_runner::{BaseEnv, Executors, LocalExecutor, Runner, RunnerConfig};
 use process_store::{Layout, Store};
 
 use crate::config::{Config, ExecutorKind};
@@ -43,14 +44,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = open_store(&config).await?;
-        let executor: Arc<dyn Executor> = match config.executor {
-            ExecutorKind::Local => Arc::new(LocalExecutor {
-                kill_grace: config.kill_grace,
-            }),
-            ExecutorKind::Slurm => {
-                anyhow::bail!("the slurm executor is not available in this build yet")
-            }
-        };
+        let executors = executors(&config)?;
         let jwt_store = store.clone();
         let secret =
             tokio::task::spawn_blocking(move || jwt_store.secret(JWT_KEY_NAME, generate_key))
@@ -58,12 +52,15 @@ impl Application {
                 .context("reading the JWT signing key")?;
         let jwt = JwtKeys::from_secret(secret.as_bytes());
         let catalog = Arc::new(config.catalog.clone());
+        let console = Arc::new(store.clone());
         let runner = Runner::new(
             Arc::new(store.clone()),
+            Arc::clone(&console),
             store.layout().clone(),
             Arc::clone(&catalog),
-            executor,
+            executors,
             RunnerConfig {
+                node: NodeName::new("local"),
                 max_concurrent: config.max_concurrent,
                 max_output_bytes: config.max_output_bytes,
                 poll_interval: Duration::from_secs(5),
@@ -97,6 +94,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             store,
+            console,
             runner,
             catalog,
             config: Arc::new(config),
@@ -177,6 +175,22 @@ impl Application {
         tracing::info!("processd stopped");
         Ok(())
     }
+}
+
+/// The executors of this node. Every script's executor must be one of them.
+fn executors(config: &Config) -> anyhow::Result<Executors> {
+    let local = Arc::new(LocalExecutor {
+        kill_grace: config.kill_grace,
+    });
+    let executors = Executors::new(ExecutorKind::Local.as_str(), local);
+    let wanted = std::iter::once(config.executor.as_str())
+        .chain(config.catalog.iter().filter_map(|s| s.executor.as_deref()));
+    for name in wanted {
+        if !executors.has(name) {
+            anyhow::bail!("the {name} executor is not available in this build yet");
+        }
+    }
+    Ok(executors.default_to(config.executor.as_str())?)
 }
 
 /// Every route of the API.

@@ -70,6 +70,8 @@ struct RawScript {
     max_clock_time: Option<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    /// `local` or `slurm`; the top-level `executor` when absent.
+    executor: Option<String>,
     #[serde(default)]
     parameter: Vec<RawParameter>,
 }
@@ -96,6 +98,24 @@ fn default_type() -> String {
 pub enum ExecutorKind {
     Local,
     Slurm,
+}
+
+impl ExecutorKind {
+    fn parse(name: &str) -> Result<Self, String> {
+        match name {
+            "local" => Ok(Self::Local),
+            "slurm" => Ok(Self::Slurm),
+            other => Err(format!("executor must be local or slurm, not {other:?}")),
+        }
+    }
+
+    /// The name scripts use to choose it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Slurm => "slurm",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -157,15 +177,8 @@ impl Config {
         let database_url = raw
             .database_url
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("processd.db").display()));
-        let executor = match raw.executor.as_deref().unwrap_or("local") {
-            "local" => ExecutorKind::Local,
-            "slurm" => ExecutorKind::Slurm,
-            other => {
-                return Err(invalid(format!(
-                    "executor must be local or slurm, not {other:?}"
-                )))
-            }
-        };
+        let executor =
+            ExecutorKind::parse(raw.executor.as_deref().unwrap_or("local")).map_err(invalid)?;
         let max_concurrent = raw.max_concurrent.unwrap_or(4);
         if max_concurrent == 0 {
             return Err(invalid("max_concurrent must be at least 1".to_owned()));
@@ -298,6 +311,9 @@ fn script(raw: RawScript, base: &Path) -> Result<Script, ConfigError> {
             description: p.description.clone(),
         });
     }
+    if let Some(e) = raw.executor.as_deref() {
+        ExecutorKind::parse(e).map_err(invalid)?;
+    }
     Ok(Script {
         name,
         description: raw.description,
@@ -306,6 +322,7 @@ fn script(raw: RawScript, base: &Path) -> Result<Script, ConfigError> {
         max_clock_time,
         env: raw.env,
         parameters,
+        executor: raw.executor,
     })
 }
 

@@ -8,6 +8,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use process_core::{Denied, ParseError, TransitionError, UploadError, ValidationError};
+use process_runner::RunnerError;
 use process_store::StoreError;
 use serde::Serialize;
 
@@ -149,6 +150,15 @@ impl From<StoreError> for ApiError {
                 ApiError::Unavailable("the database is unavailable; try again".into())
             }
             e => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<RunnerError> for ApiError {
+    fn from(e: RunnerError) -> Self {
+        match e.into_cause().downcast::<StoreError>() {
+            Ok(store) => (*store).into(),
+            Err(other) => ApiError::internal(anyhow::anyhow!(other)),
         }
     }
 }

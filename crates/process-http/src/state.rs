@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use process_core::Catalog;
+use process_core::{Catalog, OutputLog};
 use process_runner::Runner;
 use process_store::{Store, StoreError};
 
@@ -12,9 +12,14 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::service::authn::JwtKeys;
 
+/// The implementation behind the output-log port.
+pub type ConsoleLog = Store;
+
 pub struct AppState {
     pub store: Store,
-    pub runner: Runner<Store>,
+    /// Console logs, reached only through the output-log port (`AppState::log`).
+    pub console: Arc<ConsoleLog>,
+    pub runner: Runner<Store, ConsoleLog>,
     pub catalog: Arc<Catalog>,
     pub config: Arc<Config>,
     pub metrics: Metrics,
@@ -30,5 +35,15 @@ impl AppState {
     {
         let store = self.store.clone();
         Ok(web::block(move || f(&store)).await??)
+    }
+
+    /// Runs an output-log call on the blocking pool.
+    pub async fn log<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn OutputLog<Error = StoreError>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let log = Arc::clone(&self.console);
+        Ok(web::block(move || f(log.as_ref())).await??)
     }
 }

@@ -1,18 +1,17 @@
-//! The one place where the runner's async code calls the blocking repository.
+//! The one place where the runner's async code calls its blocking ports.
 
 use std::sync::Arc;
 
-use process_core::ProcessRepository;
-
-/// Runs `f` against the repository on tokio's blocking pool.
-pub async fn blocking<R, T, F>(repo: &Arc<R>, f: F) -> Result<T, R::Error>
+/// Runs `f` against `port` on tokio's blocking pool. A panic inside `f` resumes here.
+pub async fn blocking<P, T, E, F>(port: &Arc<P>, f: F) -> Result<T, E>
 where
-    R: ProcessRepository,
+    P: Send + Sync + ?Sized + 'static,
     T: Send + 'static,
-    F: FnOnce(&R) -> Result<T, R::Error> + Send + 'static,
+    E: Send + 'static,
+    F: FnOnce(&P) -> Result<T, E> + Send + 'static,
 {
-    let repo = Arc::clone(repo);
-    match tokio::task::spawn_blocking(move || f(&repo)).await {
+    let port = Arc::clone(port);
+    match tokio::task::spawn_blocking(move || f(&port)).await {
         Ok(result) => result,
         Err(e) => std::panic::resume_unwind(e.into_panic()),
     }

@@ -1,19 +1,21 @@
-//! Output capture: turns executor events into stored output lines, in batches (one
-//! transaction per batch, never one per line), applying `::progress::N` lines and the
-//! per-process output cap.
+//! Output capture: turns a job's raw lines into stored output lines, in batches (one write
+//! per batch, never one per line), applying `::progress::N` lines and the per-process
+//! output cap. Lines go to the output log; progress and the truncation flag to the process
+//! repository.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use process_core::output::{parse_progress, MAX_LINE_BYTES};
-use process_core::{OutputLine, ProcessId, ProcessRepository};
+use process_core::{OutputLine, OutputLog, ProcessId, ProcessRepository};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::blocking::blocking;
-use crate::executor::Event;
+use crate::error::BoxError;
+use crate::executor::RawLine;
 
 /// Lines per batch, and the longest a captured line waits before it is stored.
 const BATCH_LINES: usize = 2_000;
@@ -33,8 +35,29 @@ pub struct CaptureSummary {
     pub last_seq: i64,
 }
 
-struct Capture<R: ProcessRepository> {
-    repo: Arc<R>,
+/// Where captured output is stored.
+pub struct Sink<R, O> {
+    pub repo: Arc<R>,
+    pub log: Arc<O>,
+    /// Stored batches, for live followers.
+    pub live: Live,
+    /// Lines stored by every capture of this node (for metrics).
+    pub counter: Arc<AtomicU64>,
+}
+
+impl<R, O> Clone for Sink<R, O> {
+    fn clone(&self) -> Self {
+        Self {
+            repo: Arc::clone(&self.repo),
+            log: Arc::clone(&self.log),
+            live: self.live.clone(),
+            counter: Arc::clone(&self.counter),
+        }
+    }
+}
+
+struct Capture<R, O> {
+    sink: Sink<R, O>,
     process: ProcessId,
     max_bytes: u64,
     bytes: u64,
@@ -44,55 +67,47 @@ struct Capture<R: ProcessRepository> {
     truncation_pending: bool,
     batch: Vec<OutputLine>,
     progress: Option<u8>,
-    /// Stored batches, for live followers.
-    live: Live,
-    /// Lines stored by every capture of this node (for metrics).
-    counter: Arc<AtomicU64>,
     /// The batch being stored while the next one fills: at most one, so batches are stored
     /// (and announced to followers) in order and memory stays bounded.
     in_flight: Option<JoinHandle<()>>,
 }
 
 /// One batch on its way to the store.
-struct Flush<R: ProcessRepository> {
-    repo: Arc<R>,
+struct Flush<R, O> {
+    sink: Sink<R, O>,
     process: ProcessId,
     lines: Arc<Vec<OutputLine>>,
     progress: Option<u8>,
     /// This batch holds the truncation marker.
     mark_truncated: bool,
-    live: Live,
-    counter: Arc<AtomicU64>,
 }
 
-/// Consumes `events` until every sender is gone; returns what was stored.
-pub async fn capture<R: ProcessRepository>(
-    repo: Arc<R>,
+/// Consumes `lines` until every sender is gone; returns what was stored. Numbering goes on
+/// after `last_seq` (0 for a new run; the stored last line for a job followed again).
+pub async fn capture<R: ProcessRepository, O: OutputLog>(
+    sink: Sink<R, O>,
     process: ProcessId,
-    mut events: mpsc::Receiver<Event>,
+    mut lines: mpsc::Receiver<RawLine>,
+    last_seq: i64,
     max_bytes: u64,
-    live: Live,
-    counter: Arc<AtomicU64>,
 ) -> CaptureSummary {
     let mut c = Capture {
-        repo,
+        sink,
         process,
         max_bytes,
         bytes: 0,
-        seq: 0,
+        seq: last_seq,
         truncated: false,
         truncation_pending: false,
         batch: Vec::new(),
         progress: None,
-        live,
-        counter,
         in_flight: None,
     };
     let mut deadline: Option<Instant> = None;
     loop {
         let event = match deadline {
-            None => events.recv().await,
-            Some(at) => match tokio::time::timeout_at(at, events.recv()).await {
+            None => lines.recv().await,
+            Some(at) => match tokio::time::timeout_at(at, lines.recv()).await {
                 Ok(e) => e,
                 Err(_) => {
                     c.flush().await;
@@ -101,28 +116,21 @@ pub async fn capture<R: ProcessRepository>(
                 }
             },
         };
-        let Some(event) = event else { break };
-        match event {
-            Event::JobId(job) => {
-                let id = c.process;
-                if let Err(e) = blocking(&c.repo, move |r| r.set_executor_job_id(id, &job)).await {
-                    tracing::error!(process = %id, error = %e, "could not record the job id");
-                }
-            }
-            Event::Line {
-                stream,
-                bytes,
-                time,
-                cut,
-            } => {
-                c.push(stream, bytes, time, cut);
-                if c.batch.len() >= BATCH_LINES {
-                    c.flush().await;
-                    deadline = None;
-                } else if deadline.is_none() && !c.batch.is_empty() {
-                    deadline = Some(Instant::now() + BATCH_DELAY);
-                }
-            }
+        let Some(RawLine {
+            stream,
+            bytes,
+            time,
+            cut,
+        }) = event
+        else {
+            break;
+        };
+        c.push(stream, bytes, time, cut);
+        if c.batch.len() >= BATCH_LINES {
+            c.flush().await;
+            deadline = None;
+        } else if deadline.is_none() && !c.batch.is_empty() {
+            deadline = Some(Instant::now() + BATCH_DELAY);
         }
     }
     c.flush().await;
@@ -130,7 +138,7 @@ pub async fn capture<R: ProcessRepository>(
     CaptureSummary { last_seq: c.seq }
 }
 
-impl<R: ProcessRepository> Capture<R> {
+impl<R: ProcessRepository, O: OutputLog> Capture<R, O> {
     fn push(
         &mut self,
         stream: process_core::Stream,
@@ -183,13 +191,11 @@ impl<R: ProcessRepository> Capture<R> {
             return;
         }
         let flush = Flush {
-            repo: Arc::clone(&self.repo),
+            sink: self.sink.clone(),
             process: self.process,
             lines: Arc::new(lines),
             progress,
             mark_truncated,
-            live: self.live.clone(),
-            counter: Arc::clone(&self.counter),
         };
         self.settle().await;
         self.in_flight = Some(tokio::spawn(flush.run()));
@@ -207,39 +213,51 @@ impl<R: ProcessRepository> Capture<R> {
     }
 }
 
-impl<R: ProcessRepository> Flush<R> {
+impl<R: ProcessRepository, O: OutputLog> Flush<R, O> {
     /// Stores the batch. A failing store is retried a few times before the batch is given up
     /// (and the loss logged); capture itself never stops reading, so the script never blocks
     /// forever on a full pipe.
     async fn run(self) {
         let Flush {
-            repo,
+            sink,
             process: id,
             lines,
             progress,
             mark_truncated,
-            live,
-            counter,
         } = self;
         let mut delay = Duration::from_millis(100);
+        // Each part is done once: a retry does not store the lines again.
+        let mut stored = lines.is_empty();
         for attempt in 1..=5 {
-            let batch = Arc::clone(&lines);
-            let result = blocking(&repo, move |r| {
-                r.append_output(id, &batch)?;
-                if let Some(p) = progress {
-                    r.set_progress(id, p)?;
+            let result: Result<(), BoxError> = async {
+                if !stored {
+                    let batch = Arc::clone(&lines);
+                    blocking(&sink.log, move |o| o.append_output(id, &batch)).await?;
+                    stored = true;
                 }
-                if mark_truncated {
-                    r.set_output_truncated(id)?;
+                if progress.is_some() || mark_truncated {
+                    blocking(&sink.repo, move |r| {
+                        if let Some(p) = progress {
+                            r.set_progress(id, p)?;
+                        }
+                        if mark_truncated {
+                            r.set_output_truncated(id)?;
+                        }
+                        Ok::<_, R::Error>(())
+                    })
+                    .await?;
                 }
                 Ok(())
-            })
+            }
             .await;
             match result {
                 Ok(()) => {
-                    counter.fetch_add(lines.len() as u64, Ordering::Relaxed);
+                    sink.counter
+                        .fetch_add(lines.len() as u64, Ordering::Relaxed);
                     // Followers get the stored batch from memory; nobody listening is fine.
-                    let _ = live.send(lines);
+                    if !lines.is_empty() {
+                        let _ = sink.live.send(lines);
+                    }
                     return;
                 }
                 Err(e) if attempt < 5 => {

@@ -1,16 +1,25 @@
-//! The executor port: how a prepared job is run somewhere and reported back. The local
-//! executor runs it as a child process group; a batch system (Slurm) submits it and polls.
-//! Both report through the same [`Events`] sink and end with the same [`Outcome`].
+//! The executor port: how a prepared job runs somewhere and is reported back. The local
+//! executor runs it as a child process group; a batch-system executor submits it and polls.
+//!
+//! The runner drives every executor the same way: [`Executor::start`] returns as soon as the
+//! job has an id, which the runner records durably before it waits for the end
+//! ([`RunningJob::wait`]); a job of an earlier life of the node is handed to
+//! [`Executor::recover`], which says whether it is gone, was killed, or is followed again.
+//! Job ids are `<executor name>:<executor's own id>` (`local:4242:1234567`, `slurm:17`), so a
+//! recovered job finds its executor by the prefix.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
-use process_core::{ProcessId, Stream};
+use process_core::{ProcessId, Script, Stream};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
+
+use crate::error::SpawnError;
 
 /// Everything needed to run one process.
 #[derive(Debug, Clone)]
@@ -24,35 +33,30 @@ pub struct Job {
 }
 
 /// How a run ended. Exits, signal deaths and timeouts stay distinct.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Outcome {
     Exited(i32),
     Signaled(i32),
     TimedOut,
     Stopped,
-    /// Stopped because this node shut down.
+    /// Stopped because this node shut down, or found still running after a restart.
     Interrupted,
-    /// The job could not be started; the message says why.
-    SpawnFailed(String),
+    /// The job could not be started.
+    SpawnFailed(SpawnError),
 }
 
-/// What an executor reports while a job runs.
+/// One line a job wrote (without its newline); `cut` when it was longer than the line limit.
 #[derive(Debug)]
-pub enum Event {
-    /// The executor's id for the job (a pid, a Slurm job id), for `executorJobId`.
-    JobId(String),
-    /// One line (without its newline); `cut` when it was longer than the line limit.
-    Line {
-        stream: Stream,
-        bytes: Vec<u8>,
-        time: OffsetDateTime,
-        cut: bool,
-    },
+pub struct RawLine {
+    pub stream: Stream,
+    pub bytes: Vec<u8>,
+    pub time: OffsetDateTime,
+    pub cut: bool,
 }
 
-/// The sending half of a job's event channel. Bounded: a fast writer waits for the store
-/// rather than growing memory.
-pub type Events = mpsc::Sender<Event>;
+/// Where a job's lines go. Bounded: a fast writer waits for the store rather than growing
+/// memory.
+pub type Lines = mpsc::Sender<RawLine>;
 
 /// Becomes `true` when the job should be stopped.
 pub type StopSignal = watch::Receiver<bool>;
@@ -60,7 +64,87 @@ pub type StopSignal = watch::Receiver<bool>;
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 pub trait Executor: Send + Sync + 'static {
-    /// Runs `job` to its end, sending events as they happen. Must not return before every
-    /// event of the job has been sent.
-    fn run(&self, job: Job, events: Events, stop: StopSignal) -> BoxFuture<Outcome>;
+    /// Starts `job` and returns once it has an id; its lines go to `lines` until it ends.
+    fn start(&self, job: Job, lines: Lines) -> BoxFuture<Result<Box<dyn RunningJob>, SpawnError>>;
+
+    /// Stops the job with this id, wherever it runs (best effort; a job already gone is fine).
+    fn cancel(&self, job_id: &str) -> BoxFuture<()>;
+
+    /// What became of a job this node started in an earlier life. A job followed again sends
+    /// its further lines to `lines`.
+    fn recover(&self, process: ProcessId, job_id: &str, lines: Lines) -> BoxFuture<Recovered>;
+}
+
+/// A started job.
+pub trait RunningJob: Send {
+    /// The id to record as `executorJobId`.
+    fn job_id(&self) -> &str;
+
+    /// Waits for the end, stopping the job when `stop` says so. Returns only after every line
+    /// of the job has been sent.
+    fn wait(self: Box<Self>, stop: StopSignal) -> BoxFuture<Outcome>;
+}
+
+/// What [`Executor::recover`] found.
+pub enum Recovered {
+    /// Nothing of the job runs any more.
+    Gone,
+    /// Parts of it were still running and have been killed; the text says what.
+    Killed(String),
+    /// It still runs and is followed again to its real end.
+    Reattached(Box<dyn RunningJob>),
+}
+
+/// The executors of a node by name, and the one scripts get when they name none.
+#[derive(Clone)]
+pub struct Executors {
+    default: String,
+    by_name: HashMap<String, Arc<dyn Executor>>,
+}
+
+impl Executors {
+    /// A set with one executor, which is the default.
+    pub fn new(name: impl Into<String>, executor: Arc<dyn Executor>) -> Self {
+        let name = name.into();
+        Self {
+            by_name: HashMap::from([(name.clone(), executor)]),
+            default: name,
+        }
+    }
+
+    /// Adds (or replaces) an executor.
+    #[must_use]
+    pub fn with(mut self, name: impl Into<String>, executor: Arc<dyn Executor>) -> Self {
+        self.by_name.insert(name.into(), executor);
+        self
+    }
+
+    /// Makes `name` the default; it must have been added.
+    pub fn default_to(mut self, name: &str) -> Result<Self, SpawnError> {
+        if !self.by_name.contains_key(name) {
+            return Err(SpawnError::NoExecutor(name.to_owned()));
+        }
+        name.clone_into(&mut self.default);
+        Ok(self)
+    }
+
+    /// Whether an executor of this name is configured.
+    pub fn has(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// The executor that runs `script`.
+    pub fn for_script(&self, script: &Script) -> Result<Arc<dyn Executor>, SpawnError> {
+        let name = script.executor.as_deref().unwrap_or(&self.default);
+        self.by_name
+            .get(name)
+            .cloned()
+            .ok_or_else(|| SpawnError::NoExecutor(name.to_owned()))
+    }
+
+    /// The executor that started the job with this id.
+    pub fn for_job(&self, job_id: &str) -> Option<Arc<dyn Executor>> {
+        let (name, _) = job_id.split_once(':')?;
+        self.by_name.get(name).cloned()
+    }
 }

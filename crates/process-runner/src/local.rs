@@ -1,20 +1,23 @@
 //! The local executor: the job runs as a child in its own process group, never through a
-//! shell; stdout and stderr are read line by line by one pump function; a timeout or stop
-//! sends SIGTERM to the group, then SIGKILL after a grace period.
+//! shell; stdout and stderr are read by the shared line pump; a timeout or stop sends SIGTERM
+//! to the group, then SIGKILL after a grace period. Its job ids are `local:<pid>:<start
+//! time>` (see `procinfo`), so a restarted node can tell its own leftovers from a reused pid.
 
 use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use process_core::output::MAX_LINE_BYTES;
-use process_core::Stream;
-use time::OffsetDateTime;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use process_core::{ProcessId, Stream};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
-use crate::executor::{BoxFuture, Event, Events, Executor, Job, Outcome, StopSignal};
+use crate::error::SpawnError;
+use crate::executor::{
+    BoxFuture, Executor, Job, Lines, Outcome, Recovered, RunningJob, StopSignal,
+};
 use crate::procinfo;
+use crate::pump::pump;
 
 /// How long the pipes may stay open after the script and its group are gone.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
@@ -34,20 +37,51 @@ impl Default for LocalExecutor {
 }
 
 impl Executor for LocalExecutor {
-    fn run(&self, job: Job, events: Events, stop: StopSignal) -> BoxFuture<Outcome> {
-        Box::pin(run_local(job, events, stop, self.kill_grace))
+    fn start(&self, job: Job, lines: Lines) -> BoxFuture<Result<Box<dyn RunningJob>, SpawnError>> {
+        let started =
+            spawn(job, lines, self.kill_grace).map(|r| Box::new(r) as Box<dyn RunningJob>);
+        Box::pin(std::future::ready(started))
+    }
+
+    fn cancel(&self, job_id: &str) -> BoxFuture<()> {
+        let group = procinfo::live_group(job_id);
+        let grace = self.kill_grace;
+        Box::pin(async move {
+            if let Some(pgid) = group {
+                signal_group(pgid, Signal::SIGTERM);
+                tokio::time::sleep(grace).await;
+                signal_group(pgid, Signal::SIGKILL);
+            }
+        })
+    }
+
+    fn recover(&self, _process: ProcessId, job_id: &str, _lines: Lines) -> BoxFuture<Recovered> {
+        // A local run cannot be followed again: its pipes died with the previous processd.
+        // Whatever of its group still runs is killed, so nothing goes on unobserved.
+        let recovered = match procinfo::live_group(job_id) {
+            Some(pgid) => {
+                signal_group(pgid, Signal::SIGKILL);
+                Recovered::Killed(format!("its process group {pgid} was killed"))
+            }
+            None => Recovered::Gone,
+        };
+        Box::pin(std::future::ready(recovered))
     }
 }
 
-enum End {
-    Exited(std::process::ExitStatus),
-    TimedOut,
-    Stopped,
+/// A spawned child and the pumps reading its output.
+struct LocalRun {
+    child: Child,
+    pid: i32,
+    job_id: String,
+    pumps: Vec<JoinHandle<()>>,
+    timeout: Option<Duration>,
+    grace: Duration,
 }
 
-async fn run_local(job: Job, events: Events, mut stop: StopSignal, grace: Duration) -> Outcome {
+fn spawn(job: Job, lines: Lines, grace: Duration) -> Result<LocalRun, SpawnError> {
     let Some((program, args)) = job.argv.split_first() else {
-        return Outcome::SpawnFailed("the script's command is empty".to_owned());
+        return Err(SpawnError::EmptyCommand);
     };
     let mut cmd = Command::new(program);
     cmd.args(args)
@@ -58,72 +92,92 @@ async fn run_local(job: Job, events: Events, mut stop: StopSignal, grace: Durati
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return Outcome::SpawnFailed(format!("cannot start {program}: {e}")),
-    };
+    let mut child = cmd.spawn().map_err(|source| SpawnError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
     let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
-    let _ = events.send(Event::JobId(procinfo::job_id(pid))).await;
+    let mut pumps = Vec::with_capacity(2);
+    if let Some(s) = child.stdout.take() {
+        pumps.push(tokio::spawn(pump(s, Stream::Stdout, lines.clone())));
+    }
+    if let Some(s) = child.stderr.take() {
+        pumps.push(tokio::spawn(pump(s, Stream::Stderr, lines)));
+    }
+    Ok(LocalRun {
+        child,
+        pid,
+        job_id: procinfo::job_id(pid),
+        pumps,
+        timeout: job.timeout,
+        grace,
+    })
+}
 
-    let pumps = [
-        child
-            .stdout
-            .take()
-            .map(|s| tokio::spawn(pump(s, Stream::Stdout, events.clone()))),
-        child
-            .stderr
-            .take()
-            .map(|s| tokio::spawn(pump(s, Stream::Stderr, events.clone()))),
-    ];
+impl RunningJob for LocalRun {
+    fn job_id(&self) -> &str {
+        &self.job_id
+    }
 
-    let deadline = async {
-        match job.timeout {
-            Some(t) => tokio::time::sleep(t).await,
-            None => std::future::pending().await,
+    fn wait(self: Box<Self>, stop: StopSignal) -> BoxFuture<Outcome> {
+        Box::pin(self.wait_end(stop))
+    }
+}
+
+enum End {
+    Exited(std::process::ExitStatus),
+    TimedOut,
+    Stopped,
+}
+
+impl LocalRun {
+    async fn wait_end(mut self, mut stop: StopSignal) -> Outcome {
+        let timeout = self.timeout;
+        let deadline = async {
+            match timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let stopped = async {
+            // An error means the runner is gone; treat it like a stop request.
+            while !*stop.borrow_and_update() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        let end = tokio::select! {
+            status = self.child.wait() => match status {
+                Ok(s) => End::Exited(s),
+                Err(e) => return Outcome::SpawnFailed(SpawnError::Lost(e)),
+            },
+            () = deadline => End::TimedOut,
+            () = stopped => End::Stopped,
+        };
+        if !matches!(end, End::Exited(_)) {
+            terminate(&mut self.child, self.pid, self.grace).await;
         }
-    };
-    let stopped = async {
-        // An error means the runner is gone; treat it like a stop request.
-        while !*stop.borrow_and_update() {
-            if stop.changed().await.is_err() {
-                break;
+        // Children the script left behind would keep the pipes open (and run unobserved):
+        // the group goes with the script.
+        signal_group(self.pid, Signal::SIGKILL);
+        // A process that left the group (setsid) can still hold the pipes open: what it
+        // writes after this grace is not captured, and the run ends anyway.
+        for mut pump in self.pumps {
+            if tokio::time::timeout(DRAIN_GRACE, &mut pump).await.is_err() {
+                pump.abort();
             }
         }
-    };
-    let end = tokio::select! {
-        status = child.wait() => match status {
-            Ok(s) => End::Exited(s),
-            Err(e) => return Outcome::SpawnFailed(format!("lost the child: {e}")),
-        },
-        () = deadline => End::TimedOut,
-        () = stopped => End::Stopped,
-    };
-    let end = match end {
-        End::Exited(s) => End::Exited(s),
-        other => {
-            terminate(&mut child, pid, grace).await;
-            other
-        }
-    };
-    // Children the script left behind would keep the pipes open (and run unobserved): the
-    // group goes with the script.
-    signal_group(pid, Signal::SIGKILL);
-    // A process that left the group (setsid) can still hold the pipes open: what it writes
-    // after this grace is not captured, and the run ends anyway.
-    for mut pump in pumps.into_iter().flatten() {
-        if tokio::time::timeout(DRAIN_GRACE, &mut pump).await.is_err() {
-            pump.abort();
-        }
-    }
-    match end {
-        End::TimedOut => Outcome::TimedOut,
-        End::Stopped => Outcome::Stopped,
-        End::Exited(status) => {
-            use std::os::unix::process::ExitStatusExt;
-            match (status.code(), status.signal()) {
-                (Some(code), _) => Outcome::Exited(code),
-                (None, Some(sig)) => Outcome::Signaled(sig),
-                (None, None) => Outcome::Exited(-1),
+        match end {
+            End::TimedOut => Outcome::TimedOut,
+            End::Stopped => Outcome::Stopped,
+            End::Exited(status) => {
+                use std::os::unix::process::ExitStatusExt;
+                match (status.code(), status.signal()) {
+                    (Some(code), _) => Outcome::Exited(code),
+                    (None, Some(sig)) => Outcome::Signaled(sig),
+                    (None, None) => Outcome::Exited(-1),
+                }
             }
         }
     }
@@ -143,54 +197,4 @@ fn signal_group(pgid: i32, signal: Signal) {
         // ESRCH (the group is already gone) is the normal case after an exit.
         let _ = killpg(Pid::from_raw(pgid), signal);
     }
-}
-
-/// Bytes read from a script's stdout or stderr at a time.
-const PUMP_BUFFER: usize = 8 * 1024;
-
-/// Reads one stream line by line into the event channel, cutting lines longer than
-/// MAX_LINE_BYTES (the rest of such a line is dropped) so memory stays bounded.
-async fn pump(stream: impl AsyncRead + Unpin, kind: Stream, events: Events) {
-    // The buffer is allocated zeroed, so it is resident for as long as the script runs: two
-    // per process. 8 KiB keeps 1,000 running processes near 16 MiB (64 KiB cost 128 MiB, see
-    // docs/benchmarks.md, memory) and still reads many 80-byte lines per syscall.
-    let mut reader = BufReader::with_capacity(PUMP_BUFFER, stream);
-    let mut line: Vec<u8> = Vec::new();
-    let mut cut = false;
-    // A read error ends the stream like EOF: the script's exit status tells the rest.
-    while let Ok(chunk) = reader.fill_buf().await {
-        if chunk.is_empty() {
-            break;
-        }
-        let (take, complete) = match chunk.iter().position(|b| *b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (chunk.len(), false),
-        };
-        let room = MAX_LINE_BYTES.saturating_sub(line.len());
-        let data = &chunk[..take - usize::from(complete)];
-        if data.len() > room {
-            cut = true;
-        }
-        line.extend_from_slice(&data[..data.len().min(room)]);
-        reader.consume(take);
-        if complete && !send(&events, kind, &mut line, &mut cut).await {
-            return;
-        }
-    }
-    if !line.is_empty() || cut {
-        send(&events, kind, &mut line, &mut cut).await;
-    }
-}
-
-async fn send(events: &Events, stream: Stream, line: &mut Vec<u8>, cut: &mut bool) -> bool {
-    if line.last() == Some(&b'\r') {
-        line.pop();
-    }
-    let event = Event::Line {
-        stream,
-        bytes: std::mem::take(line),
-        time: OffsetDateTime::now_utc(),
-        cut: std::mem::take(cut),
-    };
-    events.send(event).await.is_ok()
 }

@@ -150,7 +150,7 @@ mod tests {
             )
             .unwrap();
         store
-            .apply_transition(
+            .transition(
                 p.id,
                 &Transition::Fail {
                     at,

@@ -38,7 +38,7 @@ impl NewFile {
 }
 
 impl Store {
-    pub fn insert_files(&self, files: &[ProcessFile]) -> Result<(), StoreError> {
+    pub fn add_files(&self, files: &[ProcessFile]) -> Result<(), StoreError> {
         if files.is_empty() {
             return Ok(());
         }
@@ -87,7 +87,7 @@ impl Store {
     }
 
     /// Every file of a process (for archives), in listing order.
-    pub fn all_files(&self, process: ProcessId) -> Result<Vec<ProcessFile>, StoreError> {
+    pub fn files(&self, process: ProcessId) -> Result<Vec<ProcessFile>, StoreError> {
         f::table
             .filter(f::process_id.eq(process.get()))
             .order((f::creation_time, f::name, f::id))

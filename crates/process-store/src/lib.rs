@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod claims;
 mod connection;
 mod error;
 mod files;
@@ -27,7 +28,6 @@ pub use connection::Backend;
 pub use error::StoreError;
 pub use files::NewFile;
 pub use layout::Layout;
-pub use output::OutputRange;
 pub use processes::Deleted;
 pub use uploads::{FileChange, Received};
 pub use users::TOKEN_PREFIX;

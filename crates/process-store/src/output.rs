@@ -2,8 +2,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use process_core::{OutputLine, ProcessId};
-use time::OffsetDateTime;
+use process_core::{OutputLine, OutputRange, ProcessId};
 
 use crate::connection::{write_transaction, AnyConnection};
 use crate::error::StoreError;
@@ -49,15 +48,6 @@ fn batch_json(lines: &[OutputLine]) -> String {
     }
     out.push(']');
     out
-}
-
-/// Which lines to read.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OutputRange {
-    /// Only lines with a sequence number above this.
-    pub after_seq: i64,
-    pub from_time: Option<OffsetDateTime>,
-    pub to_time: Option<OffsetDateTime>,
 }
 
 impl Store {
@@ -106,12 +96,19 @@ impl Store {
     }
 
     /// The sequence number of the last stored line, 0 if there is none.
-    pub fn last_seq(&self, process: ProcessId) -> Result<i64, StoreError> {
+    pub fn last_output_seq(&self, process: ProcessId) -> Result<i64, StoreError> {
         let max: Option<i64> = o::table
             .filter(o::process_id.eq(process.get()))
             .select(diesel::dsl::max(o::seq))
             .first(&mut *self.conn()?)?;
         Ok(max.unwrap_or(0))
+    }
+
+    /// Removes every line of a process.
+    pub fn remove_output(&self, process: ProcessId) -> Result<(), StoreError> {
+        diesel::delete(o::table.filter(o::process_id.eq(process.get())))
+            .execute(&mut *self.conn()?)?;
+        Ok(())
     }
 
     /// Up to `limit` lines in capture order.
@@ -145,6 +142,7 @@ impl Store {
 mod tests {
     use super::*;
     use diesel::sqlite::SqliteConnection;
+    use time::OffsetDateTime;
 
     #[derive(QueryableByName, PartialEq, Debug)]
     struct Row {

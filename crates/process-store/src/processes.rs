@@ -121,7 +121,10 @@ fn counted_total(conn: &mut AnyConnection, q: &ProcessQuery) -> Result<Option<i6
 }
 
 /// Loads parameters and dependencies for a batch of rows, keeping their order.
-fn hydrate(conn: &mut AnyConnection, rows: Vec<ProcessRow>) -> Result<Vec<Process>, StoreError> {
+pub(crate) fn hydrate(
+    conn: &mut AnyConnection,
+    rows: Vec<ProcessRow>,
+) -> Result<Vec<Process>, StoreError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut params: HashMap<i64, Vec<ParamRow>> = HashMap::new();
     for row in pp::table
@@ -231,6 +234,59 @@ pub(crate) fn insert_process(
     Ok(pid)
 }
 
+/// Applies `t` to those of `ids` whose status allows it (the compare-and-set every status
+/// change goes through); returns how many changed.
+pub(crate) fn apply(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    t: &Transition,
+) -> Result<usize, StoreError> {
+    let sources: Vec<&'static str> = t.sources().iter().map(|s| s.as_str()).collect();
+    let target = p::table
+        .filter(p::id.eq_any(ids))
+        .filter(p::status.eq_any(sources));
+    let status = t.target().as_str();
+    Ok(match t {
+        Transition::Start {
+            at,
+            executor_job_id,
+        } => diesel::update(target)
+            .set((
+                p::status.eq(status),
+                p::start_time.eq(Some(to_micros(*at))),
+                p::executor_job_id.eq(executor_job_id.clone()),
+            ))
+            .execute(conn)?,
+        Transition::Complete { at } => diesel::update(target)
+            .set((
+                p::status.eq(status),
+                p::end_time.eq(Some(to_micros(*at))),
+                p::exit_code.eq(Some(0)),
+                p::percent_complete.eq(Some(100)),
+            ))
+            .execute(conn)?,
+        Transition::Cancel { at } => diesel::update(target)
+            .set((
+                p::status.eq(status),
+                p::end_time.eq(Some(to_micros(*at))),
+                p::status_reason.eq(Some(process_core::StatusReason::Stopped.as_str())),
+            ))
+            .execute(conn)?,
+        Transition::Fail {
+            at,
+            reason,
+            exit_code,
+        } => diesel::update(target)
+            .set((
+                p::status.eq(status),
+                p::end_time.eq(Some(to_micros(*at))),
+                p::status_reason.eq(Some(reason.as_str())),
+                p::exit_code.eq(*exit_code),
+            ))
+            .execute(conn)?,
+    })
+}
+
 /// What deleting a process removed, so its files can be removed from disk.
 #[derive(Debug)]
 pub struct Deleted {
@@ -324,57 +380,9 @@ impl Store {
 
     /// Applies a transition as a compare-and-set on the status; `None` when the process is
     /// gone or no longer in a status the transition allows.
-    pub fn apply_transition(
-        &self,
-        id: ProcessId,
-        t: &Transition,
-    ) -> Result<Option<Process>, StoreError> {
+    pub fn transition(&self, id: ProcessId, t: &Transition) -> Result<Option<Process>, StoreError> {
         let mut conn = self.conn()?;
-        let sources: Vec<&'static str> = t.sources().iter().map(|s| s.as_str()).collect();
-        let target = p::table
-            .filter(p::id.eq(id.get()))
-            .filter(p::status.eq_any(sources));
-        let status = t.target().as_str();
-        let changed = match t {
-            Transition::Start {
-                at,
-                executor_job_id,
-            } => diesel::update(target)
-                .set((
-                    p::status.eq(status),
-                    p::start_time.eq(Some(to_micros(*at))),
-                    p::executor_job_id.eq(executor_job_id.clone()),
-                ))
-                .execute(&mut *conn)?,
-            Transition::Complete { at } => diesel::update(target)
-                .set((
-                    p::status.eq(status),
-                    p::end_time.eq(Some(to_micros(*at))),
-                    p::exit_code.eq(Some(0)),
-                    p::percent_complete.eq(Some(100)),
-                ))
-                .execute(&mut *conn)?,
-            Transition::Cancel { at } => diesel::update(target)
-                .set((
-                    p::status.eq(status),
-                    p::end_time.eq(Some(to_micros(*at))),
-                    p::status_reason.eq(Some(process_core::StatusReason::Stopped.as_str())),
-                ))
-                .execute(&mut *conn)?,
-            Transition::Fail {
-                at,
-                reason,
-                exit_code,
-            } => diesel::update(target)
-                .set((
-                    p::status.eq(status),
-                    p::end_time.eq(Some(to_micros(*at))),
-                    p::status_reason.eq(Some(reason.as_str())),
-                    p::exit_code.eq(*exit_code),
-                ))
-                .execute(&mut *conn)?,
-        };
-        if changed == 0 {
+        if apply(&mut conn, &[id.get()], t)? == 0 {
             return Ok(None);
         }
         load(&mut conn, id)
@@ -431,98 +439,21 @@ impl Store {
         Ok(deleted)
     }
 
-    pub(crate) fn due_processes(
-        &self,
-        now: time::OffsetDateTime,
-        limit: u32,
-    ) -> Result<Vec<Process>, StoreError> {
-        let mut conn = self.conn()?;
-        // Processes still waiting for an unfinished dependency are left out, so a long queue
-        // of them cannot hide ready ones behind the limit.
-        let dep = diesel::alias!(crate::schema::processes as dependency);
-        let unfinished = dep
-            .filter(dep.field(p::status).eq_any([
-                ProcessStatus::Scheduled.as_str(),
-                ProcessStatus::Running.as_str(),
-            ]))
-            .select(dep.field(p::id));
-        let waiting = pd::table
-            .filter(pd::depends_on.eq_any(unfinished))
-            .select(pd::process_id);
-        let rows = p::table
-            .filter(p::status.eq(ProcessStatus::Scheduled.as_str()))
-            .filter(p::not_before.is_null().or(p::not_before.le(to_micros(now))))
-            .filter(p::id.ne_all(waiting))
-            .order(p::id)
-            .limit(i64::from(limit))
-            .select(ProcessRow::as_select())
-            .load(&mut *conn)?;
-        hydrate(&mut conn, rows)
-    }
-
-    pub(crate) fn earliest_start(
-        &self,
-        now: time::OffsetDateTime,
-    ) -> Result<Option<time::OffsetDateTime>, StoreError> {
-        let min: Option<i64> = p::table
-            .filter(p::status.eq(ProcessStatus::Scheduled.as_str()))
-            .filter(p::not_before.gt(to_micros(now)))
-            .select(diesel::dsl::min(p::not_before))
-            .first(&mut *self.conn()?)?;
-        Ok(min.map(crate::timestamp::from_micros))
-    }
-
-    pub(crate) fn status_of(
-        &self,
-        ids: &[ProcessId],
-    ) -> Result<Vec<Option<ProcessStatus>>, StoreError> {
-        let raw: Vec<i64> = ids.iter().map(|i| i.get()).collect();
-        let found: HashMap<i64, String> = p::table
-            .filter(p::id.eq_any(&raw))
-            .select((p::id, p::status))
-            .load::<(i64, String)>(&mut *self.conn()?)?
-            .into_iter()
-            .collect();
-        raw.iter()
-            .map(|id| {
-                found
-                    .get(id)
-                    .map(|s| s.parse::<ProcessStatus>())
-                    .transpose()
-                    .map_err(Into::into)
-            })
-            .collect()
-    }
-
-    pub(crate) fn running_processes(&self) -> Result<Vec<Process>, StoreError> {
-        let mut conn = self.conn()?;
-        let rows = p::table
-            .filter(p::status.eq(ProcessStatus::Running.as_str()))
-            .order(p::id)
-            .select(ProcessRow::as_select())
-            .load(&mut *conn)?;
-        hydrate(&mut conn, rows)
-    }
-
-    pub(crate) fn update_executor_job_id(
-        &self,
-        id: ProcessId,
-        job: &str,
-    ) -> Result<(), StoreError> {
+    pub fn set_executor_job_id(&self, id: ProcessId, job: &str) -> Result<(), StoreError> {
         diesel::update(p::table.filter(p::id.eq(id.get())))
             .set(p::executor_job_id.eq(Some(job)))
             .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
-    pub(crate) fn update_progress(&self, id: ProcessId, percent: u8) -> Result<(), StoreError> {
+    pub fn set_progress(&self, id: ProcessId, percent: u8) -> Result<(), StoreError> {
         diesel::update(p::table.filter(p::id.eq(id.get())))
             .set(p::percent_complete.eq(Some(i32::from(percent))))
             .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
-    pub(crate) fn mark_output_truncated(&self, id: ProcessId) -> Result<(), StoreError> {
+    pub fn set_output_truncated(&self, id: ProcessId) -> Result<(), StoreError> {
         diesel::update(p::table.filter(p::id.eq(id.get())))
             .set(p::output_truncated.eq(true))
             .execute(&mut *self.conn()?)?;

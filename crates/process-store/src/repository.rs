@@ -1,7 +1,8 @@
-//! The core's `ProcessRepository` port, implemented by the store.
+//! The core's ports, implemented by the store under the same names as its own methods.
 
 use process_core::{
-    OutputLine, Process, ProcessFile, ProcessId, ProcessRepository, ProcessStatus, Transition,
+    Claim, NodeName, OutputLine, OutputLog, OutputRange, Process, ProcessFile, ProcessId,
+    ProcessRepository, Transition,
 };
 use time::OffsetDateTime;
 
@@ -12,50 +13,63 @@ impl ProcessRepository for Store {
     type Error = StoreError;
 
     fn transition(&self, id: ProcessId, t: &Transition) -> Result<Option<Process>, StoreError> {
-        self.apply_transition(id, t)
+        Store::transition(self, id, t)
     }
 
-    fn due(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Process>, StoreError> {
-        self.due_processes(now, limit)
+    fn claim(&self, node: &NodeName, now: OffsetDateTime, limit: u32) -> Result<Claim, StoreError> {
+        Store::claim(self, node, now, limit)
     }
 
     fn next_start_time(&self, now: OffsetDateTime) -> Result<Option<OffsetDateTime>, StoreError> {
-        self.earliest_start(now)
+        Store::next_start_time(self, now)
     }
 
-    fn statuses(&self, ids: &[ProcessId]) -> Result<Vec<Option<ProcessStatus>>, StoreError> {
-        self.status_of(ids)
-    }
-
-    fn running(&self) -> Result<Vec<Process>, StoreError> {
-        self.running_processes()
+    fn running_on(&self, node: &NodeName) -> Result<Vec<Process>, StoreError> {
+        Store::running_on(self, node)
     }
 
     fn set_executor_job_id(&self, id: ProcessId, job: &str) -> Result<(), StoreError> {
-        self.update_executor_job_id(id, job)
+        Store::set_executor_job_id(self, id, job)
     }
 
-    fn last_output_seq(&self, id: ProcessId) -> Result<i64, StoreError> {
-        self.last_seq(id)
+    fn set_progress(&self, id: ProcessId, percent: u8) -> Result<(), StoreError> {
+        Store::set_progress(self, id, percent)
     }
+
+    fn set_output_truncated(&self, id: ProcessId) -> Result<(), StoreError> {
+        Store::set_output_truncated(self, id)
+    }
+
+    fn files(&self, id: ProcessId) -> Result<Vec<ProcessFile>, StoreError> {
+        Store::files(self, id)
+    }
+
+    fn add_files(&self, files: &[ProcessFile]) -> Result<(), StoreError> {
+        Store::add_files(self, files)
+    }
+}
+
+impl OutputLog for Store {
+    type Error = StoreError;
 
     fn append_output(&self, id: ProcessId, lines: &[OutputLine]) -> Result<(), StoreError> {
         Store::append_output(self, id, lines)
     }
 
-    fn set_progress(&self, id: ProcessId, percent: u8) -> Result<(), StoreError> {
-        self.update_progress(id, percent)
+    fn read_output(
+        &self,
+        id: ProcessId,
+        range: &OutputRange,
+        limit: u32,
+    ) -> Result<Vec<OutputLine>, StoreError> {
+        Store::read_output(self, id, *range, limit)
     }
 
-    fn set_output_truncated(&self, id: ProcessId) -> Result<(), StoreError> {
-        self.mark_output_truncated(id)
+    fn last_output_seq(&self, id: ProcessId) -> Result<i64, StoreError> {
+        Store::last_output_seq(self, id)
     }
 
-    fn files(&self, id: ProcessId) -> Result<Vec<ProcessFile>, StoreError> {
-        self.all_files(id)
-    }
-
-    fn add_files(&self, files: &[ProcessFile]) -> Result<(), StoreError> {
-        self.insert_files(files)
+    fn remove_output(&self, id: ProcessId) -> Result<(), StoreError> {
+        Store::remove_output(self, id)
     }
 }

@@ -2,8 +2,7 @@
 
 use actix_web::http::header::{self, Accept, ContentType, Header};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use process_core::{Page, PageRequest, Process};
-use process_store::OutputRange;
+use process_core::{OutputRange, Page, PageRequest, Process};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -421,7 +420,7 @@ async fn get_archive(
 ) -> Result<HttpResponse, ApiError> {
     let process = processes::visible(&state, &caller, &id).await?;
     let pid = process.id;
-    let files = state.db(move |s| s.all_files(pid)).await?;
+    let files = state.db(move |s| s.files(pid)).await?;
     let rx = archive::stream(state.store.layout().clone(), files);
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))

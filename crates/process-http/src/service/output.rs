@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use actix_web::web::{self, Bytes};
 use futures_util::Stream;
-use process_core::{OutputLine, Process, ProcessId};
-use process_store::OutputRange;
+use process_core::{OutputLine, OutputRange, Process, ProcessId};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -81,7 +80,7 @@ pub fn stored(
         let (id, range) = (p.id, p.range);
         let lines = match p
             .state
-            .db(move |s| s.read_output(id, range, PAGE_LINES))
+            .log(move |o| o.read_output(id, &range, PAGE_LINES))
             .await
         {
             Ok(l) => l,
@@ -175,11 +174,8 @@ pub fn follow(
             }
             if !f.caught_up || f.live.is_none() {
                 let (id, after) = (f.id, f.after);
-                let range = OutputRange {
-                    after_seq: after,
-                    ..OutputRange::default()
-                };
-                let lines = match f.state.db(move |s| s.read_output(id, range, 1_000)).await {
+                let range = OutputRange::after(after);
+                let lines = match f.state.log(move |o| o.read_output(id, &range, 1_000)).await {
                     Ok(l) => l,
                     Err(e) => {
                         f.ended = true;

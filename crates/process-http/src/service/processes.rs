@@ -143,7 +143,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<(), A
     may_modify(caller, process.owner)?;
     let id = process.id;
     match state.db(move |s| s.delete_process(id)).await? {
-        Some(_) => Ok(()),
+        Some(_) => state.log(move |o| o.remove_output(id)).await,
         None => Err(missing(caller).into()),
     }
 }

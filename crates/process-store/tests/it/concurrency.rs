@@ -3,11 +3,12 @@
 
 use std::sync::Barrier;
 
+use process_core::OutputRange;
 use process_core::{
     ListScope, OutputLine, ProcessId, ProcessQuery, ProcessRepository, ProcessStatus, Stream,
 };
 use process_store::testing::TestDatabase;
-use process_store::{Layout, OutputRange, Store};
+use process_store::{Layout, Store};
 
 use crate::{at, complete, each_backend, new_process, param, start};
 

@@ -41,11 +41,11 @@ fn files_list_by_filetype_and_page() {
             file(p.id, "report.csv", "exportCSV", 10),
             file(p.id, "c.txt", "outputFile", 10),
         ];
-        store.insert_files(&outputs).unwrap();
+        store.add_files(&outputs).unwrap();
         store
-            .insert_files(&[file(other.id, "a.txt", "outputFile", 10)])
+            .add_files(&[file(other.id, "a.txt", "outputFile", 10)])
             .unwrap();
-        store.insert_files(&[]).unwrap();
+        store.add_files(&[]).unwrap();
 
         let input = input.for_process(p.id);
         let by_name = |name: &str| outputs.iter().find(|f| f.name == name).unwrap().clone();
@@ -62,7 +62,7 @@ fn files_list_by_filetype_and_page() {
             .unwrap();
         assert_eq!(page.total, 5);
         assert_eq!(page.items, everything);
-        assert_eq!(store.all_files(p.id).unwrap(), everything);
+        assert_eq!(store.files(p.id).unwrap(), everything);
         assert_eq!(ProcessRepository::files(store, p.id).unwrap(), everything);
 
         let outs = store
@@ -98,7 +98,7 @@ fn files_list_by_filetype_and_page() {
         assert_eq!(store.filetypes(other.id).unwrap(), ["outputFile"]);
         let empty = create(store, &new_process("s", at(2)));
         assert!(store.filetypes(empty.id).unwrap().is_empty());
-        assert!(store.all_files(empty.id).unwrap().is_empty());
+        assert!(store.files(empty.id).unwrap().is_empty());
 
         // Every field round-trips, including sizes beyond 32 bits.
         assert_eq!(store.get_file(input.id).unwrap(), Some(input));
@@ -117,6 +117,6 @@ fn files_list_by_filetype_and_page() {
             process_id: empty.id,
             ..by_name("a.txt")
         };
-        assert!(store.insert_files(&[dup]).is_err());
+        assert!(store.add_files(&[dup]).is_err());
     });
 }

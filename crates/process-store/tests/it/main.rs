@@ -96,7 +96,7 @@ pub fn user(store: &Store, name: &str) -> User {
 
 pub fn start(store: &Store, id: ProcessId, secs: i64) -> Option<Process> {
     store
-        .apply_transition(
+        .transition(
             id,
             &Transition::Start {
                 at: at(secs),
@@ -108,13 +108,13 @@ pub fn start(store: &Store, id: ProcessId, secs: i64) -> Option<Process> {
 
 pub fn complete(store: &Store, id: ProcessId, secs: i64) -> Option<Process> {
     store
-        .apply_transition(id, &Transition::Complete { at: at(secs) })
+        .transition(id, &Transition::Complete { at: at(secs) })
         .unwrap()
 }
 
 pub fn fail(store: &Store, id: ProcessId, secs: i64) -> Option<Process> {
     store
-        .apply_transition(
+        .transition(
             id,
             &Transition::Fail {
                 at: at(secs),

@@ -1,5 +1,6 @@
-use process_core::{OutputLine, ProcessId, ProcessRepository, Stream};
-use process_store::{OutputRange, Store};
+use process_core::OutputRange;
+use process_core::{OutputLine, ProcessId, Stream};
+use process_store::Store;
 use time::{Duration, OffsetDateTime};
 
 use crate::{at, create, each_backend, new_process};
@@ -48,10 +49,10 @@ fn twenty_thousand_lines_read_back_in_order() {
         let p = create(store, &new_process("s", at(0)));
         let other = create(store, &new_process("s", at(0)));
         let written: Vec<OutputLine> = (1..=LINES).map(line).collect();
-        assert_eq!(store.last_seq(p.id).unwrap(), 0);
+        assert_eq!(store.last_output_seq(p.id).unwrap(), 0);
         for (i, batch) in written.chunks(1_000).enumerate() {
             store.append_output(p.id, batch).unwrap();
-            assert_eq!(store.last_seq(p.id).unwrap(), 1_000 * (i as i64 + 1));
+            assert_eq!(store.last_output_seq(p.id).unwrap(), 1_000 * (i as i64 + 1));
         }
         // Another process's output, written in between, stays apart.
         store.append_output(other.id, &written[..10]).unwrap();
@@ -185,8 +186,8 @@ fn a_batch_is_appended_whole_or_not_at_all() {
         // Output of a process that does not exist is refused.
         let gone = ProcessId::new(p.id.get() + 100).unwrap();
         assert!(store.append_output(gone, &[line(1)]).is_err());
-        assert_eq!(store.last_seq(p.id).unwrap(), 2);
-        assert_eq!(store.last_seq(gone).unwrap(), 0);
+        assert_eq!(store.last_output_seq(p.id).unwrap(), 2);
+        assert_eq!(store.last_output_seq(gone).unwrap(), 0);
         // And the store still works.
         store.append_output(p.id, &[line(3)]).unwrap();
         assert_eq!(

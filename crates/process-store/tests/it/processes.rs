@@ -1,10 +1,11 @@
 use std::fs;
 
+use process_core::OutputRange;
 use process_core::{
     DependencyType, FileId, ListScope, OutputLine, Process, ProcessId, ProcessQuery, ProcessStatus,
     StatusReason, Stream, Transition,
 };
-use process_store::{Layout, NewFile, OutputRange, StoreError};
+use process_store::{Layout, NewFile, StoreError};
 
 use crate::{at, complete, create, each_backend, fail, ids, new_process, param, start, user};
 
@@ -66,7 +67,7 @@ fn a_created_process_reads_back_with_every_field() {
         assert_eq!(store.get_process(created.id).unwrap(), Some(expected));
 
         // The inputs are registered with the new process's id.
-        let mut files = store.all_files(created.id).unwrap();
+        let mut files = store.files(created.id).unwrap();
         files.sort_by(|a, b| a.name.cmp(&b.name));
         let want: Vec<_> = inputs.iter().map(|f| f.for_process(created.id)).collect();
         assert_eq!(files, want);
@@ -116,7 +117,7 @@ fn transitions_are_compare_and_set() {
         let p = create(store, &new_process("s", at(1)));
 
         let started = store
-            .apply_transition(
+            .transition(
                 p.id,
                 &Transition::Start {
                     at: at(10),
@@ -135,7 +136,7 @@ fn transitions_are_compare_and_set() {
         // A cancel only reaches SCHEDULED processes.
         assert_eq!(
             store
-                .apply_transition(p.id, &Transition::Cancel { at: at(12) })
+                .transition(p.id, &Transition::Cancel { at: at(12) })
                 .unwrap(),
             None
         );
@@ -157,7 +158,7 @@ fn transitions_are_compare_and_set() {
         let q = create(store, &new_process("s", at(2)));
         start(store, q.id, 10).unwrap();
         let failed = store
-            .apply_transition(
+            .transition(
                 q.id,
                 &Transition::Fail {
                     at: at(15),
@@ -180,7 +181,7 @@ fn transitions_are_compare_and_set() {
         // SCHEDULED → FAILED (a dependency failed) never started.
         let r = create(store, &new_process("s", at(3)));
         let never = store
-            .apply_transition(
+            .transition(
                 r.id,
                 &Transition::Fail {
                     at: at(30),
@@ -200,7 +201,7 @@ fn transitions_are_compare_and_set() {
         // SCHEDULED → FAILED by a stop.
         let s = create(store, &new_process("s", at(4)));
         let cancelled = store
-            .apply_transition(s.id, &Transition::Cancel { at: at(40) })
+            .transition(s.id, &Transition::Cancel { at: at(40) })
             .unwrap()
             .unwrap();
         assert_eq!(cancelled.status(), ProcessStatus::Failed);
@@ -322,9 +323,7 @@ fn delete_removes_rows_output_and_files() {
             storage_path: layout.relative(&out_path).unwrap(),
             creation_time: at(5),
         };
-        store
-            .insert_files(std::slice::from_ref(&output_file))
-            .unwrap();
+        store.add_files(std::slice::from_ref(&output_file)).unwrap();
         store.append_output(p.id, &lines(1..=50)).unwrap();
         store.append_output(keep.id, &lines(1..=5)).unwrap();
         start(store, p.id, 3).unwrap();
@@ -339,7 +338,7 @@ fn delete_removes_rows_output_and_files() {
 
         // Rows.
         assert_eq!(store.get_process(p.id).unwrap(), None);
-        assert!(store.all_files(p.id).unwrap().is_empty());
+        assert!(store.files(p.id).unwrap().is_empty());
         assert_eq!(store.get_file(file.id).unwrap(), None);
         assert_eq!(store.get_file(output_file.id).unwrap(), None);
         assert!(store

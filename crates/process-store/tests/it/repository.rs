@@ -1,11 +1,18 @@
-//! The `process_core::ProcessRepository` port as the runner uses it.
+//! The `process_core::ProcessRepository` port as the runner uses it: claims, recovery reads
+//! and the bookkeeping of a run.
 
-use process_core::{ProcessId, ProcessRepository, ProcessStatus, Transition};
+use std::collections::HashSet;
+
+use process_core::{NodeName, ProcessId, ProcessStatus, StatusReason, Transition};
 
 use crate::{at, complete, create, each_backend, fail, ids, new_process, start};
 
+fn node() -> NodeName {
+    NodeName::new("test-node")
+}
+
 #[test]
-fn due_respects_not_before_and_order() {
+fn claims_start_due_processes_oldest_first() {
     each_backend(|store| {
         let now = at(100);
         let make = |not_before: Option<i64>, created: i64| {
@@ -28,29 +35,27 @@ fn due_respects_not_before_and_order() {
         start(store, completed, 1).unwrap();
         complete(store, completed, 2).unwrap();
 
-        let due = store.due(now, 100).unwrap();
-        assert_eq!(ids(&due), raw(&[unset, past, exactly_now]));
-        assert!(due.iter().all(|p| p.status() == ProcessStatus::Scheduled));
-        assert_eq!(ids(&store.due(now, 2).unwrap()), raw(&[unset, past]));
-        assert_eq!(ids(&store.due(at(0), 100).unwrap()), raw(&[unset]));
-        assert_eq!(
-            ids(&store.due(at(1_000), 100).unwrap()),
-            raw(&[later, unset, past, exactly_now, just_after])
-        );
-
         // The next start time is the earliest future not_before of a SCHEDULED process.
         assert_eq!(store.next_start_time(now).unwrap(), Some(at(101)));
         assert_eq!(store.next_start_time(at(101)).unwrap(), Some(at(150)));
         assert_eq!(store.next_start_time(at(150)).unwrap(), None);
         assert_eq!(store.next_start_time(at(0)).unwrap(), Some(at(50)));
-        // Once started early (or otherwise not SCHEDULED), a process no longer counts.
-        start(store, just_after, 100).unwrap();
-        assert_eq!(store.next_start_time(now).unwrap(), Some(at(150)));
-        store
-            .transition(later, &Transition::Cancel { at: now })
-            .unwrap()
-            .unwrap();
-        assert_eq!(store.next_start_time(now).unwrap(), None);
+
+        let first = store.claim(&node(), now, 2).unwrap();
+        assert_eq!(ids(&first.started), raw(&[unset, past]));
+        assert!(first.unmet.is_empty());
+        for p in &first.started {
+            assert_eq!(p.status(), ProcessStatus::Running);
+            assert_eq!(p.start_time, Some(now));
+        }
+        // Claimed once only.
+        let second = store.claim(&node(), now, 100).unwrap();
+        assert_eq!(ids(&second.started), raw(&[exactly_now]));
+        assert!(store.claim(&node(), now, 100).unwrap().started.is_empty());
+        let late = store.claim(&node(), at(1_000), 100).unwrap();
+        assert_eq!(ids(&late.started), raw(&[later, just_after]));
+        assert_eq!(store.next_start_time(at(0)).unwrap(), None);
+        assert!(store.claim(&node(), now, 0).unwrap().started.is_empty());
     });
 }
 
@@ -59,10 +64,7 @@ fn the_runner_port_reads_and_updates_processes() {
     each_backend(|store| {
         let a = create(store, &new_process("s", at(1)));
         let b = create(store, &new_process("s", at(2)));
-        let c = create(store, &new_process("s", at(3)));
-        let missing = ProcessId::new(c.id.get() + 10).unwrap();
-
-        assert_eq!(store.get_process(a.id).unwrap(), Some(a.clone()));
+        let missing = ProcessId::new(b.id.get() + 10).unwrap();
         assert_eq!(store.get_process(missing).unwrap(), None);
 
         let started = store
@@ -76,22 +78,8 @@ fn the_runner_port_reads_and_updates_processes() {
             .unwrap()
             .unwrap();
         assert_eq!(started.executor_job_id, None);
-        start(store, c.id, 6).unwrap();
-        complete(store, c.id, 7).unwrap();
-
         assert_eq!(
-            store.statuses(&[c.id, missing, a.id, b.id]).unwrap(),
-            vec![
-                Some(ProcessStatus::Completed),
-                None,
-                Some(ProcessStatus::Scheduled),
-                Some(ProcessStatus::Running)
-            ]
-        );
-        assert!(store.statuses(&[]).unwrap().is_empty());
-
-        assert_eq!(
-            ids(&store.running().unwrap()),
+            ids(&store.running_on(&node()).unwrap()),
             ids(std::slice::from_ref(&b))
         );
 
@@ -102,7 +90,7 @@ fn the_runner_port_reads_and_updates_processes() {
         assert_eq!(b.executor_job_id.as_deref(), Some("pid-4242"));
         assert_eq!(b.percent_complete, Some(42));
         assert!(b.output_truncated);
-        assert_eq!(store.running().unwrap(), vec![b.clone()]);
+        assert_eq!(store.running_on(&node()).unwrap(), vec![b.clone()]);
         // Other processes are untouched.
         let a = store.get_process(a.id).unwrap().unwrap();
         assert_eq!((a.percent_complete, a.output_truncated), (None, false));
@@ -116,17 +104,20 @@ fn the_runner_port_reads_and_updates_processes() {
         let done = complete(store, b.id, 9).unwrap();
         assert_eq!(done.percent_complete, Some(100));
         assert!(done.output_truncated);
-        assert!(store.running().unwrap().is_empty());
+        assert!(store.running_on(&node()).unwrap().is_empty());
     });
 }
 
 #[test]
-fn due_leaves_out_processes_waiting_for_unfinished_dependencies() {
+fn claims_skip_waiters_and_fail_unmet_dependencies() {
     each_backend(|store| {
         let parent = create(store, &new_process("parent", at(0))).id;
         start(store, parent, 1);
         let failed = create(store, &new_process("failed", at(0))).id;
         fail(store, failed, 1);
+        let done = create(store, &new_process("done", at(0))).id;
+        start(store, done, 1);
+        complete(store, done, 2);
         // Many waiters first, then a ready process and one whose dependency failed.
         for i in 0..30 {
             let mut waiter = new_process("waiter", at(10 + i));
@@ -135,17 +126,60 @@ fn due_leaves_out_processes_waiting_for_unfinished_dependencies() {
         }
         let ready = create(store, &new_process("ready", at(100))).id;
         let mut doomed = new_process("doomed", at(101));
-        doomed.depends_on = vec![failed];
+        doomed.depends_on = vec![done, failed];
         let doomed = create(store, &doomed).id;
-        let due: Vec<ProcessId> = store
-            .due(at(1_000), 10)
-            .unwrap()
-            .into_iter()
-            .map(|p| p.id)
-            .collect();
-        assert_eq!(due, [ready, doomed], "waiters must not fill the limit");
+        let mut any = new_process("any", at(102));
+        any.depends_on = vec![failed];
+        any.dependency_type = process_core::DependencyType::AfterAny;
+        let any = create(store, &any).id;
+
+        let claim = store.claim(&node(), at(1_000), 10).unwrap();
+        assert_eq!(
+            ids(&claim.started),
+            [ready.get(), any.get()],
+            "waiters must not fill the limit"
+        );
+        assert_eq!(claim.unmet.len(), 1);
+        assert_eq!(claim.unmet[0].process.id, doomed);
+        assert_eq!(claim.unmet[0].dependencies, [failed]);
+        let doomed = store.get_process(doomed).unwrap().unwrap();
+        assert_eq!(doomed.status(), ProcessStatus::Failed);
+        assert_eq!(doomed.status_reason, Some(StatusReason::Dependency));
         // Once the parent finishes, its waiters are due.
         complete(store, parent, 2);
-        assert_eq!(store.due(at(1_000), 100).unwrap().len(), 32);
+        assert_eq!(
+            store.claim(&node(), at(1_000), 100).unwrap().started.len(),
+            30
+        );
+    });
+}
+
+#[test]
+fn concurrent_claims_never_take_a_process_twice() {
+    each_backend(|store| {
+        for i in 0..200 {
+            create(store, &new_process("s", at(i)));
+        }
+        let claimed: Vec<Vec<i64>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let claim = store.claim(&node(), at(1_000), 7).unwrap();
+                            if claim.started.is_empty() {
+                                return mine;
+                            }
+                            mine.extend(ids(&claim.started));
+                        }
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let all: Vec<i64> = claimed.iter().flatten().copied().collect();
+        let distinct: HashSet<i64> = all.iter().copied().collect();
+        assert_eq!(all.len(), 200, "every process claimed");
+        assert_eq!(distinct.len(), 200, "none claimed twice");
     });
 }

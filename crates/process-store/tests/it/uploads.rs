@@ -158,7 +158,7 @@ fn a_session_goes_from_new_to_completed() {
         let process = store
             .create_process_from_upload(&new, &[], &loaded)
             .unwrap();
-        let inputs = store.all_files(process.id).unwrap();
+        let inputs = store.files(process.id).unwrap();
         assert_eq!(inputs.len(), 2);
         for (input, (name, bytes)) in inputs
             .iter()
@@ -204,13 +204,13 @@ fn a_session_goes_from_new_to_completed() {
             &locked,
         );
         is_upload_error(store.start_file_upload(def.id, a, alice.id, at(8)), &locked);
-        assert_eq!(store.all_files(process.id).unwrap().len(), 2);
+        assert_eq!(store.files(process.id).unwrap().len(), 2);
 
         // Deleting the session keeps the process's files.
         assert!(store.delete_upload(def.id).unwrap().is_some());
         assert_eq!(store.get_upload(def.id).unwrap(), None);
         assert_eq!(store.delete_upload(def.id).unwrap(), None);
-        assert_eq!(store.all_files(process.id).unwrap(), inputs);
+        assert_eq!(store.files(process.id).unwrap(), inputs);
 
         // Deleting the process leaves the session rows consistent (process_id cleared).
         let other = store
@@ -437,7 +437,7 @@ fn two_launches_racing_for_one_session_use_it_once() {
                 assert!(matches!(e, StoreError::Upload(_)), "{e:?}");
             }
         }
-        assert_eq!(store.all_files(won[0].id).unwrap().len(), 2);
+        assert_eq!(store.files(won[0].id).unwrap().len(), 2);
         // Only the winner's links exist.
         assert_eq!(
             std::fs::read_dir(store.layout().files_dir())

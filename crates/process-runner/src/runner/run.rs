@@ -1,0 +1,205 @@
+//! One run: prepare the working directory, start the job on its executor, record the job id,
+//! capture its output until it ends, then record the end (output files, a closing line, the
+//! final transition), retried until the store takes it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use process_core::{OutputLog, Process, ProcessId, ProcessRepository, StatusReason, Transition};
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+use super::{now, service_line, Registration, Runner};
+use crate::capture::{capture, Live, Sink};
+use crate::error::{RunnerError, SpawnError};
+use crate::executor::{Outcome, RawLine, RunningJob, StopSignal};
+use crate::outputs::collect_outputs;
+use crate::prepare::prepare;
+
+/// Lines a job may be ahead of the store before its pumps wait.
+const LINE_BUFFER: usize = 8_192;
+/// Attempts to record the end of a run before it is left for the next start to resolve.
+const FINISH_ATTEMPTS: u32 = 8;
+
+impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
+    /// Runs a claimed (RUNNING) process to its end and records the result.
+    pub(super) async fn run(&self, process: Process, registration: Registration) {
+        let id = process.id;
+        let (outcome, last_seq) = self
+            .execute(
+                process,
+                registration.stop.clone(),
+                registration.live.clone(),
+            )
+            .await;
+        self.finish(id, registration.outcome(outcome), last_seq)
+            .await;
+    }
+
+    /// Prepares and starts the job, then follows it; returns how it ended and the last
+    /// stored line.
+    async fn execute(&self, process: Process, stop: StopSignal, live: Live) -> (Outcome, i64) {
+        let id = process.id;
+        let Some(script) = self.inner.catalog.get(process.script.as_str()).cloned() else {
+            return spawn_failed(SpawnError::ScriptGone(process.script.clone()));
+        };
+        let executor = match self.inner.executors.for_script(&script) {
+            Ok(e) => e,
+            Err(e) => return spawn_failed(e),
+        };
+        let (repo, layout) = (Arc::clone(&self.inner.repo), self.inner.layout.clone());
+        let base = self.inner.config.base_env.clone();
+        // One trip to the blocking pool for reading the inputs and preparing the run.
+        let prepared = tokio::task::spawn_blocking(move || {
+            let files = repo
+                .files(id)
+                .map_err(|e| SpawnError::Inputs(Box::new(e)))?;
+            prepare(&layout, &script, &process, &files, &base).map_err(SpawnError::Prepare)
+        })
+        .await;
+        let job = match prepared {
+            Ok(Ok(job)) => job,
+            Ok(Err(e)) => return spawn_failed(e),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        if *stop.borrow() {
+            return (Outcome::Stopped, 0);
+        }
+        let (tx, rx) = mpsc::channel::<RawLine>(LINE_BUFFER);
+        let capturing = tokio::spawn(capture(
+            self.sink(live),
+            id,
+            rx,
+            0,
+            self.inner.config.max_output_bytes,
+        ));
+        let outcome = match executor.start(job, tx).await {
+            Ok(job) => self.follow_job(id, job, stop).await,
+            Err(e) => Outcome::SpawnFailed(e),
+        };
+        match capturing.await {
+            Ok(summary) => (outcome, summary.last_seq),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    /// Records the job's id, then waits for its end.
+    pub(super) async fn follow_job(
+        &self,
+        id: ProcessId,
+        job: Box<dyn RunningJob>,
+        stop: StopSignal,
+    ) -> Outcome {
+        let job_id = job.job_id().to_owned();
+        // Recorded before waiting, so a restart finds the job even if it outlives this node.
+        if let Err(e) = self.repo(move |r| r.set_executor_job_id(id, &job_id)).await {
+            tracing::error!(process = %id, error = %e, "could not record the job id");
+        }
+        job.wait(stop).await
+    }
+
+    pub(super) fn sink(&self, live: Live) -> Sink<R, O> {
+        Sink {
+            repo: Arc::clone(&self.inner.repo),
+            log: Arc::clone(&self.inner.log),
+            live,
+            counter: Arc::clone(&self.inner.lines_captured),
+        }
+    }
+
+    /// Registers output files, writes a closing line for anything but a clean exit, and
+    /// applies the final transition.
+    pub(super) async fn finish(&self, id: ProcessId, outcome: Outcome, last_seq: i64) {
+        let t = now();
+        let (transition, note) = ending(&outcome, t);
+        let layout = self.inner.layout.clone();
+        let outputs = tokio::task::spawn_blocking(move || collect_outputs(&layout, id, t)).await;
+        let outputs = match outputs {
+            Ok(Ok(files)) => files,
+            Ok(Err(e)) => {
+                tracing::error!(process = %id, error = %e, "could not read the output directory");
+                Vec::new()
+            }
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        // Retried with backoff until recorded: a process must not stay RUNNING because the
+        // store hiccupped at its end. Steps already done are not repeated.
+        let mut line = note.map(|n| service_line(last_seq + 1, n));
+        let mut files = Some(outputs);
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 0;
+        let result = loop {
+            attempt += 1;
+            let step: Result<Option<Process>, RunnerError> = async {
+                if let Some(l) = line.clone() {
+                    self.log(move |o| o.append_output(id, &[l])).await?;
+                    line = None;
+                }
+                if let Some(f) = files.clone() {
+                    self.repo(move |r| r.add_files(&f)).await?;
+                    files = None;
+                }
+                let t = transition.clone();
+                self.repo(move |r| r.transition(id, &t)).await
+            }
+            .await;
+            match step {
+                Err(e) if attempt < FINISH_ATTEMPTS => {
+                    tracing::warn!(process = %id, error = %e, attempt, "recording the end failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+                other => break other,
+            }
+        };
+        match result {
+            Ok(Some(p)) => tracing::info!(process = %id, status = %p.status(), "process finished"),
+            Ok(None) => {
+                tracing::warn!(process = %id, "process was no longer RUNNING when it finished")
+            }
+            Err(e) => {
+                tracing::error!(process = %id, error = %e, "could not record the end of a process; it stays RUNNING until the next start resolves it")
+            }
+        }
+    }
+}
+
+fn spawn_failed(e: SpawnError) -> (Outcome, i64) {
+    (Outcome::SpawnFailed(e), 0)
+}
+
+/// The final transition of an outcome, and the closing line for anything but a clean exit.
+fn ending(outcome: &Outcome, t: OffsetDateTime) -> (Transition, Option<String>) {
+    match outcome {
+        Outcome::Exited(0) => (Transition::Complete { at: t }, None),
+        Outcome::Exited(code) => (
+            fail(t, StatusReason::Exit, Some(*code)),
+            Some(format!("exited with code {code}")),
+        ),
+        Outcome::Signaled(sig) => (
+            fail(t, StatusReason::Signal, None),
+            Some(format!("killed by signal {sig}")),
+        ),
+        Outcome::TimedOut => (
+            fail(t, StatusReason::Timeout, None),
+            Some("timed out (max_clock_time); its process group was terminated".to_owned()),
+        ),
+        Outcome::Stopped => (
+            fail(t, StatusReason::Stopped, None),
+            Some("stopped on request".to_owned()),
+        ),
+        Outcome::Interrupted => (
+            fail(t, StatusReason::Interrupted, None),
+            Some("interrupted: processd shut down while this ran".to_owned()),
+        ),
+        Outcome::SpawnFailed(e) => (fail(t, StatusReason::Spawn, None), Some(e.to_string())),
+    }
+}
+
+pub(super) fn fail(at: OffsetDateTime, reason: StatusReason, exit_code: Option<i32>) -> Transition {
+    Transition::Fail {
+        at,
+        reason,
+        exit_code,
+    }
+}
