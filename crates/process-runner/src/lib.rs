@@ -4,14 +4,11 @@ mod blocking;
 mod capture;
 pub mod executor;
 pub mod local;
-mod outputs;
 mod prepare;
 pub mod procinfo;
-pub mod retention;
 mod runner;
 
 pub use executor::{Executor, Job, Outcome};
 pub use local::LocalExecutor;
-pub use outputs::describe;
 pub use prepare::BaseEnv;
 pub use runner::{Runner, RunnerConfig, StopResult};

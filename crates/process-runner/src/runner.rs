@@ -11,14 +11,13 @@ use process_core::{
     Catalog, OutputLine, Process, ProcessId, ProcessRepository, ProcessStatus, StatusReason,
     Stream, Transition,
 };
-use process_store::Layout;
+use process_datadir::{collect_outputs, Layout};
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, mpsc, watch, Notify};
 
 use crate::blocking::blocking;
 use crate::capture::{capture, Live, LIVE_BATCHES};
 use crate::executor::{Event, Executor, Outcome};
-use crate::outputs::collect_outputs;
 use crate::prepare::{prepare, BaseEnv};
 
 #[derive(Debug, Clone)]

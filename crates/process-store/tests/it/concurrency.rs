@@ -6,8 +6,9 @@ use std::sync::Barrier;
 use process_core::{
     ListScope, OutputLine, ProcessId, ProcessQuery, ProcessRepository, ProcessStatus, Stream,
 };
+use process_datadir::Layout;
 use process_store::testing::TestDatabase;
-use process_store::{Layout, OutputRange, Store};
+use process_store::{OutputRange, Store};
 
 use crate::{at, complete, each_backend, new_process, param, start};
 
