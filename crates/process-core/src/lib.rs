@@ -12,6 +12,7 @@ pub mod params;
 pub mod ports;
 pub mod process;
 pub mod query;
+pub mod retention;
 pub mod script;
 // `string_enum!` is shared with `upload`, declared after it.
 #[macro_use]

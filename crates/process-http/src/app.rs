@@ -10,11 +10,13 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use process_core::NodeName;
+use process_datadir::Layout;
 use process_runner::{BaseEnv, Executors, LocalExecutor, Runner, RunnerConfig};
-use process_store::{Layout, Store};
+use process_store::Store;
 
 use crate::config::{Config, ExecutorKind};
 use crate::error::{json_errors, ApiError};
+use crate::housekeeping;
 use crate::metrics::{Metrics, RequestLabels};
 use crate::routes;
 use crate::service::authn::{generate_key, JwtKeys, JWT_KEY_NAME};
@@ -88,7 +90,7 @@ impl Application {
             );
         }
         runner.spawn();
-        process_runner::retention::spawn(store.clone(), config.retention_days);
+        housekeeping::spawn(store.clone(), config.retention_days);
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();

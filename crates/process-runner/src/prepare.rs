@@ -2,15 +2,13 @@
 //! the argv of the script protocol and an environment built from nothing.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs;
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use process_core::file::INPUT_FILETYPE;
 use process_core::params::argv;
 use process_core::{Process, ProcessFile, Script};
-use process_store::Layout;
+use process_datadir::{link_or_copy, private_dir, Layout};
 
 use crate::executor::Job;
 
@@ -30,13 +28,6 @@ impl BaseEnv {
             lang: std::env::var("LANG").unwrap_or_else(|_| "C.UTF-8".to_owned()),
         }
     }
-}
-
-fn private_dir(path: &Path) -> io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
 }
 
 /// A safe extension taken from a client's file name (`data.csv` → `.csv`), so scripts that
@@ -78,9 +69,7 @@ pub fn prepare(
         private_dir(&inputs_dir)?;
         // The name inside the working directory is the file's id: never client text.
         let target = inputs_dir.join(format!("{}{}", f.id, extension(&f.name)));
-        if fs::hard_link(&source, &target).is_err() {
-            fs::copy(&source, &target)?;
-        }
+        link_or_copy(&source, &target)?;
         inputs.insert(f.name.as_str(), target);
     }
     // Every file parameter names an input validated at launch; one that is missing now

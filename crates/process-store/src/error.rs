@@ -63,7 +63,7 @@ impl StoreError {
                     || m.contains("No space left")
                     || m.contains("could not extend file")
             }
-            StoreError::Io { source, .. } => source.raw_os_error() == Some(28),
+            StoreError::Io { source, .. } => process_datadir::is_disk_full(source),
             _ => false,
         }
     }

@@ -4,12 +4,12 @@ mod claims;
 mod connection;
 mod error;
 mod files;
-mod layout;
 mod maintenance;
 mod migrations;
 mod output;
 mod processes;
 mod repository;
+mod retention;
 mod rows;
 mod schema;
 mod secrets;
@@ -23,13 +23,13 @@ pub mod testing;
 use std::time::Duration;
 
 use diesel::r2d2::{Pool, PooledConnection};
+use process_datadir::Layout;
 
 pub use connection::Backend;
 pub use error::StoreError;
 pub use files::NewFile;
-pub use layout::Layout;
 pub use processes::Deleted;
-pub use uploads::{FileChange, Received};
+pub use uploads::FileChange;
 pub use users::TOKEN_PREFIX;
 
 use connection::Manager;

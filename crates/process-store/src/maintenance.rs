@@ -1,7 +1,7 @@
 //! Housekeeping queries: stale upload sessions for retention, uploads a crash interrupted,
-//! and leftover temporary files.
+//! and input files no process refers to.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use diesel::prelude::*;
 use process_core::{FileStatus, UploadId};
@@ -47,24 +47,7 @@ impl Store {
     /// `age` (a crash between storing an upload and committing its process leaves them).
     /// Returns how many.
     pub fn clean_orphan_inputs(&self, age: Duration) -> Result<usize, StoreError> {
-        let Ok(entries) = std::fs::read_dir(self.layout().files_dir()) else {
-            return Ok(0);
-        };
-        let now = SystemTime::now();
-        let old: Vec<(String, std::path::PathBuf)> = entries
-            .flatten()
-            .filter(|e| {
-                e.metadata()
-                    .ok()
-                    .and_then(|m| m.modified().ok())
-                    .and_then(|m| now.duration_since(m).ok())
-                    .is_some_and(|d| d >= age)
-            })
-            .filter_map(|e| {
-                let name = e.file_name().to_str()?.to_owned();
-                Some((format!("files/{name}"), e.path()))
-            })
-            .collect();
+        let old = self.layout().inputs_older_than(age);
         let mut conn = self.conn()?;
         let mut removed = 0;
         for chunk in old.chunks(500) {
@@ -80,26 +63,5 @@ impl Store {
             }
         }
         Ok(removed)
-    }
-
-    /// Removes files in `tmp/` older than `age`: uploads a crash or a dropped connection
-    /// left behind. Returns how many.
-    pub fn clean_tmp(&self, age: Duration) -> usize {
-        let Ok(entries) = std::fs::read_dir(self.layout().tmp_dir()) else {
-            return 0;
-        };
-        let now = SystemTime::now();
-        entries
-            .flatten()
-            .filter(|e| {
-                e.metadata()
-                    .ok()
-                    .filter(std::fs::Metadata::is_file)
-                    .and_then(|m| m.modified().ok())
-                    .and_then(|m| now.duration_since(m).ok())
-                    .is_some_and(|d| d >= age)
-            })
-            .filter(|e| std::fs::remove_file(e.path()).is_ok())
-            .count()
     }
 }

@@ -8,9 +8,6 @@
 //! (`settle`).
 
 use std::collections::HashMap;
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
 use process_core::file::INPUT_FILETYPE;
@@ -19,13 +16,13 @@ use process_core::{
     FileId, FileStatus, ListScope, NewProcess, NewUploadFile, Page, PageRequest, Process,
     ProcessId, UploadDefinition, UploadError, UploadFile, UploadId, UploadStatus, UserId,
 };
+use process_datadir::{remove_quietly, Layout, Placed, Staged};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::connection::{dispatch, write_transaction, AnyConnection};
 use crate::error::StoreError;
 use crate::files::NewFile;
-use crate::layout::Layout;
 use crate::processes::{insert_process, load as load_process};
 use crate::schema::{upload_definitions as d, upload_files as uf};
 use crate::timestamp::{from_micros, to_micros};
@@ -95,15 +92,6 @@ impl UploadFileRow {
 pub struct FileChange {
     pub id: Option<FileId>,
     pub file: NewUploadFile,
-}
-
-/// The bytes of an upload, received under the data directory and not yet in place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Received {
-    pub path: PathBuf,
-    pub size_bytes: u64,
-    /// Lower-case hex MD5.
-    pub md5: String,
 }
 
 /// Loads definitions with their files, keeping the rows' order.
@@ -223,16 +211,6 @@ fn insert_files(
 
 fn check_new(files: &[NewUploadFile]) -> Result<(), UploadError> {
     files.iter().try_for_each(NewUploadFile::check)
-}
-
-/// Removes a file, ignoring one that is already gone; other failures are logged, since the
-/// rows are already committed and a leftover file harms nobody.
-fn remove_quietly(path: &Path) {
-    if let Err(e) = fs::remove_file(path) {
-        if e.kind() != io::ErrorKind::NotFound {
-            tracing::warn!(path = %path.display(), error = %e, "could not remove file");
-        }
-    }
 }
 
 impl Store {
@@ -438,7 +416,8 @@ impl Store {
     }
 
     /// Applies a file event as a compare-and-set inside a change of its definition. `None`
-    /// when the definition or the file does not exist.
+    /// when the definition or the file does not exist. `finish` holds the bytes of a Finish;
+    /// when they are not committed they are removed on the way out.
     fn file_event(
         &self,
         id: UploadId,
@@ -446,8 +425,9 @@ impl Store {
         event: FileEvent,
         by: UserId,
         now: OffsetDateTime,
-        finish: Option<&Received>,
+        finish: Option<Staged>,
     ) -> Result<Option<UploadDefinition>, StoreError> {
+        let received = finish.as_ref().map(Staged::checksum);
         let mut conn = self.conn()?;
         write_transaction(&mut conn, |conn| {
             let Some(def) = lock(conn, id, by, now)? else {
@@ -461,14 +441,13 @@ impl Store {
             let row = uf::table
                 .filter(uf::id.eq(file.to_string()))
                 .filter(uf::status.eq_any(sources));
-            let changed = match finish {
-                Some(received) => diesel::update(row)
+            let changed = match &received {
+                Some((size, md5)) => diesel::update(row)
                     .set((
                         uf::status.eq(target.as_str()),
                         uf::uploaded_date.eq(Some(to_micros(now))),
-                        uf::size_bytes
-                            .eq(Some(i64::try_from(received.size_bytes).unwrap_or(i64::MAX))),
-                        uf::md5.eq(Some(&received.md5)),
+                        uf::size_bytes.eq(Some(i64::try_from(*size).unwrap_or(i64::MAX))),
+                        uf::md5.eq(Some(md5)),
                     ))
                     .execute(conn)?,
                 None => diesel::update(row)
@@ -483,11 +462,15 @@ impl Store {
             if changed == 0 {
                 return Err(UploadError::Changed.into());
             }
-            if let Some(received) = finish {
+            if let Some(staged) = finish {
                 // Inside the transaction: if the bytes cannot be put in place, the file does
-                // not become UPLOADED.
+                // not become UPLOADED. Once in place they stay even if the commit fails: only
+                // `fail_file_upload`, which goes by the row, removes them.
                 let target = self.layout().upload_path(file);
-                fs::rename(&received.path, &target).map_err(|e| StoreError::io(&target, e))?;
+                staged
+                    .commit(&target)
+                    .map_err(|e| StoreError::io(&target, e))?
+                    .keep();
             }
             Ok(Some(settle(conn, id)?))
         })
@@ -504,13 +487,14 @@ impl Store {
         self.file_event(id, file, FileEvent::Start, by, now, None)
     }
 
-    /// UPLOADING → UPLOADED: moves the received bytes (under the data directory, on the same
-    /// filesystem) to the file's place and records their size and MD5.
+    /// UPLOADING → UPLOADED: commits the received, synced bytes to the file's place and
+    /// records their size and MD5. When the file does not become UPLOADED the bytes are
+    /// removed.
     pub fn finish_file_upload(
         &self,
         id: UploadId,
         file: FileId,
-        received: &Received,
+        received: Staged,
         by: UserId,
         now: OffsetDateTime,
     ) -> Result<Option<UploadDefinition>, StoreError> {
@@ -543,7 +527,7 @@ impl Store {
         upload: &UploadDefinition,
     ) -> Result<Process, StoreError> {
         DefinitionEvent::Consume.check(upload.status)?;
-        let mut linked: Vec<PathBuf> = Vec::with_capacity(upload.files.len());
+        let mut linked: Vec<Placed> = Vec::with_capacity(upload.files.len());
         let mut conn = self.conn()?;
         let result = write_transaction(&mut conn, |conn| {
             let now = to_micros(new.creation_time);
@@ -575,8 +559,8 @@ impl Store {
             }
             let mut all: Vec<NewFile> = inputs.to_vec();
             for f in &current.files {
-                let (file, path) = link_input(self.layout(), f, new.creation_time)?;
-                linked.push(path);
+                let (file, placed) = link_input(self.layout(), f, new.creation_time)?;
+                linked.push(placed);
                 all.push(file);
             }
             let pid = insert_process(conn, new, &all)?;
@@ -585,30 +569,25 @@ impl Store {
                 .execute(conn)?;
             Ok(pid)
         });
-        match result {
-            Ok(pid) => {
-                for f in &upload.files {
-                    remove_quietly(&self.layout().upload_path(f.id));
-                }
-                load_process(&mut conn, pid)?
-                    .ok_or(StoreError::Query(diesel::result::Error::NotFound))
-            }
-            Err(e) => {
-                for path in &linked {
-                    remove_quietly(path);
-                }
-                Err(e)
-            }
+        // A failed launch returns here, and dropping `linked` removes the links.
+        let pid = result?;
+        for placed in linked {
+            placed.keep();
         }
+        for f in &upload.files {
+            remove_quietly(&self.layout().upload_path(f.id));
+        }
+        load_process(&mut conn, pid)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
     }
 }
 
-/// Links an UPLOADED session file to a new `files/<uuid>`, as a process's input file.
+/// Links an UPLOADED session file to a new `files/<uuid>`, as a process's input file; the
+/// link goes away unless kept.
 fn link_input(
     layout: &Layout,
     f: &UploadFile,
     now: OffsetDateTime,
-) -> Result<(NewFile, PathBuf), StoreError> {
+) -> Result<(NewFile, Placed), StoreError> {
     let (FileStatus::Uploaded, Some(size), Some(md5)) = (f.status, f.size_bytes, f.md5.clone())
     else {
         return Err(UploadError::File {
@@ -621,12 +600,8 @@ fn link_input(
     let id = FileId::from_uuid(Uuid::new_v4());
     let storage_path = Layout::input_storage_path(id);
     let source = layout.upload_path(f.id);
-    let target = layout
-        .resolve(&storage_path)
-        .ok_or_else(|| StoreError::Config(format!("bad storage path {storage_path}")))?;
-    if fs::hard_link(&source, &target).is_err() {
-        fs::copy(&source, &target).map_err(|e| StoreError::io(&source, e))?;
-    }
+    let placed =
+        Placed::link(&source, layout.input_path(id)).map_err(|e| StoreError::io(&source, e))?;
     Ok((
         NewFile {
             id,
@@ -637,6 +612,6 @@ fn link_input(
             storage_path,
             creation_time: now,
         },
-        target,
+        placed,
     ))
 }

@@ -63,7 +63,7 @@ pub struct ProcessResource {
 pub fn expiry(p: &Process, retention_days: Option<u32>) -> Option<time::OffsetDateTime> {
     p.end_time
         .zip(retention_days)
-        .map(|(end, days)| process_runner::retention::expiry(end, days))
+        .map(|(end, days)| process_core::retention::expiry(end, days))
 }
 
 impl ProcessResource {

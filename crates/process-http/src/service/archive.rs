@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use actix_web::web::Bytes;
 use process_core::ProcessFile;
-use process_store::Layout;
+use process_datadir::Layout;
 use tokio::sync::mpsc;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};

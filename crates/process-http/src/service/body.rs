@@ -1,14 +1,13 @@
 //! Receiving request bodies: the one way launches and upload sessions read headers about the
 //! body and stream bytes to disk, with a size budget applied as bytes arrive, a cut-off for
-//! stalled senders, and MD5 computed on the way.
-
-use std::path::Path;
+//! stalled senders, and MD5 computed on the way. What happens to the bytes then is the data
+//! directory's protocol (`process_datadir::Staged`).
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::HttpRequest;
 use futures_util::{Stream, StreamExt};
-use md5::{Digest, Md5};
+use process_datadir::{is_disk_full, Staged};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::ApiError;
@@ -53,40 +52,38 @@ pub fn too_large(limit: u64) -> ApiError {
 
 /// A write error on the data directory: 507 when the disk is full.
 pub fn io_error(e: std::io::Error) -> ApiError {
-    if e.raw_os_error() == Some(28) {
+    if is_disk_full(&e) {
         ApiError::InsufficientStorage("the data directory is full".into())
     } else {
         ApiError::internal(e)
     }
 }
 
-/// Streams `body` into a new file at `path` and returns its size and MD5. `used` counts the
-/// bytes of the whole request against `limit` (413 beyond it). On error the caller removes
-/// `path`.
+/// Streams `body` into the new file `staged` names, recording each piece, and syncs it.
+/// `used` counts the bytes of the whole request against `limit` (413 beyond it). On error
+/// dropping `staged` removes what was written.
 pub async fn receive<S, E>(
     body: &mut S,
-    path: &Path,
+    staged: &mut Staged,
     limit: u64,
     used: &mut u64,
-) -> Result<(u64, String), ApiError>
+) -> Result<(), ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let mut out = tokio::fs::File::create(path).await.map_err(io_error)?;
-    let mut hasher = Md5::new();
-    let mut size: u64 = 0;
+    let mut out = tokio::fs::File::create(staged.path())
+        .await
+        .map_err(io_error)?;
     while let Some(chunk) = idle(body.next()).await? {
         let chunk =
             chunk.map_err(|e| ApiError::BadRequest(format!("the body was cut short: {e}")))?;
-        size += chunk.len() as u64;
         *used += chunk.len() as u64;
         if *used > limit {
             return Err(too_large(limit));
         }
-        hasher.update(&chunk);
         out.write_all(&chunk).await.map_err(io_error)?;
+        staged.record(&chunk);
     }
-    out.sync_all().await.map_err(io_error)?;
-    Ok((size, hex::encode(hasher.finalize())))
+    out.sync_all().await.map_err(io_error)
 }

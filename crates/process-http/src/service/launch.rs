@@ -3,20 +3,18 @@
 //! applied as bytes arrive), validates the parameters through process-core, and stores the
 //! process with its inputs in one transaction. A failed launch leaves no row and no file.
 
-use std::path::PathBuf;
-
 use actix_multipart::{Field, Multipart};
 use actix_web::HttpRequest;
 use futures_util::StreamExt;
 use process_core::auth::{may_access, may_start};
 use process_core::file::INPUT_FILETYPE;
 use process_core::params::{validate, RawParam};
-use process_core::{Caller, DependencyType, FileId, NewProcess, Process, ProcessId, UploadId};
-use process_store::{Layout, NewFile};
+use process_core::{Caller, DependencyType, NewProcess, Process, ProcessId, UploadId};
+use process_datadir::{Layout, Placed, Staged};
+use process_store::NewFile;
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::service::body::{content_length, content_type, idle, io_error, receive, too_large};
@@ -31,27 +29,11 @@ const MAX_FIELD_BYTES: usize = 1024 * 1024;
 /// Longest accepted uploaded file name.
 const MAX_FILENAME_BYTES: usize = 255;
 
-/// Uploaded files not yet owned by a process; removed on drop unless kept.
-#[derive(Default)]
-struct Uploads {
-    files: Vec<(NewFile, PathBuf)>,
-    kept: bool,
-}
-
-impl Drop for Uploads {
-    fn drop(&mut self) {
-        if !self.kept {
-            for (_, path) in &self.files {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-    }
-}
-
 #[derive(Default)]
 struct Form {
     properties: Vec<RawParam>,
-    uploads: Uploads,
+    /// Uploaded files in `files/`, not yet owned by a process: removed when dropped.
+    uploads: Vec<(NewFile, Placed)>,
     start_time: Option<OffsetDateTime>,
     depends_on: Vec<ProcessId>,
     dependency_type: DependencyType,
@@ -93,14 +75,13 @@ pub async fn launch(
     {
         return Err(too_large(limit));
     }
-    let mut form = read_form(state.store.layout(), payload, limit).await?;
+    let form = read_form(state.store.layout(), payload, limit).await?;
     let session = match form.upload_definition {
         Some(id) => Some(uploads::for_launch(state, caller, id).await?),
         None => None,
     };
     let names: Vec<&str> = form
         .uploads
-        .files
         .iter()
         .map(|(f, _)| f.name.as_str())
         .chain(
@@ -120,20 +101,19 @@ pub async fn launch(
         depends_on: form.depends_on.clone(),
         dependency_type: form.dependency_type,
     };
-    let inputs: Vec<NewFile> = form.uploads.files.iter().map(|(f, _)| f.clone()).collect();
+    let (inputs, uploaded): (Vec<NewFile>, Vec<Placed>) = form.uploads.into_iter().unzip();
     // From here the blocking task owns the uploaded files: it runs to its end even if the
-    // client goes away meanwhile, and removes them only if the process was not stored.
-    let uploaded: Vec<PathBuf> = form.uploads.files.iter().map(|(_, p)| p.clone()).collect();
-    form.uploads.kept = true;
+    // client goes away meanwhile, and removes them (by dropping them) only if the process
+    // was not stored.
     let process = state
         .db(move |s| {
             let created = match session {
                 Some(upload) => s.create_process_from_upload(&new, &inputs, &upload),
                 None => s.create_process(&new, &inputs),
             };
-            if created.is_err() {
-                for path in &uploaded {
-                    let _ = std::fs::remove_file(path);
+            if created.is_ok() {
+                for placed in uploaded {
+                    placed.keep();
                 }
             }
             created
@@ -184,19 +164,10 @@ async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Resul
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "file" => {
-                if form.uploads.files.len() >= MAX_FILES {
+                if form.uploads.len() >= MAX_FILES {
                     return Err(ApiError::BadRequest(format!("at most {MAX_FILES} files per launch")));
                 }
-                let upload = receive_file(layout, field, limit, &mut total).await;
-                match upload {
-                    Ok(u) => form.uploads.files.push(u),
-                    Err((e, path)) => {
-                        if let Some(p) = path {
-                            let _ = tokio::fs::remove_file(p).await;
-                        }
-                        return Err(e);
-                    }
-                }
+                form.uploads.push(receive_file(layout, field, limit, &mut total).await?);
             }
             "properties" => {
                 let text = read_text(field, &name).await?;
@@ -290,43 +261,35 @@ fn parse_properties(text: &str) -> Result<Vec<RawParam>, ApiError> {
         .collect()
 }
 
-/// Streams one file part to `tmp/<uuid>`, then moves it to `files/<uuid>`. On error, returns
-/// the path to clean up.
+/// Streams one file part to a staged file in `tmp/`, then commits it to `files/<uuid>`. On
+/// error nothing of it is left.
 async fn receive_file(
     layout: &Layout,
     mut field: Field,
     limit: u64,
     total: &mut u64,
-) -> Result<(NewFile, PathBuf), (ApiError, Option<PathBuf>)> {
+) -> Result<(NewFile, Placed), ApiError> {
     let name = field
         .content_disposition()
         .and_then(|cd| cd.get_filename())
         .map(str::to_owned)
-        .ok_or((
-            ApiError::BadRequest("a file part has no filename".into()),
-            None,
-        ))?;
+        .ok_or(ApiError::BadRequest("a file part has no filename".into()))?;
     if name.is_empty() || name.len() > MAX_FILENAME_BYTES || name.chars().any(char::is_control) {
-        return Err((
-            ApiError::BadRequest(format!(
-                "file name {name:?} must be 1 to {MAX_FILENAME_BYTES} bytes without control characters"
-            )),
-            None,
-        ));
+        return Err(ApiError::BadRequest(format!(
+            "file name {name:?} must be 1 to {MAX_FILENAME_BYTES} bytes without control characters"
+        )));
     }
-    let id = FileId::from_uuid(Uuid::new_v4());
-    let tmp = layout.tmp_path(id);
-    let (size, md5) = receive(&mut field, &tmp, limit, total)
+    let mut staged = Staged::new(layout);
+    receive(&mut field, &mut staged, limit, total).await?;
+    let (size, md5) = staged.checksum();
+    let id = staged.id();
+    let target = layout.input_path(id);
+    // The rename runs on the blocking pool; if this request goes away meanwhile, the
+    // result is dropped there, and with it the file.
+    let placed = tokio::task::spawn_blocking(move || staged.commit(&target))
         .await
-        .map_err(|e| (e, Some(tmp.clone())))?;
-    let storage_path = Layout::input_storage_path(id);
-    let target = layout.resolve(&storage_path).ok_or((
-        ApiError::internal(anyhow::anyhow!("bad storage path")),
-        Some(tmp.clone()),
-    ))?;
-    tokio::fs::rename(&tmp, &target)
-        .await
-        .map_err(|e| (io_error(e), Some(tmp.clone())))?;
+        .map_err(ApiError::internal)?
+        .map_err(io_error)?;
     Ok((
         NewFile {
             id,
@@ -334,10 +297,10 @@ async fn receive_file(
             filetype: INPUT_FILETYPE.to_owned(),
             size_bytes: size,
             md5,
-            storage_path,
+            storage_path: Layout::input_storage_path(id),
             creation_time: OffsetDateTime::now_utc(),
         },
-        target,
+        placed,
     ))
 }
 

@@ -3,8 +3,6 @@
 //! `auth::may_access` with its owner, exactly as for a process: someone else's session looks
 //! like a missing one.
 
-use std::path::PathBuf;
-
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 use process_core::auth::{list_scope, may_access, missing, require_user};
@@ -12,11 +10,11 @@ use process_core::upload::DefinitionEvent;
 use process_core::{
     Caller, FileId, NewUploadFile, Page, PageRequest, UploadDefinition, UploadId, UserId,
 };
-use process_store::{FileChange, Received, Store};
+use process_datadir::Staged;
+use process_store::{FileChange, Store};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::service::body::{content_length, content_type, idle, receive, too_large};
@@ -261,20 +259,19 @@ pub async fn delete_file(
 }
 
 /// An upload being received: if the request goes away before it finishes (the client
-/// disconnects and the handler is dropped), its bytes are removed and the file marked ERROR.
+/// disconnects and the handler is dropped), the file is marked ERROR. (Its bytes go with the
+/// `Staged` file that holds them.)
 struct InFlight {
     store: Option<Store>,
     upload: UploadId,
     file: FileId,
     by: UserId,
-    tmp: PathBuf,
 }
 
 impl InFlight {
-    /// Removes what was received and records the failure (the request is still there).
+    /// Records the failure (the request is still there).
     async fn fail(mut self, state: &AppState) {
         self.store = None;
-        let _ = tokio::fs::remove_file(&self.tmp).await;
         let (upload, file, by) = (self.upload, self.file, self.by);
         let failed = state
             .db(move |s| s.fail_file_upload(upload, file, by, OffsetDateTime::now_utc()))
@@ -290,7 +287,6 @@ impl Drop for InFlight {
         let Some(store) = self.store.take() else {
             return;
         };
-        let _ = std::fs::remove_file(&self.tmp);
         let (upload, file, by) = (self.upload, self.file, self.by);
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn_blocking(move || {
@@ -303,10 +299,10 @@ impl Drop for InFlight {
     }
 }
 
-/// `POST .../{id}/files/{fileId}` with `application/octet-stream`: streams the bytes to
-/// `tmp/<uuid>` (never held in memory whole), with `max_upload_bytes` applied as they arrive
-/// and their MD5 computed, then moves them into place. A failed upload leaves the file ERROR
-/// and no bytes behind; it may be retried.
+/// `POST .../{id}/files/{fileId}` with `application/octet-stream`: streams the bytes to a
+/// staged file in `tmp/` (never held in memory whole), with `max_upload_bytes` applied as
+/// they arrive and their MD5 computed; the store commits them to their place with the row.
+/// A failed upload leaves the file ERROR and no bytes behind; it may be retried.
 pub async fn upload_file(
     state: &AppState,
     caller: &Caller,
@@ -339,26 +335,16 @@ pub async fn upload_file(
         upload: uid,
         file: fid,
         by,
-        tmp: state
-            .store
-            .layout()
-            .tmp_path(FileId::from_uuid(Uuid::new_v4())),
     };
-    let received = receive(&mut payload, &flight.tmp, limit, &mut 0).await;
-    let (size, md5) = match received {
-        Ok(r) => r,
-        Err(e) => {
-            flight.fail(state).await;
-            return Err(e);
-        }
-    };
-    let received = Received {
-        path: flight.tmp.clone(),
-        size_bytes: size,
-        md5,
-    };
+    let mut staged = Staged::new(state.store.layout());
+    if let Err(e) = receive(&mut payload, &mut staged, limit, &mut 0).await {
+        drop(staged);
+        flight.fail(state).await;
+        return Err(e);
+    }
+    // The blocking task owns the bytes now: committed with the row, or removed.
     let finished = state
-        .db(move |s| s.finish_file_upload(uid, fid, &received, by, OffsetDateTime::now_utc()))
+        .db(move |s| s.finish_file_upload(uid, fid, staged, by, OffsetDateTime::now_utc()))
         .await;
     match finished {
         Ok(Some(def)) => {
@@ -370,7 +356,6 @@ pub async fn upload_file(
         Ok(None) => {
             let mut flight = flight;
             flight.store = None;
-            let _ = tokio::fs::remove_file(&flight.tmp).await;
             Err(file_not_found(file))
         }
         Err(e) => {

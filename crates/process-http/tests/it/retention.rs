@@ -52,8 +52,7 @@ async fn expired_processes_and_uploads_are_swept() {
         let store = app.app.store.clone();
         let now = OffsetDateTime::now_utc();
         let kept = tokio::task::spawn_blocking(move || {
-            process_runner::retention::sweep(&store, 3, now).unwrap()
-                + process_runner::retention::sweep_uploads(&store, 3, now).unwrap()
+            store.sweep_processes(3, now).unwrap() + store.sweep_uploads(3, now).unwrap()
         })
         .await
         .unwrap();
@@ -64,8 +63,8 @@ async fn expired_processes_and_uploads_are_swept() {
         let later = now + time::Duration::days(4);
         let (processes, uploads) = tokio::task::spawn_blocking(move || {
             (
-                process_runner::retention::sweep(&store, 3, later).unwrap(),
-                process_runner::retention::sweep_uploads(&store, 3, later).unwrap(),
+                store.sweep_processes(3, later).unwrap(),
+                store.sweep_uploads(3, later).unwrap(),
             )
         })
         .await

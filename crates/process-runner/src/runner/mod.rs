@@ -14,7 +14,7 @@ use std::time::Duration;
 use process_core::{
     Catalog, NodeName, OutputLine, OutputLog, ProcessId, ProcessRepository, Stream,
 };
-use process_store::Layout;
+use process_datadir::Layout;
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, watch, Notify};
 

@@ -12,7 +12,7 @@ use super::{now, service_line, Runner};
 use crate::capture::capture;
 use crate::error::RunnerError;
 use crate::executor::{RawLine, Recovered, RunningJob};
-use crate::outputs::collect_outputs;
+use process_datadir::collect_outputs;
 
 /// What a stop request did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

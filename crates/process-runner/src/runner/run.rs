@@ -13,8 +13,8 @@ use super::{now, service_line, Registration, Runner};
 use crate::capture::{capture, Live, Sink};
 use crate::error::{RunnerError, SpawnError};
 use crate::executor::{Outcome, RawLine, RunningJob, StopSignal};
-use crate::outputs::collect_outputs;
 use crate::prepare::prepare;
+use process_datadir::collect_outputs;
 
 /// Lines a job may be ahead of the store before its pumps wait.
 const LINE_BUFFER: usize = 8_192;

@@ -7,8 +7,9 @@ use process_core::OutputRange;
 use process_core::{
     ListScope, OutputLine, ProcessId, ProcessQuery, ProcessRepository, ProcessStatus, Stream,
 };
+use process_datadir::Layout;
 use process_store::testing::TestDatabase;
-use process_store::{Layout, Store};
+use process_store::Store;
 
 use crate::{at, complete, each_backend, new_process, param, start};
 

@@ -1,5 +1,6 @@
 use process_core::{FileId, PageRequest, ProcessFile, ProcessId, ProcessRepository};
-use process_store::{Layout, NewFile};
+use process_datadir::Layout;
+use process_store::NewFile;
 
 use crate::{at, create, each_backend, new_process};
 

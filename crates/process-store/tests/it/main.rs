@@ -22,8 +22,9 @@ use process_core::{
     DependencyType, NewProcess, Param, Process, ProcessId, ScriptName, StatusReason, Transition,
     User,
 };
+use process_datadir::Layout;
 use process_store::testing::TestDatabase;
-use process_store::{Layout, Store};
+use process_store::Store;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 

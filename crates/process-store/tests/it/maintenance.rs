@@ -1,11 +1,17 @@
-//! Housekeeping on disk: leftover temporary uploads and input files no process refers to.
+//! Housekeeping: leftover temporary uploads and input files no process refers to, and the
+//! retention sweep.
 
 use std::time::{Duration, SystemTime};
 
-use process_core::FileId;
-use process_store::{Layout, NewFile};
+use process_core::retention::expiry;
+use process_core::{
+    DependencyType, FileId, NewProcess, ProcessId, ProcessStatus, StatusReason, Transition,
+};
+use process_datadir::Layout;
+use process_store::{NewFile, Store};
+use time::OffsetDateTime;
 
-use crate::{at, each_backend, new_process};
+use crate::{at, each_backend, new_process, script};
 
 fn age(path: &std::path::Path, by: Duration) {
     let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
@@ -47,8 +53,64 @@ fn orphan_inputs_and_old_temporary_files_are_removed() {
                 .unwrap(),
             1
         );
-        assert_eq!(store.clean_tmp(Duration::from_secs(3600)), 1);
+        assert_eq!(layout.clear_tmp(Duration::from_secs(3600)), 1);
         assert!(kept.exists() && young_orphan.exists() && new_tmp.exists());
         assert!(!orphan.exists() && !old_tmp.exists());
+    });
+}
+
+/// A process that failed at `at`.
+fn finished(store: &Store, at: OffsetDateTime, depends_on: Vec<ProcessId>) -> ProcessId {
+    let p = store
+        .create_process(
+            &NewProcess {
+                depends_on,
+                dependency_type: DependencyType::AfterAny,
+                ..new_process("x", at)
+            },
+            &[],
+        )
+        .unwrap();
+    store
+        .transition(
+            p.id,
+            &Transition::Fail {
+                at,
+                reason: StatusReason::Exit,
+                exit_code: Some(1),
+            },
+        )
+        .unwrap();
+    p.id
+}
+
+#[test]
+fn sweep_deletes_only_expired_finished_processes() {
+    each_backend(|store| {
+        let now = OffsetDateTime::now_utc();
+        let old = finished(store, now - time::Duration::days(10), vec![]);
+        let recent = finished(store, now - time::Duration::days(1), vec![]);
+        // An old process that a scheduled one still waits on is kept.
+        let waited_on = finished(store, now - time::Duration::days(10), vec![]);
+        let waiter = store
+            .create_process(
+                &NewProcess {
+                    script: script("x"),
+                    depends_on: vec![waited_on],
+                    dependency_type: DependencyType::AfterOk,
+                    ..new_process("x", now)
+                },
+                &[],
+            )
+            .unwrap();
+        assert_eq!(store.sweep_processes(7, now).unwrap(), 1);
+        assert!(store.get_process(old).unwrap().is_none());
+        assert!(store.get_process(recent).unwrap().is_some());
+        assert!(store.get_process(waited_on).unwrap().is_some());
+        assert_eq!(
+            store.get_process(waiter.id).unwrap().unwrap().status(),
+            ProcessStatus::Scheduled
+        );
+        assert_eq!(expiry(now, 7), now + time::Duration::days(7));
     });
 }

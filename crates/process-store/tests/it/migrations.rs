@@ -1,5 +1,6 @@
 use process_core::{ListScope, ProcessId, ProcessQuery};
-use process_store::{Layout, Store, StoreError};
+use process_datadir::Layout;
+use process_store::{Store, StoreError};
 
 use crate::{at, create, each_database, new_process, user};
 

@@ -5,7 +5,8 @@ use process_core::{
     DependencyType, FileId, ListScope, OutputLine, Process, ProcessId, ProcessQuery, ProcessStatus,
     StatusReason, Stream, Transition,
 };
-use process_store::{Layout, NewFile, StoreError};
+use process_datadir::Layout;
+use process_store::{NewFile, StoreError};
 
 use crate::{at, complete, create, each_backend, fail, ids, new_process, param, start, user};
 

@@ -3,7 +3,8 @@ use process_core::{
     FileId, FileStatus, ListScope, NewUploadFile, PageRequest, UploadDefinition, UploadError,
     UploadId, UploadStatus, UserId,
 };
-use process_store::{FileChange, Received, Store, StoreError};
+use process_datadir::{Checksum, Staged};
+use process_store::{FileChange, Store, StoreError};
 
 use crate::{at, each_backend, new_process, user};
 
@@ -26,21 +27,16 @@ fn statuses(def: &UploadDefinition) -> Vec<FileStatus> {
 }
 
 /// Writes `bytes` where an upload in flight would be.
-fn received(store: &Store, bytes: &[u8]) -> Received {
-    let path = store
-        .layout()
-        .tmp_path(FileId::from_uuid(uuid::Uuid::new_v4()));
-    std::fs::write(&path, bytes).unwrap();
-    Received {
-        path,
-        size_bytes: bytes.len() as u64,
-        md5: md5_of(bytes),
-    }
+fn received(store: &Store, bytes: &[u8]) -> Staged {
+    let mut staged = Staged::new(store.layout());
+    staged.write_from(bytes).unwrap();
+    staged
 }
 
 fn md5_of(bytes: &[u8]) -> String {
-    use md5::{Digest, Md5};
-    hex::encode(Md5::digest(bytes))
+    let mut sum = Checksum::default();
+    sum.update(bytes);
+    sum.value().1
 }
 
 /// Uploads `bytes` as file `file` of `id`: start, then finish.
@@ -57,11 +53,12 @@ fn upload(
         .unwrap()
         .unwrap();
     let got = received(store, bytes);
+    let tmp = got.path().to_owned();
     let def = store
-        .finish_file_upload(id, file, &got, by, at(secs))
+        .finish_file_upload(id, file, got, by, at(secs))
         .unwrap()
         .unwrap();
-    assert!(!got.path.exists(), "the received bytes were moved");
+    assert!(!tmp.exists(), "the received bytes were moved");
     def
 }
 
@@ -113,7 +110,7 @@ fn a_session_goes_from_new_to_completed() {
         );
         let got = received(store, b"alpha\n");
         let loaded_a = store
-            .finish_file_upload(def.id, a, &got, alice.id, at(3))
+            .finish_file_upload(def.id, a, got, alice.id, at(3))
             .unwrap()
             .unwrap();
         let fa = &loaded_a.files[0];

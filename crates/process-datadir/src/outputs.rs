@@ -2,20 +2,23 @@
 //! `outputFile`s, files under `<type>/` get filetype `<type>`. Entries are examined with
 //! `lstat`: symlinks are never followed or registered.
 
-use std::fs::{self, File};
-use std::io::{self, Read};
+use std::fs;
+use std::io;
 use std::path::Path;
 
-use md5::{Digest, Md5};
 use process_core::file::{is_valid_filetype, OUTPUT_FILETYPE};
 use process_core::{FileId, ProcessFile, ProcessId};
-use process_store::Layout;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::checksum::describe;
+use crate::layout::Layout;
 
 /// At most this many output files are registered per process.
 pub const MAX_OUTPUT_FILES: usize = 10_000;
 
+/// The files in `process`'s output directory, as rows to register (new ids, size and MD5).
+/// A missing directory has none.
 pub fn collect_outputs(
     layout: &Layout,
     process: ProcessId,
@@ -107,23 +110,6 @@ fn walk(
         }
     }
     Ok(())
-}
-
-/// Size and MD5 of a file, read in one streaming pass.
-pub fn describe(path: &Path) -> io::Result<(u64, String)> {
-    let mut file = File::open(path)?;
-    let mut hasher = Md5::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((size, hex::encode(hasher.finalize())))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Where processd keeps things on disk, all under one data directory:
 //!
 //! ```text
-//! <data_dir>/tmp/<uuid>            uploads being received
+//! <data_dir>/tmp/<uuid>            bytes being received
 //! <data_dir>/files/<uuid>          uploaded input files
 //! <data_dir>/uploads/<uuid>        files of upload sessions, by file definition id
 //! <data_dir>/runs/<id>/work/       a process's working directory (mode 0700)
@@ -12,10 +12,12 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use process_core::{FileId, ProcessFile, ProcessId};
+
+use crate::ops::{private_dir, remove_quietly};
 
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -36,10 +38,7 @@ impl Layout {
             self.runs_dir(),
             self.uploads_dir(),
         ] {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
+            private_dir(&dir)?;
         }
         Ok(())
     }
@@ -91,6 +90,11 @@ impl Layout {
         format!("files/{id}")
     }
 
+    /// The absolute path of an uploaded input file (`input_storage_path`, resolved).
+    pub fn input_path(&self, id: FileId) -> PathBuf {
+        self.files_dir().join(id.to_string())
+    }
+
     /// The absolute path of a stored file. Refuses anything but a plain relative path, so a
     /// damaged row cannot point outside the data directory.
     pub fn resolve(&self, storage_path: &str) -> Option<PathBuf> {
@@ -119,15 +123,53 @@ impl Layout {
         for f in files {
             if let Some(path) = self.resolve(&f.storage_path) {
                 if path.starts_with(self.files_dir()) {
-                    if let Err(e) = fs::remove_file(&path) {
-                        if e.kind() != io::ErrorKind::NotFound {
-                            tracing::warn!(path = %path.display(), error = %e, "could not remove file");
-                        }
-                    }
+                    remove_quietly(&path);
                 }
             }
         }
     }
+
+    /// Removes files in `tmp/` older than `age`: bytes a crash or a dropped connection left
+    /// behind. Returns how many.
+    pub fn clear_tmp(&self, age: Duration) -> usize {
+        older_than(&self.tmp_dir(), age)
+            .into_iter()
+            .filter(|e| fs::remove_file(e.path()).is_ok())
+            .count()
+    }
+
+    /// Input files under `files/` older than `age`, as (storage path, absolute path): the
+    /// candidates for removal when no process refers to them (a crash between storing an
+    /// upload and committing its process leaves them).
+    pub fn inputs_older_than(&self, age: Duration) -> Vec<(String, PathBuf)> {
+        older_than(&self.files_dir(), age)
+            .into_iter()
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.to_owned();
+                Some((format!("files/{name}"), e.path()))
+            })
+            .collect()
+    }
+}
+
+/// Regular files directly in `dir` last modified at least `age` ago; none when `dir` cannot
+/// be read.
+fn older_than(dir: &Path, age: Duration) -> Vec<fs::DirEntry> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let now = SystemTime::now();
+    entries
+        .flatten()
+        .filter(|e| {
+            e.metadata()
+                .ok()
+                .filter(fs::Metadata::is_file)
+                .and_then(|m| m.modified().ok())
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|d| d >= age)
+        })
+        .collect()
 }
 
 #[cfg(test)]

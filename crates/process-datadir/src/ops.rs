@@ -1,0 +1,62 @@
+//! File operations every crate that touches the data directory shares.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+
+/// Creates `path` (and missing parents) as directories only the service may enter.
+pub fn private_dir(path: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+}
+
+/// Hard-links `source` to `target`, or copies it where a link is impossible (another
+/// filesystem, one without hard links). Either way removing one name leaves the other.
+pub fn link_or_copy(source: &Path, target: &Path) -> io::Result<()> {
+    if fs::hard_link(source, target).is_err() {
+        fs::copy(source, target)?;
+    }
+    Ok(())
+}
+
+/// Removes a file, ignoring one that is already gone. Other failures are logged, not
+/// returned: the rows are already settled, and a leftover file harms nobody.
+pub fn remove_quietly(path: &Path) {
+    if let Err(e) = fs::remove_file(path) {
+        if e.kind() != io::ErrorKind::NotFound {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove file");
+        }
+    }
+}
+
+/// The disk holding the data directory is full (ENOSPC): a reason to answer 507 or retry
+/// later, not a bug.
+pub fn is_disk_full(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::StorageFull
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enospc_is_disk_full() {
+        assert!(is_disk_full(&io::Error::from_raw_os_error(28)));
+        assert!(!is_disk_full(&io::Error::from_raw_os_error(2)));
+        assert!(!is_disk_full(&io::Error::other("x")));
+    }
+
+    #[test]
+    fn links_and_removes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, b"bytes").unwrap();
+        link_or_copy(&a, &b).unwrap();
+        remove_quietly(&a);
+        remove_quietly(&a);
+        assert_eq!(fs::read(&b).unwrap(), b"bytes");
+    }
+}
