@@ -14,10 +14,10 @@ use process_store::{Layout, Store};
 
 use crate::config::{Config, ExecutorKind};
 use crate::error::{json_errors, ApiError};
+use crate::jwt::{generate_key, JwtKeys, JWT_KEY_NAME};
 use crate::metrics::{Metrics, RequestLabels};
-use crate::routes;
-use crate::service::authn::{generate_key, JwtKeys, JWT_KEY_NAME};
 use crate::state::AppState;
+use crate::{openapi, routes};
 
 pub struct Application {
     port: u16,
@@ -182,6 +182,7 @@ impl Application {
 /// Every route of the API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(routes::root::configure)
+        .configure(openapi::configure)
         .configure(routes::authn::configure)
         .configure(routes::scripts::configure)
         .configure(routes::processes::configure)

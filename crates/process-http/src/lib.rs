@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod hal;
+pub mod jwt;
 pub mod metrics;
 pub mod openapi;
 pub mod resources;

@@ -1,10 +1,29 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the resource types
-//! they serialize, so it cannot drift from the code.
+//! they serialize, so it cannot drift from the code. It is served from here too: the
+//! document lists every route, so the route that serves it lives beside it rather than in a
+//! route module the document would have to list in turn.
 
+use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_openapi);
+}
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "service",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json")))]
+#[get("/api/openapi.json")]
+async fn get_openapi() -> HttpResponse {
+    // Built once: the document is fixed for the life of the binary.
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default());
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.as_str())
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,7 +33,7 @@ use crate::routes;
     ),
     paths(
         routes::root::get_root,
-        routes::root::get_openapi,
+        get_openapi,
         routes::root::get_health,
         routes::root::get_metrics,
         routes::authn::login,
