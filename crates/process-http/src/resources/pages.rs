@@ -132,10 +132,20 @@ pub struct AuthnStatusResource {
 /// Every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorResource {
+    /// The HTTP status.
     pub status: u16,
+    /// The status's reason phrase (`Not Found`).
     pub error: String,
+    /// What went wrong, for people; wording may change.
     pub message: String,
+    /// The request path.
     pub path: String,
+    /// What went wrong, for programs: a stable snake_case code such as `not_found`,
+    /// `no_route`, `validation_failed`, `file_not_sent`, `process_running`,
+    /// `dependency_waiting`, `unauthorized`, `forbidden`, `payload_too_large`,
+    /// `unavailable`, `insufficient_storage` or `internal` (docs/API.md lists them all).
+    #[schema(example = "not_found")]
+    pub code: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -51,13 +51,9 @@ pub fn too_large(limit: u64) -> ApiError {
     ApiError::PayloadTooLarge(format!("uploads are limited to {limit} bytes"))
 }
 
-/// A write error on the data directory: 507 when the disk is full.
+/// A write error on the data directory (its status is decided in `crate::error`).
 pub fn io_error(e: std::io::Error) -> ApiError {
-    if e.raw_os_error() == Some(28) {
-        ApiError::InsufficientStorage("the data directory is full".into())
-    } else {
-        ApiError::internal(e)
-    }
+    e.into()
 }
 
 /// Streams `body` into a new file at `path` and returns its size and MD5. `used` counts the

@@ -116,11 +116,10 @@ pub async fn stop(state: &AppState, caller: &Caller, id: &str) -> Result<Process
     let process = visible(state, caller, id).await?;
     may_modify(caller, process.owner)?;
     if process.status().is_terminal() {
-        return Err(ApiError::Unprocessable(format!(
-            "process {} already finished ({})",
-            process.id,
-            process.status()
-        )));
+        return Err(ApiError::ProcessFinished {
+            id: process.id,
+            status: process.status(),
+        });
     }
     let result = state
         .runner

@@ -178,10 +178,7 @@ pub async fn update(
     }
     if let Some(status) = body.status.as_deref() {
         if status != def.status.as_str() {
-            return Err(ApiError::Unprocessable(format!(
-                "status is {}; it changes only as files are uploaded and a process uses them",
-                def.status
-            )));
+            return Err(ApiError::StatusReadOnly(def.status));
         }
     }
     let changes = body
