@@ -186,6 +186,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(routes::authn::configure)
         .configure(routes::scripts::configure)
         .configure(routes::processes::configure)
+        .configure(routes::output::configure)
+        .configure(routes::files::configure)
         .configure(routes::bitstreams::configure)
         .configure(routes::uploads::configure);
 }

@@ -7,6 +7,7 @@ use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::resources::pages::ErrorResource;
 use crate::routes;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -48,11 +49,11 @@ async fn get_openapi() -> HttpResponse {
         routes::processes::get_process,
         routes::processes::stop_process,
         routes::processes::delete_process,
-        routes::processes::get_output,
-        routes::processes::list_files,
-        routes::processes::list_files_of_type,
-        routes::processes::list_filetypes,
-        routes::processes::get_archive,
+        routes::output::get_output,
+        routes::files::list_files,
+        routes::files::list_files_of_type,
+        routes::files::list_filetypes,
+        routes::files::get_archive,
         routes::uploads::list_upload_definitions,
         routes::uploads::create_upload_definition,
         routes::uploads::get_upload_definition,
@@ -64,6 +65,9 @@ async fn get_openapi() -> HttpResponse {
         routes::bitstreams::get_bitstream,
         routes::bitstreams::get_bitstream_content,
     ),
+    // The shared error responses (`resources::responses`) refer to this schema without
+    // registering it.
+    components(schemas(ErrorResource)),
     modifiers(&BearerAuth),
     tags(
         (name = "scripts", description = "What may run, and starting it"),
