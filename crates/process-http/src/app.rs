@@ -1,7 +1,7 @@
 //! Building the application: store, runner and HTTP server, bound before it runs so tests
 //! (and embedders) can ask for port 0 and learn the port.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::{openapi, routes};
 
 pub struct Application {
-    port: u16,
+    addr: SocketAddr,
     server: Server,
     state: web::Data<AppState>,
 }
@@ -94,7 +94,7 @@ impl Application {
         process_runner::retention::spawn(store.clone(), config.retention_days);
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
-        let port = listener.local_addr()?.port();
+        let addr = listener.local_addr()?;
         let state = web::Data::new(AppState {
             store,
             runner,
@@ -142,14 +142,20 @@ impl Application {
         .listen(listener)?
         .run();
         Ok(Self {
-            port,
+            addr,
             server,
             state,
         })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.addr.port()
+    }
+
+    /// The address the listener is bound to, with the port the system chose when the
+    /// configuration asked for port 0.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
     }
 
     pub fn state(&self) -> web::Data<AppState> {

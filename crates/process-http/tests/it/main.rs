@@ -1,7 +1,6 @@
 //! processd's end-to-end tests: the real app, real scripts, real HTTP, on SQLite and
 //! PostgreSQL.
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
-#![expect(dead_code, reason = "each test module uses a different part of the helpers")]
 
 mod api;
 mod authn;
