@@ -56,17 +56,6 @@ pub enum ValidationError {
     DuplicateFile { file: String },
 }
 
-impl ValidationError {
-    /// DSpace answers 422 (not 400) when the parameters are well formed but the uploaded
-    /// files do not match them.
-    pub fn is_unprocessable(&self) -> bool {
-        matches!(
-            self,
-            ValidationError::FileNotSent { .. } | ValidationError::DuplicateFile { .. }
-        )
-    }
-}
-
 /// Checks `raw` against `script`'s parameters; `uploaded` are the names of the files sent
 /// with the request. Returns the parameters in the order sent, normalized.
 pub fn validate(
@@ -309,7 +298,6 @@ mod tests {
         let long = "x".repeat(MAX_VALUE_LEN + 1);
         let err = validate(&script(), &raw(&[("-f", "a"), ("-s", &long)]), &["a"]).unwrap_err();
         assert!(matches!(err, ValidationError::TooLong { .. }));
-        assert!(!err.is_unprocessable());
     }
 
     #[test]

@@ -71,16 +71,6 @@ pub enum UploadError {
     Changed,
 }
 
-impl UploadError {
-    /// Malformed input (400) rather than a request the current state refuses (422).
-    pub fn is_bad_request(&self) -> bool {
-        matches!(
-            self,
-            UploadError::InvalidName { .. } | UploadError::InvalidUiKey
-        )
-    }
-}
-
 impl UploadStatus {
     /// The status of a definition that no process consumed yet, from its files' statuses:
     /// LOADED when there are files and all are UPLOADED, IN_PROGRESS when any was touched,
@@ -409,7 +399,10 @@ mod tests {
         assert_eq!(new("marc.mrc").check(), Ok(()));
         assert_eq!(new("../odd name.csv").check(), Ok(()));
         for bad in ["", "a\nb", "tab\there", &"x".repeat(256)] {
-            assert!(new(bad).check().unwrap_err().is_bad_request(), "{bad:?}");
+            assert!(
+                matches!(new(bad).check(), Err(UploadError::InvalidName { .. })),
+                "{bad:?}"
+            );
         }
         let keyed = NewUploadFile {
             name: "a".into(),
@@ -427,6 +420,5 @@ mod tests {
             check_names(many.iter().map(String::as_str)),
             Err(UploadError::TooManyFiles)
         );
-        assert!(!UploadError::Changed.is_bad_request());
     }
 }

@@ -1,7 +1,7 @@
 //! Building the application: store, runner and HTTP server, bound before it runs so tests
 //! (and embedders) can ask for port 0 and learn the port.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,13 +17,13 @@ use process_store::Store;
 use crate::config::{Config, ExecutorKind};
 use crate::error::{json_errors, ApiError};
 use crate::housekeeping;
+use crate::jwt::{generate_key, JwtKeys, JWT_KEY_NAME};
 use crate::metrics::{Metrics, RequestLabels};
-use crate::routes;
-use crate::service::authn::{generate_key, JwtKeys, JWT_KEY_NAME};
 use crate::state::AppState;
+use crate::{openapi, routes};
 
 pub struct Application {
-    port: u16,
+    addr: SocketAddr,
     server: Server,
     state: web::Data<AppState>,
 }
@@ -93,7 +93,7 @@ impl Application {
         housekeeping::spawn(store.clone(), config.retention_days);
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
-        let port = listener.local_addr()?.port();
+        let addr = listener.local_addr()?;
         let state = web::Data::new(AppState {
             store,
             console,
@@ -142,14 +142,20 @@ impl Application {
         .listen(listener)?
         .run();
         Ok(Self {
-            port,
+            addr,
             server,
             state,
         })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.addr.port()
+    }
+
+    /// The address the listener is bound to, with the port the system chose when the
+    /// configuration asked for port 0.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
     }
 
     pub fn state(&self) -> web::Data<AppState> {
@@ -198,9 +204,12 @@ fn executors(config: &Config) -> anyhow::Result<Executors> {
 /// Every route of the API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(routes::root::configure)
+        .configure(openapi::configure)
         .configure(routes::authn::configure)
         .configure(routes::scripts::configure)
         .configure(routes::processes::configure)
+        .configure(routes::output::configure)
+        .configure(routes::files::configure)
         .configure(routes::bitstreams::configure)
         .configure(routes::uploads::configure);
 }

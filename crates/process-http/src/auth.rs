@@ -10,7 +10,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use process_core::Caller;
 
 use crate::error::ApiError;
-use crate::service::authn;
+use crate::jwt;
 use crate::state::AppState;
 use process_store::TOKEN_PREFIX;
 
@@ -44,7 +44,7 @@ impl FromRequest for Auth {
             // API tokens carry a prefix; anything else may be a login JWT.
             let user = if token.starts_with(TOKEN_PREFIX) {
                 state.db(move |s| s.user_by_token(&token)).await?
-            } else if let Some(id) = authn::verify(&state.jwt, &token) {
+            } else if let Some(id) = jwt::verify(&state.jwt, &token) {
                 state.db(move |s| s.get_user(id)).await?
             } else {
                 None

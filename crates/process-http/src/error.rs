@@ -1,13 +1,21 @@
 //! The one map from errors to HTTP. Every error response has the JSON shape
-//! `{"status", "error", "message", "path"}`; 5xx bodies say nothing of the cause, which is
-//! logged instead.
+//! `{"status", "error", "message", "path", "code"}`, where `code` is a stable snake_case name
+//! clients can branch on; 5xx bodies say nothing of the cause, which is logged instead.
+//!
+//! The core and the store say *what* went wrong (a `ValidationError` variant, a process still
+//! RUNNING, a full disk); which status that becomes is decided here and nowhere else, in
+//! [`ApiError::class`].
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use process_core::{Denied, ParseError, TransitionError, UploadError, ValidationError};
+use process_core::{
+    Denied, ParseError, ProcessId, ProcessStatus, TransitionError, UploadError, UploadStatus,
+    ValidationError,
+};
+use process_datadir::is_disk_full;
 use process_runner::RunnerError;
 use process_store::StoreError;
 use serde::Serialize;
@@ -16,14 +24,36 @@ use serde::Serialize;
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// A value in the request that does not parse (an id, a sort order, a page size).
+    #[error(transparent)]
+    InvalidValue(#[from] ParseError),
+    /// Launch parameters that do not fit the script.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// A process lifecycle step its status does not allow.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// An upload session or file change its state or its names do not allow.
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    #[error("process {0} is RUNNING; stop it first")]
+    ProcessRunning(i64),
+    #[error("process {id} cannot be deleted: process {waiter} is waiting for it")]
+    DependencyWaiting { id: i64, waiter: i64 },
+    #[error("process {id} already finished ({status})")]
+    ProcessFinished {
+        id: ProcessId,
+        status: ProcessStatus,
+    },
+    /// A client asked to set an upload session's status, which only the service changes.
+    #[error("status is {0}; it changes only as files are uploaded and a process uses them")]
+    StatusReadOnly(UploadStatus),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("{0}")]
-    Unprocessable(String),
     #[error("{0}")]
     RequestTimeout(String),
     #[error("{0}")]
@@ -44,6 +74,7 @@ struct ErrorBody<'a> {
     error: &'a str,
     message: String,
     path: &'a str,
+    code: &'static str,
 }
 
 impl ApiError {
@@ -54,23 +85,84 @@ impl ApiError {
     pub fn not_found(what: impl std::fmt::Display) -> Self {
         ApiError::NotFound(format!("{what} not found"))
     }
+
+    /// The table: every error's status and its stable `code`. Codes are part of the API
+    /// (docs/API.md lists them): add new ones, never rename one.
+    pub fn class(&self) -> (StatusCode, &'static str) {
+        use StatusCode as S;
+        match self {
+            ApiError::BadRequest(_) => (S::BAD_REQUEST, "bad_request"),
+            ApiError::InvalidValue(_) => (S::BAD_REQUEST, "invalid_value"),
+            // As DSpace does: well-formed parameters whose files do not match are a 422.
+            ApiError::Validation(ValidationError::FileNotSent { .. }) => {
+                (S::UNPROCESSABLE_ENTITY, "file_not_sent")
+            }
+            ApiError::Validation(ValidationError::DuplicateFile { .. }) => {
+                (S::UNPROCESSABLE_ENTITY, "duplicate_file")
+            }
+            ApiError::Validation(_) => (S::BAD_REQUEST, "validation_failed"),
+            ApiError::Transition(_) => (S::UNPROCESSABLE_ENTITY, "invalid_transition"),
+            ApiError::Upload(e) => match e {
+                // Malformed input rather than a request the current state refuses.
+                UploadError::InvalidName { .. } | UploadError::InvalidUiKey => {
+                    (S::BAD_REQUEST, "invalid_file_definition")
+                }
+                UploadError::Definition { .. } | UploadError::File { .. } => {
+                    (S::UNPROCESSABLE_ENTITY, "invalid_transition")
+                }
+                UploadError::DuplicateName { .. } => (S::UNPROCESSABLE_ENTITY, "duplicate_file"),
+                UploadError::UnknownFile { .. } => (S::UNPROCESSABLE_ENTITY, "unknown_file"),
+                UploadError::TooManyFiles => (S::UNPROCESSABLE_ENTITY, "too_many_files"),
+                UploadError::Changed => (S::UNPROCESSABLE_ENTITY, "upload_changed"),
+            },
+            ApiError::ProcessRunning(_) => (S::UNPROCESSABLE_ENTITY, "process_running"),
+            ApiError::DependencyWaiting { .. } => (S::UNPROCESSABLE_ENTITY, "dependency_waiting"),
+            ApiError::ProcessFinished { .. } => (S::UNPROCESSABLE_ENTITY, "process_finished"),
+            ApiError::StatusReadOnly(_) => (S::UNPROCESSABLE_ENTITY, "status_read_only"),
+            ApiError::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (S::NOT_FOUND, "not_found"),
+            ApiError::RequestTimeout(_) => (S::REQUEST_TIMEOUT, "request_timeout"),
+            ApiError::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType(_) => {
+                (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::InsufficientStorage(_) => (S::INSUFFICIENT_STORAGE, "insufficient_storage"),
+            ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// The stable code of the error body.
+    pub fn code(&self) -> &'static str {
+        self.class().1
+    }
+}
+
+/// The code of an error response that no `ApiError` made: bodiless answers from routing and
+/// file serving, and errors of actix's own extractors.
+fn code_of_status(status: StatusCode) -> &'static str {
+    match status {
+        // Routing found no resource for the path; a missing object is `not_found`.
+        StatusCode::NOT_FOUND => "no_route",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::RANGE_NOT_SATISFIABLE => "range_not_satisfiable",
+        StatusCode::PRECONDITION_FAILED => "precondition_failed",
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal",
+        _ => "client_error",
+    }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.class().0
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -98,47 +190,11 @@ impl From<Denied> for ApiError {
     }
 }
 
-impl From<ParseError> for ApiError {
-    fn from(e: ParseError) -> Self {
-        ApiError::BadRequest(e.to_string())
-    }
-}
-
-impl From<ValidationError> for ApiError {
-    fn from(e: ValidationError) -> Self {
-        if e.is_unprocessable() {
-            ApiError::Unprocessable(e.to_string())
-        } else {
-            ApiError::BadRequest(e.to_string())
-        }
-    }
-}
-
-impl From<TransitionError> for ApiError {
-    fn from(e: TransitionError) -> Self {
-        ApiError::Unprocessable(e.to_string())
-    }
-}
-
-impl From<UploadError> for ApiError {
-    fn from(e: UploadError) -> Self {
-        if e.is_bad_request() {
-            ApiError::BadRequest(e.to_string())
-        } else {
-            ApiError::Unprocessable(e.to_string())
-        }
-    }
-}
-
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Running(id) => {
-                ApiError::Unprocessable(format!("process {id} is RUNNING; stop it first"))
-            }
-            StoreError::Depended(id, waiter) => ApiError::Unprocessable(format!(
-                "process {id} cannot be deleted: process {waiter} is waiting for it"
-            )),
+            StoreError::Running(id) => ApiError::ProcessRunning(id),
+            StoreError::Depended(id, waiter) => ApiError::DependencyWaiting { id, waiter },
             StoreError::Transition(t) => t.into(),
             StoreError::Upload(u) => u.into(),
             e if e.is_storage_full() => {
@@ -163,6 +219,17 @@ impl From<RunnerError> for ApiError {
     }
 }
 
+/// A failed read or write of the data directory: 507 when the disk is full, else a 500.
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        if is_disk_full(&e) {
+            ApiError::InsufficientStorage("the data directory is full".into())
+        } else {
+            ApiError::internal(e)
+        }
+    }
+}
+
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::internal(anyhow::anyhow!("blocking task failed: {e}"))
@@ -181,27 +248,28 @@ pub fn json_errors<B: MessageBody + 'static>(res: ServiceResponse<B>) -> Service
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return res.map_into_boxed_body();
     }
-    let message = match res.response().error() {
+    let (message, code) = match res.response().error() {
         Some(e) => match e.as_error::<ApiError>() {
-            Some(ApiError::Internal(cause)) => {
+            Some(api @ ApiError::Internal(cause)) => {
                 tracing::error!(error = ?cause, "internal error");
-                "internal error".to_owned()
+                ("internal error".to_owned(), api.code())
             }
-            Some(api) => api.to_string(),
+            Some(api) => (api.to_string(), api.code()),
             None if status.is_server_error() => {
                 tracing::error!(error = %e, "internal error");
-                "internal error".to_owned()
+                ("internal error".to_owned(), code_of_status(status))
             }
-            None => e.to_string(),
+            None => (e.to_string(), code_of_status(status)),
         },
-        None => match status {
-            StatusCode::NOT_FOUND => "no such resource".to_owned(),
-            StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this resource".to_owned(),
-            StatusCode::RANGE_NOT_SATISFIABLE => {
-                "the requested range is not satisfiable".to_owned()
-            }
-            s => s.canonical_reason().unwrap_or("error").to_owned(),
-        },
+        None => {
+            let message = match status {
+                StatusCode::NOT_FOUND => "no such resource",
+                StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this resource",
+                StatusCode::RANGE_NOT_SATISFIABLE => "the requested range is not satisfiable",
+                s => s.canonical_reason().unwrap_or("error"),
+            };
+            (message.to_owned(), code_of_status(status))
+        }
     };
     let (req, res) = res.into_parts();
     let body = ErrorBody {
@@ -209,6 +277,7 @@ pub fn json_errors<B: MessageBody + 'static>(res: ServiceResponse<B>) -> Service
         error: status.canonical_reason().unwrap_or("Error"),
         message,
         path: req.path(),
+        code,
     };
     let mut builder = HttpResponse::build(status);
     for (name, value) in res.headers() {
@@ -218,4 +287,120 @@ pub fn json_errors<B: MessageBody + 'static>(res: ServiceResponse<B>) -> Service
     }
     let response = builder.json(body);
     ServiceResponse::new(req, response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(e: ApiError, status: u16, code: &str) {
+        let what = format!("{e:?}");
+        assert_eq!(
+            e.class(),
+            (StatusCode::from_u16(status).unwrap(), code),
+            "{what}"
+        );
+    }
+
+    #[test]
+    fn core_errors_get_their_status_here() {
+        // Parameters that are malformed are a 400; files that do not match them a 422.
+        check(
+            ValidationError::TooLong {
+                name: "-s".into(),
+                max: 1,
+            }
+            .into(),
+            400,
+            "validation_failed",
+        );
+        check(
+            ValidationError::Missing { name: "-f".into() }.into(),
+            400,
+            "validation_failed",
+        );
+        check(
+            ValidationError::FileNotSent {
+                name: "-f".into(),
+                file: "a".into(),
+            }
+            .into(),
+            422,
+            "file_not_sent",
+        );
+        check(
+            ValidationError::DuplicateFile { file: "a".into() }.into(),
+            422,
+            "duplicate_file",
+        );
+        check(
+            UploadError::InvalidName {
+                name: String::new(),
+            }
+            .into(),
+            400,
+            "invalid_file_definition",
+        );
+        check(
+            UploadError::InvalidUiKey.into(),
+            400,
+            "invalid_file_definition",
+        );
+        check(UploadError::Changed.into(), 422, "upload_changed");
+        check(UploadError::TooManyFiles.into(), 422, "too_many_files");
+        check(
+            ParseError::new("process id", "x", "a positive integer").into(),
+            400,
+            "invalid_value",
+        );
+        check(Denied::Unauthenticated.into(), 401, "unauthorized");
+        check(Denied::Forbidden.into(), 403, "forbidden");
+        check(Denied::Hidden.into(), 404, "not_found");
+    }
+
+    #[test]
+    fn store_errors_keep_their_messages() {
+        let running = ApiError::from(StoreError::Running(7));
+        assert_eq!(running.to_string(), "process 7 is RUNNING; stop it first");
+        check(running, 422, "process_running");
+        let waited = ApiError::from(StoreError::Depended(7, 9));
+        assert_eq!(
+            waited.to_string(),
+            "process 7 cannot be deleted: process 9 is waiting for it"
+        );
+        check(waited, 422, "dependency_waiting");
+        let full = ApiError::from(StoreError::io(
+            "/data/x",
+            std::io::Error::from_raw_os_error(28),
+        ));
+        check(full, 507, "insufficient_storage");
+    }
+
+    #[test]
+    fn a_full_disk_is_507_and_other_io_errors_500() {
+        check(
+            std::io::Error::from_raw_os_error(28).into(),
+            507,
+            "insufficient_storage",
+        );
+        check(
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied).into(),
+            500,
+            "internal",
+        );
+    }
+
+    #[test]
+    fn bodiless_answers_get_codes() {
+        assert_eq!(code_of_status(StatusCode::NOT_FOUND), "no_route");
+        assert_eq!(
+            code_of_status(StatusCode::METHOD_NOT_ALLOWED),
+            "method_not_allowed"
+        );
+        assert_eq!(
+            code_of_status(StatusCode::RANGE_NOT_SATISFIABLE),
+            "range_not_satisfiable"
+        );
+        assert_eq!(code_of_status(StatusCode::BAD_GATEWAY), "internal");
+    }
 }

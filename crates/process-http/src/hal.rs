@@ -1,17 +1,8 @@
-//! HAL building blocks: links and the Spring-style page object DSpace clients read.
+//! HAL building blocks: links and the Spring-style page object DSpace clients read. (The
+//! `page` and `size` a client sends are `resources::requests::Paging`.)
 
 use process_core::Page;
-use serde::{Deserialize, Serialize};
-
-/// `page` and `size` query parameters, checked by `PageRequest::new`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Paging {
-    /// Zero-based page number.
-    pub page: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    pub size: Option<String>,
-}
+use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Link {

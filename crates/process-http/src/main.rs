@@ -68,7 +68,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
             let app = Application::build(config).await?;
-            tracing::info!(port = app.port(), "processd listening");
+            // The address is in the message itself so that whoever started processd with
+            // port 0 (the tests do) can read the port from this line.
+            tracing::info!("processd listening on {}", app.local_addr());
             app.run().await.context("serving")?;
         }
         Command::Migrate => {

@@ -1,10 +1,30 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the resource types
-//! they serialize, so it cannot drift from the code.
+//! they serialize, so it cannot drift from the code. It is served from here too: the
+//! document lists every route, so the route that serves it lives beside it rather than in a
+//! route module the document would have to list in turn.
 
+use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::resources::pages::ErrorResource;
 use crate::routes;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_openapi);
+}
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "service",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json")))]
+#[get("/api/openapi.json")]
+async fn get_openapi() -> HttpResponse {
+    // Built once: the document is fixed for the life of the binary.
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default());
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.as_str())
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,7 +34,7 @@ use crate::routes;
     ),
     paths(
         routes::root::get_root,
-        routes::root::get_openapi,
+        get_openapi,
         routes::root::get_health,
         routes::root::get_metrics,
         routes::authn::login,
@@ -29,11 +49,11 @@ use crate::routes;
         routes::processes::get_process,
         routes::processes::stop_process,
         routes::processes::delete_process,
-        routes::processes::get_output,
-        routes::processes::list_files,
-        routes::processes::list_files_of_type,
-        routes::processes::list_filetypes,
-        routes::processes::get_archive,
+        routes::output::get_output,
+        routes::files::list_files,
+        routes::files::list_files_of_type,
+        routes::files::list_filetypes,
+        routes::files::get_archive,
         routes::uploads::list_upload_definitions,
         routes::uploads::create_upload_definition,
         routes::uploads::get_upload_definition,
@@ -45,6 +65,9 @@ use crate::routes;
         routes::bitstreams::get_bitstream,
         routes::bitstreams::get_bitstream_content,
     ),
+    // The shared error responses (`resources::responses`) refer to this schema without
+    // registering it.
+    components(schemas(ErrorResource)),
     modifiers(&BearerAuth),
     tags(
         (name = "scripts", description = "What may run, and starting it"),

@@ -9,8 +9,8 @@ use process_store::{Store, StoreError};
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::jwt::JwtKeys;
 use crate::metrics::Metrics;
-use crate::service::authn::JwtKeys;
 
 /// The implementation behind the output-log port.
 pub type ConsoleLog = Store;

@@ -4,6 +4,8 @@
 pub mod bitstream;
 pub mod pages;
 pub mod process;
+pub mod requests;
+pub mod responses;
 pub mod script;
 pub mod upload;
 

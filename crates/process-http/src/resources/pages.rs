@@ -1,9 +1,12 @@
 //! Typed HAL pages and the small resources, so the OpenAPI document is generated from the
 //! very types the handlers serialize.
 
+use process_core::{Caller, Page, Process, ProcessFile, Script, UploadDefinition};
 use serde::Serialize;
 
 use crate::hal::{Link, PageInfo, PageLinks};
+use crate::resources::process::expiry;
+use crate::resources::upload::{UploadDefinitionResource, UPLOADS_PATH};
 use crate::resources::{BitstreamResource, ProcessResource, ScriptResource};
 
 macro_rules! hal_page {
@@ -38,6 +41,68 @@ hal_page!(ProcessPage, ProcessList, processes, ProcessResource);
 hal_page!(ScriptPage, ScriptList, scripts, ScriptResource);
 hal_page!(BitstreamPage, BitstreamList, bitstreams, BitstreamResource);
 
+impl ProcessPage {
+    /// A page of a listing at `path`; `pairs` is the query string it was asked with, kept in
+    /// the page links (without `page` and `size`, which each link sets).
+    pub fn of(
+        page: &Page<Process>,
+        retention_days: Option<u32>,
+        path: &str,
+        pairs: &[(String, String)],
+    ) -> Self {
+        let rest: Vec<&(String, String)> = pairs
+            .iter()
+            .filter(|(k, _)| k != "page" && k != "size")
+            .collect();
+        let query = serde_urlencoded::to_string(&rest).unwrap_or_default();
+        Self::new(
+            page.items
+                .iter()
+                .map(|p| ProcessResource::from_process(p, retention_days))
+                .collect(),
+            PageInfo::of(page),
+            PageLinks::of(page, path, &query),
+        )
+    }
+}
+
+impl ScriptPage {
+    pub fn of(page: &Page<&Script>) -> Self {
+        Self::new(
+            page.items
+                .iter()
+                .map(|s| ScriptResource::from_script(s))
+                .collect(),
+            PageInfo::of(page),
+            PageLinks::of(page, "/api/system/scripts", ""),
+        )
+    }
+}
+
+impl BitstreamPage {
+    /// A page of the files of `process`, of `filetype` when given.
+    pub fn of(
+        process: &Process,
+        filetype: Option<&str>,
+        page: &Page<ProcessFile>,
+        retention_days: Option<u32>,
+    ) -> Self {
+        let path = match filetype {
+            Some(t) => format!("{}/files/{t}", ProcessResource::href(process)),
+            None => format!("{}/files", ProcessResource::href(process)),
+        };
+        let expiry = expiry(process, retention_days);
+        Self::new(
+            page.items
+                .iter()
+                .map(|f| BitstreamResource::from_file(f, expiry))
+                .collect(),
+            PageInfo::of(page),
+            PageLinks::of(page, &path, ""),
+        )
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SelfLink {
     #[serde(rename = "self")]
@@ -53,6 +118,19 @@ pub struct FiletypesResource {
     pub kind: &'static str,
     #[serde(rename = "_links")]
     pub links: SelfLink,
+}
+
+impl FiletypesResource {
+    pub fn of(process: &Process, values: Vec<String>) -> Self {
+        Self {
+            id: "filetypes",
+            values,
+            kind: "filetypes",
+            links: SelfLink {
+                this: Link::new(format!("{}/filetypes", ProcessResource::href(process))),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -129,19 +207,57 @@ pub struct AuthnStatusResource {
     pub links: SelfLink,
 }
 
+impl AuthnStatusResource {
+    /// Who `caller` is: anonymous, or the user with their groups.
+    pub fn of(caller: Caller) -> Self {
+        let embedded = match caller {
+            Caller::Anonymous => None,
+            Caller::User(u) => Some(EmbeddedEperson {
+                eperson: EpersonResource {
+                    id: u.id.to_string(),
+                    uuid: u.id.to_string(),
+                    name: u.name,
+                    admin: u.admin,
+                    groups: u.groups,
+                    kind: "eperson",
+                },
+            }),
+        };
+        Self {
+            okay: true,
+            authenticated: embedded.is_some(),
+            kind: "status",
+            embedded,
+            links: SelfLink {
+                this: Link::new("/api/authn/status"),
+            },
+        }
+    }
+}
+
 /// Every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorResource {
+    /// The HTTP status.
     pub status: u16,
+    /// The status's reason phrase (`Not Found`).
     pub error: String,
+    /// What went wrong, for people; wording may change.
     pub message: String,
+    /// The request path.
     pub path: String,
+    /// What went wrong, for programs: a stable snake_case code such as `not_found`,
+    /// `no_route`, `validation_failed`, `file_not_sent`, `process_running`,
+    /// `dependency_waiting`, `unauthorized`, `forbidden`, `payload_too_large`,
+    /// `unavailable`, `insufficient_storage` or `internal` (docs/API.md lists them all).
+    #[schema(example = "not_found")]
+    pub code: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UploadDefinitionList {
     #[serde(rename = "uploadDefinitions")]
-    pub upload_definitions: Vec<crate::resources::upload::UploadDefinitionResource>,
+    pub upload_definitions: Vec<UploadDefinitionResource>,
 }
 
 /// A page of upload sessions.
@@ -152,4 +268,20 @@ pub struct UploadDefinitionPage {
     pub page: PageInfo,
     #[serde(rename = "_links")]
     pub links: PageLinks,
+}
+
+impl UploadDefinitionPage {
+    pub fn of(page: &Page<UploadDefinition>) -> Self {
+        Self {
+            embedded: UploadDefinitionList {
+                upload_definitions: page
+                    .items
+                    .iter()
+                    .map(UploadDefinitionResource::from_definition)
+                    .collect(),
+            },
+            page: PageInfo::of(page),
+            links: PageLinks::of(page, UPLOADS_PATH, ""),
+        }
+    }
 }

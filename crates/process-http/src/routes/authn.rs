@@ -2,26 +2,16 @@
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
-use process_core::Caller;
-use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hal::Link;
-use crate::resources::pages::{
-    AuthnStatusResource, EmbeddedEperson, EpersonResource, ErrorResource, SelfLink,
-};
+use crate::resources::pages::{AuthnStatusResource, ErrorResource};
+use crate::resources::requests::LoginForm;
 use crate::service::authn;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(login).service(status).service(logout);
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct LoginForm {
-    user: String,
-    password: String,
 }
 
 /// `user` and `password` as form fields; answers 200 with `Authorization: Bearer <JWT>`.
@@ -54,28 +44,7 @@ async fn login(
     security((), ("bearer" = [])))]
 #[get("/api/authn/status")]
 async fn status(Auth(caller): Auth) -> HttpResponse {
-    let embedded = match caller {
-        Caller::Anonymous => None,
-        Caller::User(u) => Some(EmbeddedEperson {
-            eperson: EpersonResource {
-                id: u.id.to_string(),
-                uuid: u.id.to_string(),
-                name: u.name,
-                admin: u.admin,
-                groups: u.groups,
-                kind: "eperson",
-            },
-        }),
-    };
-    HttpResponse::Ok().json(AuthnStatusResource {
-        okay: true,
-        authenticated: embedded.is_some(),
-        kind: "status",
-        embedded,
-        links: SelfLink {
-            this: Link::new("/api/authn/status"),
-        },
-    })
+    HttpResponse::Ok().json(AuthnStatusResource::of(caller))
 }
 
 /// JWTs are stateless and expire on their own; logout exists for clients that call it.

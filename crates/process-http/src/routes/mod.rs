@@ -2,6 +2,8 @@
 
 pub mod authn;
 pub mod bitstreams;
+pub mod files;
+pub mod output;
 pub mod processes;
 pub mod root;
 pub mod scripts;

@@ -1,16 +1,14 @@
-//! The HAL root, the OpenAPI document, the health check and metrics.
+//! The HAL root, the health check and metrics. (The OpenAPI document is served by
+//! `crate::openapi`, which lists these routes.)
 
 use actix_web::{get, web, HttpResponse};
-use utoipa::OpenApi;
 
 use crate::error::ApiError;
-use crate::openapi::ApiDoc;
 use crate::resources::pages::{ErrorResource, HealthResource, RootResource};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(get_root)
-        .service(get_openapi)
         .service(get_health)
         .service(get_metrics);
 }
@@ -20,18 +18,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[get("/api")]
 async fn get_root() -> HttpResponse {
     HttpResponse::Ok().json(RootResource::default())
-}
-
-#[utoipa::path(get, path = "/api/openapi.json", tag = "service",
-    responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json")))]
-#[get("/api/openapi.json")]
-async fn get_openapi() -> HttpResponse {
-    // Built once: the document is fixed for the life of the binary.
-    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default());
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(doc.as_str())
 }
 
 /// 200 when the database answers, 503 otherwise.

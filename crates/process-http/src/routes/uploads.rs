@@ -7,11 +7,11 @@ use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hal::{PageInfo, PageLinks, Paging};
-use crate::resources::pages::{ErrorResource, UploadDefinitionList, UploadDefinitionPage};
-use crate::resources::upload::{UploadDefinitionResource, UPLOADS_PATH};
+use crate::resources::pages::{ErrorResource, UploadDefinitionPage};
+use crate::resources::requests::{DefinitionBody, FileDefinitionBody, Paging};
+use crate::resources::responses::{LoginRequired, StreamedBodyErrors, UploadErrors};
+use crate::resources::upload::UploadDefinitionResource;
 use crate::service::uploads;
-use crate::service::uploads::{DefinitionBody, FileDefinitionBody};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -30,38 +30,27 @@ fn ok(def: &process_core::UploadDefinition) -> HttpResponse {
 }
 
 #[utoipa::path(get, path = "/api/system/uploadDefinitions", tag = "uploads", params(Paging),
-    responses((status = 200, description = "The caller's upload definitions (admins: all), newest first", body = UploadDefinitionPage), (status = 401, description = "Login required", body = ErrorResource)), security(("bearer" = [])))]
+    responses(
+        (status = 200, description = "The caller's upload definitions (admins: all), newest first", body = UploadDefinitionPage),
+        (status = 400, description = "Bad paging", body = ErrorResource),
+        LoginRequired,
+    ), security(("bearer" = [])))]
 #[get("/api/system/uploadDefinitions")]
 async fn list_upload_definitions(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = uploads::list(
-        &state,
-        &caller,
-        paging.page.as_deref(),
-        paging.size.as_deref(),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(UploadDefinitionPage {
-        embedded: UploadDefinitionList {
-            upload_definitions: page
-                .items
-                .iter()
-                .map(UploadDefinitionResource::from_definition)
-                .collect(),
-        },
-        page: PageInfo::of(&page),
-        links: PageLinks::of(&page, UPLOADS_PATH, ""),
-    }))
+    let page = uploads::list(&state, &caller, &paging).await?;
+    Ok(HttpResponse::Ok().json(UploadDefinitionPage::of(&page)))
 }
 
 #[utoipa::path(post, path = "/api/system/uploadDefinitions", tag = "uploads",
     request_body(content = DefinitionBody, description = "The names of the files to upload"),
     responses(
         (status = 201, description = "Created", body = UploadDefinitionResource, headers(("Location" = String, description = "Its URL"))),
-        (status = 400, description = "Bad body or file names", body = ErrorResource), (status = 401, description = "Login required", body = ErrorResource),
+        (status = 400, description = "Bad body or file names", body = ErrorResource),
+        LoginRequired,
     ), security(("bearer" = [])))]
 #[post("/api/system/uploadDefinitions")]
 async fn create_upload_definition(
@@ -77,7 +66,10 @@ async fn create_upload_definition(
 }
 
 #[utoipa::path(get, path = "/api/system/uploadDefinitions/{id}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID")),
-    responses((status = 200, description = "The upload definition", body = UploadDefinitionResource), (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource)), security(("bearer" = [])))]
+    responses(
+        (status = 200, description = "The upload definition", body = UploadDefinitionResource),
+        UploadErrors,
+    ), security(("bearer" = [])))]
 #[get("/api/system/uploadDefinitions/{id}")]
 async fn get_upload_definition(
     state: web::Data<AppState>,
@@ -91,7 +83,8 @@ async fn get_upload_definition(
     request_body(content = DefinitionBody, description = "The file list: entries with an id are kept or renamed, new ones added, missing ones deleted"),
     responses(
         (status = 200, description = "Updated", body = UploadDefinitionResource),
-        (status = 400, description = "Bad body", body = ErrorResource), (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource),
+        (status = 400, description = "Bad body", body = ErrorResource),
+        UploadErrors,
         (status = 422, description = "COMPLETED, or a status change was asked for", body = ErrorResource),
     ), security(("bearer" = [])))]
 #[put("/api/system/uploadDefinitions/{id}")]
@@ -108,7 +101,10 @@ async fn update_upload_definition(
 }
 
 #[utoipa::path(delete, path = "/api/system/uploadDefinitions/{id}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID")),
-    responses((status = 204, description = "Deleted with its bytes"), (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource)), security(("bearer" = [])))]
+    responses(
+        (status = 204, description = "Deleted with its bytes"),
+        UploadErrors,
+    ), security(("bearer" = [])))]
 #[delete("/api/system/uploadDefinitions/{id}")]
 async fn delete_upload_definition(
     state: web::Data<AppState>,
@@ -123,7 +119,8 @@ async fn delete_upload_definition(
     request_body(content = FileDefinitionBody, description = "A file to add"),
     responses(
         (status = 201, description = "Added; the updated definition", body = UploadDefinitionResource, headers(("Location" = String, description = "The new file's URL"))),
-        (status = 400, description = "Bad body", body = ErrorResource), (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource),
+        (status = 400, description = "Bad body", body = ErrorResource),
+        UploadErrors,
         (status = 422, description = "COMPLETED", body = ErrorResource),
     ), security(("bearer" = [])))]
 #[post("/api/system/uploadDefinitions/{id}/files")]
@@ -144,8 +141,11 @@ async fn add_file_definition(
 }
 
 #[utoipa::path(delete, path = "/api/system/uploadDefinitions/{id}/files/{file}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID"), ("file" = String, Path, description = "The file definition's UUID")),
-    responses((status = 204, description = "Removed with its bytes"), (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource),
-        (status = 422, description = "COMPLETED", body = ErrorResource)), security(("bearer" = [])))]
+    responses(
+        (status = 204, description = "Removed with its bytes"),
+        UploadErrors,
+        (status = 422, description = "COMPLETED", body = ErrorResource),
+    ), security(("bearer" = [])))]
 #[delete("/api/system/uploadDefinitions/{id}/files/{file}")]
 async fn delete_file_definition(
     state: web::Data<AppState>,
@@ -161,12 +161,11 @@ async fn delete_file_definition(
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes, streamed"),
     responses(
         (status = 200, description = "Stored; the updated definition", body = UploadDefinitionResource),
-        (status = 401, description = "Login required", body = ErrorResource), (status = 404, description = "No such upload definition, or not the caller's", body = ErrorResource),
-        (status = 408, description = "The body stalled", body = ErrorResource),
+        UploadErrors,
         (status = 413, description = "Over max_upload_bytes", body = ErrorResource),
         (status = 415, description = "Not application/octet-stream", body = ErrorResource),
         (status = 422, description = "Already uploaded or being uploaded, or COMPLETED", body = ErrorResource),
-        (status = 507, description = "The data directory is full", body = ErrorResource),
+        StreamedBodyErrors,
     ), security(("bearer" = [])))]
 #[post("/api/system/uploadDefinitions/{id}/files/{file}")]
 async fn upload_file(

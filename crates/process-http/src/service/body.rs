@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::HttpRequest;
 use futures_util::{Stream, StreamExt};
-use process_datadir::{is_disk_full, Staged};
+use process_datadir::Staged;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::ApiError;
@@ -50,13 +50,9 @@ pub fn too_large(limit: u64) -> ApiError {
     ApiError::PayloadTooLarge(format!("uploads are limited to {limit} bytes"))
 }
 
-/// A write error on the data directory: 507 when the disk is full.
+/// A write error on the data directory (its status is decided in `crate::error`).
 pub fn io_error(e: std::io::Error) -> ApiError {
-    if is_disk_full(&e) {
-        ApiError::InsufficientStorage("the data directory is full".into())
-    } else {
-        ApiError::internal(e)
-    }
+    e.into()
 }
 
 /// Streams `body` into the new file `staged` names, recording each piece, and syncs it.

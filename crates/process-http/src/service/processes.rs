@@ -15,10 +15,11 @@ use crate::state::AppState;
 
 /// The process `id` if `caller` may see it. A missing process and someone else's get the
 /// same answer.
-pub async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Process, ApiError> {
-    let Ok(id) = id.parse::<ProcessId>() else {
-        return Err(missing(caller).into());
-    };
+pub async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: ProcessId,
+) -> Result<Process, ApiError> {
     let process = state.db(move |s| s.get_process(id)).await?;
     match process {
         Some(p) => {
@@ -112,15 +113,14 @@ fn parse_query(
 }
 
 /// Stops a process the caller may see; answers with its state afterwards.
-pub async fn stop(state: &AppState, caller: &Caller, id: &str) -> Result<Process, ApiError> {
+pub async fn stop(state: &AppState, caller: &Caller, id: ProcessId) -> Result<Process, ApiError> {
     let process = visible(state, caller, id).await?;
     may_modify(caller, process.owner)?;
     if process.status().is_terminal() {
-        return Err(ApiError::Unprocessable(format!(
-            "process {} already finished ({})",
-            process.id,
-            process.status()
-        )));
+        return Err(ApiError::ProcessFinished {
+            id: process.id,
+            status: process.status(),
+        });
     }
     let result = state
         .runner
@@ -130,7 +130,6 @@ pub async fn stop(state: &AppState, caller: &Caller, id: &str) -> Result<Process
     if result == StopResult::AlreadyFinished {
         tracing::info!(process = %process.id, "stop arrived after the process finished");
     }
-    let id = process.id;
     state
         .db(move |s| s.get_process(id))
         .await?
@@ -138,10 +137,9 @@ pub async fn stop(state: &AppState, caller: &Caller, id: &str) -> Result<Process
 }
 
 /// Deletes a process the caller may see, with its output and files.
-pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
+pub async fn delete(state: &AppState, caller: &Caller, id: ProcessId) -> Result<(), ApiError> {
     let process = visible(state, caller, id).await?;
     may_modify(caller, process.owner)?;
-    let id = process.id;
     match state.db(move |s| s.delete_process(id)).await? {
         Some(_) => state.log(move |o| o.remove_output(id)).await,
         None => Err(missing(caller).into()),

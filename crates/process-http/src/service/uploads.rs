@@ -7,56 +7,19 @@ use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 use process_core::auth::{list_scope, may_access, missing, require_user};
 use process_core::upload::DefinitionEvent;
-use process_core::{
-    Caller, FileId, NewUploadFile, Page, PageRequest, UploadDefinition, UploadId, UserId,
-};
+use process_core::{Caller, FileId, NewUploadFile, Page, UploadDefinition, UploadId, UserId};
 use process_datadir::Staged;
 use process_store::{FileChange, Store};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
+use crate::resources::requests::{DefinitionBody, FileDefinitionBody, Paging};
 use crate::service::body::{content_length, content_type, idle, receive, too_large};
 use crate::state::AppState;
 
 /// Largest JSON body of a definition request.
 const MAX_JSON_BYTES: usize = 256 * 1024;
-
-/// A file definition as clients send it (`{"name": "marc.mrc"}`; `id` in a `PUT`).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct FileDefinitionBody {
-    #[serde(default)]
-    pub id: Option<String>,
-    pub name: String,
-    #[serde(default)]
-    pub ui_key: Option<String>,
-    #[serde(default)]
-    pub upload_definition_id: Option<String>,
-}
-
-/// An upload definition as clients send it (`{"fileDefinitions": [...]}`). Read-only fields
-/// (`createDate`, `metadata`, ...) may be sent back and are ignored.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DefinitionBody {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub file_definitions: Vec<FileDefinitionBody>,
-}
-
-impl FileDefinitionBody {
-    fn new_file(&self) -> NewUploadFile {
-        NewUploadFile {
-            name: self.name.clone(),
-            ui_key: self.ui_key.clone(),
-        }
-    }
-}
 
 /// Reads a JSON body of at most `MAX_JSON_BYTES`.
 async fn read_json<T: DeserializeOwned>(
@@ -150,11 +113,10 @@ pub async fn create(
 pub async fn list(
     state: &AppState,
     caller: &Caller,
-    page: Option<&str>,
-    size: Option<&str>,
+    paging: &Paging,
 ) -> Result<Page<UploadDefinition>, ApiError> {
     let scope = list_scope(caller)?;
-    let request = PageRequest::new(page, size)?;
+    let request = paging.request()?;
     state.db(move |s| s.list_uploads(scope, request)).await
 }
 
@@ -176,10 +138,7 @@ pub async fn update(
     }
     if let Some(status) = body.status.as_deref() {
         if status != def.status.as_str() {
-            return Err(ApiError::Unprocessable(format!(
-                "status is {}; it changes only as files are uploaded and a process uses them",
-                def.status
-            )));
+            return Err(ApiError::StatusReadOnly(def.status));
         }
     }
     let changes = body

@@ -24,6 +24,12 @@ fn assert_error(body: &Value, status: u16, path: &str) {
     );
     assert!(body["message"].is_string(), "{body}");
     assert_eq!(body["path"], path, "{body}");
+    assert!(
+        body["code"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty() && c.chars().all(|c| c.is_ascii_lowercase() || c == '_')),
+        "a snake_case code: {body}"
+    );
 }
 
 fn names(list: &Value, key: &str) -> Vec<String> {
@@ -82,6 +88,8 @@ async fn root_health_and_unknown_routes() {
         let body: Value = res.json().await.unwrap();
         assert_error(&body, 404, "/api/no/such/thing");
         assert_eq!(body["error"], "Not Found");
+        // A path no route serves is told apart from a missing object.
+        assert_eq!(body["code"], "no_route");
     }
 }
 
@@ -595,6 +603,7 @@ async fn other_users_processes_are_indistinguishable_from_missing_ones() {
             let (status, body) = call(&app, method, path, Some(&app.bob)).await;
             assert_eq!(status, 404, "{backend:?} bob {method} {path}: {body}");
             assert_error(&body, 404, path);
+            assert_eq!(body["code"], "not_found", "{body}");
             for other in &absent {
                 let (m, p) = &other[i];
                 // The process endpoints keep the real file id; the bitstream ones the real id.
@@ -610,6 +619,7 @@ async fn other_users_processes_are_indistinguishable_from_missing_ones() {
             let (status, body) = call(&app, method, path, None).await;
             assert_eq!(status, 401, "anonymous {method} {path}: {body}");
             assert_error(&body, 401, path);
+            assert_eq!(body["code"], "unauthorized", "{body}");
             for other in &absent {
                 let (m, p) = &other[i];
                 let (status, missing) = call(&app, m, p, None).await;
@@ -640,6 +650,7 @@ async fn other_users_processes_are_indistinguishable_from_missing_ones() {
         )
         .await;
         assert_eq!(status, 422, "{body}");
+        assert_eq!(body["code"], "process_finished", "{body}");
         let (status, _) = call(
             &app,
             "DELETE",

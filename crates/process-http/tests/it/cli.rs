@@ -3,12 +3,12 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::fixture;
+use crate::helpers::{fixture, ServeProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_processd");
 
@@ -96,68 +96,31 @@ fn user_add(dir: &Path, config: &Path, name: &str, args: &[&str]) -> String {
     token.to_owned()
 }
 
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().unwrap().port()
-}
-
-/// A `processd serve` child that is killed when dropped (also when a test panics).
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Server {
-    let log = std::fs::File::create(dir.join("serve.log")).unwrap();
-    let child = processd(dir)
+/// `processd serve --config FILE` in `dir`, once it has said where it listens.
+fn serve(dir: &Path, config: &Path, env: &[(&str, &str)]) -> ServeProcess {
+    let mut cmd = processd(dir);
+    // Let the listening line through (`processd` sets warn for the other commands).
+    cmd.env("RUST_LOG", "warn,processd=info")
         .arg("serve")
         .arg("--config")
         .arg(config)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn serve");
-    Server { child }
+        .envs(env.iter().copied());
+    ServeProcess::start(cmd)
 }
 
-/// Polls `/healthz` on `port` until it answers 200 (at most ~30 s) and returns the body.
-async fn wait_healthy(
-    client: &reqwest::Client,
-    port: u16,
-    server: &mut Server,
-    dir: &Path,
-) -> Value {
-    for _ in 0..300 {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            panic!(
-                "serve exited with {status}: {}",
-                std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default()
-            );
-        }
-        if let Ok(res) = client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-        {
-            if res.status() == 200 {
-                return res.json().await.unwrap();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// `/healthz` of a server that is listening (its listener is bound before it says so, so
+/// the first request is answered); panics with the server's log when it is not healthy.
+async fn wait_healthy(client: &reqwest::Client, server: &mut ServeProcess) -> Value {
+    if let Some(status) = server.child.try_wait().unwrap() {
+        panic!("serve exited with {status}: {}", server.log());
     }
-    panic!(
-        "serve never became healthy: {}",
-        std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default()
-    );
+    let res = client
+        .get(format!("{}/healthz", server.base()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("healthz: {e}: {}", server.log()));
+    assert_eq!(res.status(), 200, "serve is not healthy: {}", server.log());
+    res.json().await.unwrap()
 }
 
 #[test]
@@ -299,17 +262,16 @@ fn a_bad_config_is_refused_with_a_clear_message() {
 #[actix_web::test]
 async fn serve_answers_http_and_runs_a_script() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = write_config(dir.path(), &format!("127.0.0.1:{port}"));
+    let config = write_config(dir.path(), "127.0.0.1:0");
     let user = user_add(dir.path(), &config, "carol", &[]);
     let again = user_add(dir.path(), &config, "carol", &[]);
     let admin = user_add(dir.path(), &config, "root", &["--admin"]);
     let lab = user_add(dir.path(), &config, "dave", &["--group", "lab"]);
     let mut server = serve(dir.path(), &config, &[]);
     let client = reqwest::Client::new();
-    let health = wait_healthy(&client, port, &mut server, dir.path()).await;
+    let health = wait_healthy(&client, &mut server).await;
     assert_eq!(health["status"], "UP");
-    let base = format!("http://127.0.0.1:{port}");
+    let base = server.base();
 
     // Both tokens of carol work; a made-up one does not.
     let mut carol_ids = Vec::new();
@@ -428,18 +390,17 @@ async fn serve_answers_http_and_runs_a_script() {
 #[actix_web::test]
 async fn processd_bind_overrides_the_config_file() {
     let dir = tempfile::tempdir().unwrap();
-    let config_port = free_port();
-    let env_port = free_port();
-    assert_ne!(config_port, env_port);
+    // The config file names a port this test holds: were it used, binding would fail.
+    let held = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let config_port = held.local_addr().unwrap().port();
     let config = write_config(dir.path(), &format!("127.0.0.1:{config_port}"));
-    let mut server = serve(
-        dir.path(),
-        &config,
-        &[("PROCESSD_BIND", &format!("127.0.0.1:{env_port}"))],
-    );
+    let mut server = serve(dir.path(), &config, &[("PROCESSD_BIND", "127.0.0.1:0")]);
+    let env_port = server.port();
+    assert_ne!(config_port, env_port);
     let client = reqwest::Client::new();
-    let health = wait_healthy(&client, env_port, &mut server, dir.path()).await;
+    let health = wait_healthy(&client, &mut server).await;
     assert_eq!(health["status"], "UP");
+    drop(held);
     assert!(
         client
             .get(format!("http://127.0.0.1:{config_port}/healthz"))

@@ -350,6 +350,7 @@ async fn content_is_served_whole_and_in_ranges() {
             let body: Value = res.json().await.expect("a JSON error body");
             assert_eq!(body["status"], 416);
             assert_eq!(body["path"], url.as_str());
+            assert_eq!(body["code"], "range_not_satisfiable", "{body}");
         }
 
         // Several ranges: this server answers the first one only (206). Whole file (200)

@@ -2,42 +2,32 @@
 //! restart. Nothing may stay RUNNING, no OS process of a run may survive, and no line
 //! captured before the crash may be lost.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::fixture;
+use crate::helpers::{fixture, ServeProcess};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// A running processd and its base URL (a new port at each start).
 struct Server {
-    child: Child,
+    process: ServeProcess,
     base: String,
 }
 
 struct Node {
     dir: tempfile::TempDir,
     config: PathBuf,
-    port: u16,
 }
 
 impl Node {
     fn new(extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let config = dir.path().join("processd.toml");
         let text = format!(
             r#"
-bind = "127.0.0.1:{port}"
+bind = "127.0.0.1:0"
 data_dir = "{data}"
 max_concurrent = 8
 kill_grace = "1s"
@@ -64,41 +54,27 @@ allowed = ["anonymous"]
             writer = fixture("file_writer.sh"),
         );
         std::fs::write(&config, text).unwrap();
-        Self { dir, config, port }
+        Self { dir, config }
     }
 
-    // The child is waited for when the `Server` that owns it drops.
-    #[expect(
-        clippy::zombie_processes,
-        reason = "Server::drop kills and waits for the child"
-    )]
+    /// Starts processd and checks that it answers.
     async fn start(&self) -> Server {
-        let child = Command::new(env!("CARGO_BIN_EXE_processd"))
-            .args(["serve", "--config"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_processd"));
+        cmd.args(["serve", "--config"])
             .arg(&self.config)
-            .current_dir(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{}", self.port);
-        let client = reqwest::Client::new();
-        for _ in 0..400 {
-            if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-                if r.status() == 200 {
-                    return Server { child, base };
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("processd did not come up");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+            .current_dir(self.dir.path());
+        let process = ServeProcess::start(cmd);
+        let base = process.base();
+        let res = reqwest::get(format!("{base}/healthz"))
+            .await
+            .unwrap_or_else(|e| panic!("healthz: {e}: {}", process.log()));
+        assert_eq!(
+            res.status(),
+            200,
+            "processd is not healthy: {}",
+            process.log()
+        );
+        Server { process, base }
     }
 }
 
@@ -219,8 +195,8 @@ async fn kill_9_then_restart_resolves_every_running_process() {
     };
     let ticks_before = count_ticks(&output_lines(&base, &ids[0]).await);
 
-    server.child.kill().unwrap(); // SIGKILL
-    server.child.wait().unwrap();
+    server.process.child.kill().unwrap(); // SIGKILL
+    server.process.child.wait().unwrap();
     // The sleeper and the writer are re-parented and keep running unobserved.
     assert!(
         group_alive(pids[1]) && group_alive(pids[2]),
@@ -282,11 +258,11 @@ async fn sigterm_interrupts_running_processes_and_exits_cleanly() {
     .await;
     let sleeper_pid = pid_of(&process(&base, &sleeper).await);
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(server.child.id()).unwrap()),
+        nix::unistd::Pid::from_raw(i32::try_from(server.process.child.id()).unwrap()),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let status = wait_exit(&mut server.child, Duration::from_secs(20));
+    let status = wait_exit(&mut server.process.child, Duration::from_secs(20));
     assert!(status.success(), "processd exited with {status}");
     assert!(!group_alive(sleeper_pid));
 

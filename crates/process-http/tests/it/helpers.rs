@@ -1,7 +1,13 @@
 //! The test harness: a real processd app, in-process on a random port, over a fresh SQLite
-//! file or a fresh PostgreSQL database, with the fixture scripts of `tests/fixtures`.
+//! file or a fresh PostgreSQL database, with the fixture scripts of `tests/fixtures`; and the
+//! real binary, started on port 0, for the tests that need a process of its own.
 
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use process_http::{Application, Config};
@@ -148,6 +154,15 @@ pub enum Backend {
     Postgres,
 }
 
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -238,7 +253,7 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("process {id} did not {what}");
+        panic!("{}: process {id} did not {what}", self.backend);
     }
 
     /// Polls a process until it is COMPLETED or FAILED and returns it.
@@ -263,6 +278,19 @@ impl TestApp {
             .expect("output");
         assert_eq!(res.status(), 200);
         res.text().await.expect("text")
+    }
+}
+
+/// Tests run their body once per backend, each with its own `TestApp`: one that fails while
+/// its app is alive says which backend it was running on, right under the panic message.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "note: the failure above happened on the {} backend",
+                self.backend
+            );
+        }
     }
 }
 
@@ -308,8 +336,12 @@ async fn spawn(
         db.url,
         test_config(extra_top)
     );
-    let config = Config::parse(&text, dir.path(), &[]).expect("test config");
-    let app = Application::build(config).await.expect("build app");
+    // Failures before the app exists name the backend themselves.
+    let config = Config::parse(&text, dir.path(), &[])
+        .unwrap_or_else(|e| panic!("{backend}: test config: {e}"));
+    let app = Application::build(config)
+        .await
+        .unwrap_or_else(|e| panic!("{backend}: build app: {e:#}"));
     let port = app.port();
     let state = app.state();
     actix_web::rt::spawn(app.run());
@@ -322,13 +354,16 @@ async fn spawn(
             ("alice", false, vec!["lab".to_owned()]),
             ("bob", false, vec![]),
         ] {
-            let user = store.upsert_user(name, admin, &groups, now).expect("user");
-            tokens.push(store.create_token(user.id, now).expect("token"));
+            let user = store
+                .upsert_user(name, admin, &groups, now)
+                .unwrap_or_else(|e| panic!("{backend}: user {name}: {e}"));
+            let token = store.create_token(user.id, now);
+            tokens.push(token.unwrap_or_else(|e| panic!("{backend}: token: {e}")));
         }
         (tokens[0].clone(), tokens[1].clone(), tokens[2].clone())
     })
     .await
-    .expect("users");
+    .unwrap_or_else(|e| panic!("{backend}: users: {e}"));
     Some(TestApp {
         base: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
@@ -348,3 +383,98 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// The backends to run a test on: SQLite always, PostgreSQL when a server is reachable.
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+/// A `processd serve` child, killed when dropped (also when a test panics), with the address
+/// it reported it listens on.
+pub struct ServeProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+/// What processd writes on stderr once its listener is bound.
+const LISTENING: &str = "processd listening on ";
+
+impl ServeProcess {
+    /// Starts `cmd` (a `processd serve` that binds port 0) and waits until processd says where
+    /// it listens. There is no port to pick beforehand, so none can be taken by someone else
+    /// between the pick and the bind.
+    pub fn start(mut cmd: Command) -> Self {
+        // The listening line is an info line: let it through whatever filter the test's
+        // environment gives processd, unless the caller chose one.
+        if !cmd.get_envs().any(|(key, _)| key == "RUST_LOG") {
+            let filter = match std::env::var("RUST_LOG") {
+                Ok(f) if !f.trim().is_empty() => format!("{f},processd=info"),
+                _ => "info".to_owned(),
+            };
+            cmd.env("RUST_LOG", filter);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn processd serve");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = Arc::clone(&log);
+        // Reads stderr to its end, so processd never blocks on a full pipe; the sender drops
+        // at the end, which wakes the wait below if processd exits before listening.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(at) = line.find(LISTENING) {
+                    let addr = line[at + LISTENING.len()..].split_whitespace().next();
+                    if let Some(addr) = addr.and_then(|a| a.parse::<SocketAddr>().ok()) {
+                        let _ = tx.send(addr);
+                    }
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut server = Self {
+            child,
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            log,
+        };
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => server.addr = addr,
+            // Its stderr closed: processd is exiting, so waiting for it is short.
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = server.child.wait();
+                panic!(
+                    "processd exited ({status:?}) before listening:\n{}",
+                    server.log()
+                );
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                panic!("processd did not say where it listens:\n{}", server.log());
+            }
+        }
+        server
+    }
+
+    /// `http://ADDR` of the server.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// What processd wrote on stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -253,7 +253,8 @@ async fn invalid_parameters_are_400_naming_the_parameter_and_create_nothing() {
                 vec![("a.csv", b"x,y\n".to_vec())],
             )
             .await;
-        expect_error(res, 400, &["unknown parameter -z"], "cat -z").await;
+        let body = expect_error(res, 400, &["unknown parameter -z"], "cat -z").await;
+        assert_eq!(body["code"], "validation_failed", "{body}");
         assert_eq!(process_count(&app).await, 0, "{backend:?}");
         assert_no_uploads_left(&app, &format!("{backend:?} after 400s"));
     }
@@ -387,7 +388,8 @@ async fn files_that_do_not_match_the_parameters_are_422() {
                 vec![("a.csv", b"1,2\n".to_vec())],
             )
             .await;
-        expect_error(res, 422, &["-f", "b.csv"], "file not sent").await;
+        let body = expect_error(res, 422, &["-f", "b.csv"], "file not sent").await;
+        assert_eq!(body["code"], "file_not_sent", "{body}");
         let res = app
             .launch(
                 "cat",
@@ -396,7 +398,8 @@ async fn files_that_do_not_match_the_parameters_are_422() {
                 vec![],
             )
             .await;
-        expect_error(res, 422, &["b.csv"], "no file at all").await;
+        let body = expect_error(res, 422, &["b.csv"], "no file at all").await;
+        assert_eq!(body["code"], "file_not_sent", "{body}");
         let res = app
             .launch(
                 "cat",
@@ -405,7 +408,8 @@ async fn files_that_do_not_match_the_parameters_are_422() {
                 vec![("a.csv", b"one\n".to_vec()), ("a.csv", b"two\n".to_vec())],
             )
             .await;
-        expect_error(res, 422, &["a.csv"], "two files with one name").await;
+        let body = expect_error(res, 422, &["a.csv"], "two files with one name").await;
+        assert_eq!(body["code"], "duplicate_file", "{body}");
         assert_eq!(process_count(&app).await, 0, "{backend:?}");
         assert_no_uploads_left(&app, &format!("{backend:?} after 422s"));
 

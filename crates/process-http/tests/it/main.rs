@@ -1,6 +1,6 @@
 //! processd's end-to-end tests: the real app, real scripts, real HTTP, on SQLite and
 //! PostgreSQL.
-#![allow(clippy::unwrap_used, dead_code)]
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod api;
 mod authn;

@@ -662,6 +662,9 @@ async fn delete_refuses_a_running_process_then_removes_everything() {
         let res = app.delete(&path, alice).send().await.unwrap();
         let msg = expect_error(res, 422, "delete while RUNNING").await;
         assert!(msg.contains("RUNNING"), "{msg}");
+        let res = app.delete(&path, alice).send().await.unwrap();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "process_running", "{body}");
         assert_eq!(app.process(&id, alice).await["processStatus"], "RUNNING");
         // Bob may not delete it, and learns nothing.
         let res = app.delete(&path, Some(&app.bob)).send().await.unwrap();

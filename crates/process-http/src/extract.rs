@@ -1,0 +1,107 @@
+//! Request parts parsed once at the edge: the id in a process or bitstream path, and which
+//! form of the console output the client accepts.
+
+use std::future::{ready, Ready};
+use std::str::FromStr;
+
+use actix_web::http::header::{Accept, Header};
+use actix_web::{FromRequest, HttpRequest};
+use process_core::auth::missing;
+use process_core::{Caller, FileId, ProcessId};
+
+use crate::error::ApiError;
+
+/// The `{id}` of a process route. A segment that is no process id (`abc`, `0`, `-1`) is not a
+/// 400: it is a process nobody has, so it answers exactly like a missing or hidden one.
+pub struct ProcessPath(Option<ProcessId>);
+
+/// The `{uuid}` of a bitstream route; like `ProcessPath`, a bad one is a missing file.
+pub struct BitstreamPath(Option<FileId>);
+
+/// The id, or the answer for something `caller` cannot see.
+fn or_missing<T>(id: Option<T>, caller: &Caller) -> Result<T, ApiError> {
+    id.ok_or_else(|| missing(caller).into())
+}
+
+impl ProcessPath {
+    pub fn id(&self, caller: &Caller) -> Result<ProcessId, ApiError> {
+        or_missing(self.0, caller)
+    }
+}
+
+impl BitstreamPath {
+    pub fn id(&self, caller: &Caller) -> Result<FileId, ApiError> {
+        or_missing(self.0, caller)
+    }
+}
+
+fn segment<T: FromStr>(req: &HttpRequest, name: &str) -> Option<T> {
+    req.match_info().get(name).and_then(|s| s.parse().ok())
+}
+
+impl FromRequest for ProcessPath {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(Ok(Self(segment(req, "id"))))
+    }
+}
+
+impl FromRequest for BitstreamPath {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(Ok(Self(segment(req, "uuid"))))
+    }
+}
+
+/// What the client of `GET .../output` accepts most: an event stream (resuming after the
+/// `Last-Event-ID` line), JSON, or (the default) plain text.
+pub enum OutputForm {
+    Events { after: i64 },
+    Json,
+    Text,
+}
+
+impl OutputForm {
+    fn negotiate(req: &HttpRequest) -> Self {
+        let Ok(accept) = Accept::parse(req) else {
+            return OutputForm::Text;
+        };
+        for mime in accept.ranked() {
+            match (mime.type_().as_str(), mime.subtype().as_str()) {
+                ("text", "event-stream") => {
+                    return OutputForm::Events {
+                        after: last_event_id(req),
+                    }
+                }
+                ("application", "json") => return OutputForm::Json,
+                ("text", "plain" | "*") | ("*", "*") => return OutputForm::Text,
+                _ => {}
+            }
+        }
+        OutputForm::Text
+    }
+}
+
+/// The last line a reconnecting event-stream client saw; 0 (from the start) when absent or
+/// not a number.
+fn last_event_id(req: &HttpRequest) -> i64 {
+    req.headers()
+        .get("Last-Event-ID")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(0)
+        .max(0)
+}
+
+impl FromRequest for OutputForm {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(Ok(Self::negotiate(req)))
+    }
+}

@@ -1,0 +1,97 @@
+//! `/api/system/processes/{id}/files`, `/files/{filetype}`, `/filetypes` and `/archive`: the
+//! files of a process, listed as DSpace bitstreams or zipped.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpResponse};
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::ProcessPath;
+use crate::resources::pages::{BitstreamPage, ErrorResource, FiletypesResource};
+use crate::resources::requests::{FiletypePath, Paging};
+use crate::resources::responses::ProcessErrors;
+use crate::service::download::attachment;
+use crate::service::files;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_files)
+        .service(list_filetypes)
+        .service(list_files_of_type)
+        .service(get_archive);
+}
+
+#[utoipa::path(get, path = "/api/system/processes/{id}/files", tag = "files", params(("id" = String, Path, description = "The processId"), Paging),
+    responses(
+        (status = 200, description = "The process's files as bitstreams", body = BitstreamPage),
+        ProcessErrors,
+    ), security((), ("bearer" = [])))]
+#[get("/api/system/processes/{id}/files")]
+async fn list_files(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: ProcessPath,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.id(&caller)?;
+    let (process, page) = files::list(&state, &caller, id, None, &paging).await?;
+    let retention = state.config.retention_days;
+    Ok(HttpResponse::Ok().json(BitstreamPage::of(&process, None, &page, retention)))
+}
+
+#[utoipa::path(get, path = "/api/system/processes/{id}/files/{filetype}", tag = "files",
+    params(("id" = String, Path, description = "The processId"), ("filetype" = String, Path, description = "inputFile, outputFile or a type the script chose"), Paging),
+    responses(
+        (status = 200, description = "The process's files of this type", body = BitstreamPage),
+        ProcessErrors,
+        (status = 404, description = "No such process, or no file of this type", body = ErrorResource),
+    ), security((), ("bearer" = [])))]
+#[get("/api/system/processes/{id}/files/{filetype}")]
+async fn list_files_of_type(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: ProcessPath,
+    path: web::Path<FiletypePath>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, filetype) = (id.id(&caller)?, path.into_inner().filetype);
+    let of_type = Some(filetype.clone());
+    let (process, page) = files::list(&state, &caller, id, of_type, &paging).await?;
+    let retention = state.config.retention_days;
+    let body = BitstreamPage::of(&process, Some(&filetype), &page, retention);
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[utoipa::path(get, path = "/api/system/processes/{id}/filetypes", tag = "files", params(("id" = String, Path, description = "The processId")),
+    responses(
+        (status = 200, description = "The filetypes of the process's files", body = FiletypesResource),
+        ProcessErrors,
+    ), security((), ("bearer" = [])))]
+#[get("/api/system/processes/{id}/filetypes")]
+async fn list_filetypes(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: ProcessPath,
+) -> Result<HttpResponse, ApiError> {
+    let (process, values) = files::filetypes(&state, &caller, id.id(&caller)?).await?;
+    Ok(HttpResponse::Ok().json(FiletypesResource::of(&process, values)))
+}
+
+#[utoipa::path(get, path = "/api/system/processes/{id}/archive", tag = "files", params(("id" = String, Path, description = "The processId")),
+    responses(
+        (status = 200, description = "Every file of the process in one zip, streamed", content_type = "application/zip", body = Vec<u8>),
+        ProcessErrors,
+    ), security((), ("bearer" = [])))]
+#[get("/api/system/processes/{id}/archive")]
+async fn get_archive(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: ProcessPath,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.id(&caller)?;
+    let body = files::archive(&state, &caller, id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/zip"))
+        .insert_header(attachment(&format!("process-{id}.zip")))
+        .streaming(body))
+}

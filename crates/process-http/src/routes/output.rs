@@ -1,0 +1,73 @@
+//! `/api/system/processes/{id}/output`: the console log of a process, as text, as JSON lines,
+//! or as a live event stream.
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{get, web, HttpResponse};
+use process_core::OutputRange;
+use process_core::ProcessId;
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{OutputForm, ProcessPath};
+use crate::resources::pages::ErrorResource;
+use crate::resources::requests::OutputQuery;
+use crate::resources::responses::ProcessErrors;
+use crate::service::output::{self, Format, LineResource};
+use crate::service::processes;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_output);
+}
+
+#[utoipa::path(get, path = "/api/system/processes/{id}/output", tag = "processes",
+    params(("id" = String, Path, description = "The processId"),
+        ("fromTime" = Option<String>, Query, description = "RFC 3339: lines read at or after"),
+        ("toTime" = Option<String>, Query, description = "RFC 3339: lines read at or before"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Event stream: resume after this line"),
+    ),
+    responses(
+        (status = 200, description = "text/plain: the console log; application/json: its lines; text/event-stream: a live feed (`line` events, then `end`)",
+            content(
+                (String = "text/plain"),
+                (Vec<LineResource> = "application/json"),
+                (String = "text/event-stream"),
+            )),
+        (status = 400, description = "Bad fromTime or toTime", body = ErrorResource),
+        ProcessErrors,
+    ), security((), ("bearer" = [])))]
+#[get("/api/system/processes/{id}/output")]
+async fn get_output(
+    state: web::Data<AppState>,
+    Auth(caller): Auth,
+    id: ProcessPath,
+    q: web::Query<OutputQuery>,
+    form: OutputForm,
+) -> Result<HttpResponse, ApiError> {
+    // Visibility first: a hidden process answers 404 whatever the query says.
+    let process = processes::visible(&state, &caller, id.id(&caller)?).await?;
+    let range = q.range()?;
+    Ok(stream(state, process.id, range, form))
+}
+
+/// The response streaming the output in the form the client asked for.
+fn stream(
+    state: web::Data<AppState>,
+    id: ProcessId,
+    range: OutputRange,
+    form: OutputForm,
+) -> HttpResponse {
+    match form {
+        OutputForm::Events { after } => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .insert_header(("X-Accel-Buffering", "no"))
+            .streaming(output::follow(state, id, after)),
+        OutputForm::Json => HttpResponse::Ok()
+            .insert_header(ContentType::json())
+            .streaming(output::stored(state, id, range, Format::Json)),
+        OutputForm::Text => HttpResponse::Ok()
+            .insert_header(ContentType::plaintext())
+            .streaming(output::stored(state, id, range, Format::Text)),
+    }
+}

@@ -1,0 +1,78 @@
+//! A process's files: listed (all, or of one filetype), their filetypes, one file by id, and
+//! all of them as a zip. Each goes through `processes::visible` first, so a file is exactly as
+//! visible as its process.
+
+use std::io;
+
+use actix_web::web::Bytes;
+use futures_util::Stream;
+use process_core::auth::missing;
+use process_core::{Caller, FileId, Page, Process, ProcessFile, ProcessId};
+
+use crate::error::ApiError;
+use crate::resources::requests::Paging;
+use crate::service::{archive, processes};
+use crate::state::AppState;
+
+/// One page of the files of process `id`, with the process; only those of `filetype` when
+/// given. Paging is checked after visibility, so a bad page of a hidden process is still a 404.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    id: ProcessId,
+    filetype: Option<String>,
+    paging: &Paging,
+) -> Result<(Process, Page<ProcessFile>), ApiError> {
+    let process = processes::visible(state, caller, id).await?;
+    let request = paging.request()?;
+    let of_type = filetype.clone();
+    let page = state
+        .db(move |s| s.list_files(id, filetype.as_deref(), request))
+        .await?;
+    // As in DSpace: 404 when the process has no file of the type asked for.
+    if let (Some(t), 0) = (of_type, page.total) {
+        return Err(ApiError::NotFound(format!(
+            "process {id} has no files of type {t}"
+        )));
+    }
+    Ok((process, page))
+}
+
+/// The filetypes of the files of process `id`, with the process.
+pub async fn filetypes(
+    state: &AppState,
+    caller: &Caller,
+    id: ProcessId,
+) -> Result<(Process, Vec<String>), ApiError> {
+    let process = processes::visible(state, caller, id).await?;
+    let values = state.db(move |s| s.filetypes(id)).await?;
+    Ok((process, values))
+}
+
+/// The file `id` and its process, if the caller may see the process.
+pub async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: FileId,
+) -> Result<(ProcessFile, Process), ApiError> {
+    let file = state
+        .db(move |s| s.get_file(id))
+        .await?
+        .ok_or_else(|| ApiError::from(missing(caller)))?;
+    let process = processes::visible(state, caller, file.process_id).await?;
+    Ok((file, process))
+}
+
+/// Every file of process `id` as a zip, streamed as it is written.
+pub async fn archive(
+    state: &AppState,
+    caller: &Caller,
+    id: ProcessId,
+) -> Result<impl Stream<Item = io::Result<Bytes>> + use<>, ApiError> {
+    processes::visible(state, caller, id).await?;
+    let files = state.db(move |s| s.files(id)).await?;
+    let rx = archive::stream(state.store.layout().clone(), files);
+    Ok(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
