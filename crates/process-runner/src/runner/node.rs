@@ -59,6 +59,9 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
     /// their output flushed. Returns once every run has been recorded.
     pub async fn shutdown(&self, grace: Duration) {
         self.drain();
+        // Waits out a claim already under way, so what it claimed is in the active set
+        // (and interrupted below) instead of starting once this has returned.
+        drop(self.inner.claiming.lock().await);
         let deadline = tokio::time::Instant::now() + grace;
         loop {
             let ended = self.inner.ended.notified();

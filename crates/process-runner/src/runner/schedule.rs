@@ -41,10 +41,13 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
     /// Claims due processes for the free slots and starts them; returns the next future start
     /// time.
     async fn fill_slots(&self) -> Result<Option<OffsetDateTime>, RunnerError> {
+        let claiming = self.inner.claiming.lock().await;
+        // Checked under the lock, which a shutdown takes after draining: a claim either
+        // registers its processes before the shutdown looks at the active set, or sees the
+        // drain and claims nothing.
         if self.is_draining() {
             return Ok(None);
         }
-        let claiming = self.inner.claiming.lock().await;
         let free = self
             .inner
             .config
