@@ -54,20 +54,25 @@ pub enum ValidationError {
     FileNotSent { name: String, file: String },
     #[error("two uploaded files are named {file:?}")]
     DuplicateFile { file: String },
+    #[error("uploaded file {file:?} is not the value of any file parameter")]
+    FileNotUsed { file: String },
 }
 
-/// Checks `raw` against `script`'s parameters; `uploaded` are the names of the files sent
-/// with the request. Returns the parameters in the order sent, normalized.
+/// Checks `raw` against `script`'s parameters. `sent` are the names of the files sent with
+/// the request, each of which a file parameter must name (an unused upload would only fill the
+/// disk); `session` those of an upload session the launch takes, which may hold more. Returns
+/// the parameters in the order sent, normalized.
 pub fn validate(
     script: &Script,
     raw: &[RawParam],
-    uploaded: &[&str],
+    sent: &[&str],
+    session: &[&str],
 ) -> Result<Vec<Param>, ValidationError> {
     if raw.len() > MAX_PARAMS {
         return Err(ValidationError::TooMany { max: MAX_PARAMS });
     }
     let mut files = HashSet::new();
-    for name in uploaded {
+    for name in sent.iter().chain(session) {
         if !files.insert(*name) {
             return Err(ValidationError::DuplicateFile {
                 file: (*name).to_owned(),
@@ -118,6 +123,16 @@ pub fn validate(
     {
         return Err(ValidationError::Missing {
             name: missing.name.clone(),
+        });
+    }
+    let named = |file: &str| {
+        out.iter().any(|p| {
+            p.value == file && script.parameter(&p.name).map(|s| s.ty) == Some(ParamType::File)
+        })
+    };
+    if let Some(unused) = sent.iter().find(|f| !named(f)) {
+        return Err(ValidationError::FileNotUsed {
+            file: (*unused).to_owned(),
         });
     }
     Ok(out)
@@ -224,7 +239,7 @@ mod tests {
     }
 
     fn check(pairs: &[(&str, &str)], files: &[&str], expected: Result<Vec<(&str, &str)>, &str>) {
-        let got = validate(&script(), &raw(pairs), files)
+        let got = validate(&script(), &raw(pairs), files, &[])
             .map(|ps| {
                 ps.into_iter()
                     .map(|p| (p.name, p.value))
@@ -291,12 +306,33 @@ mod tests {
             &["a", "a"],
             Err("two uploaded files are named \"a\""),
         );
+        check(
+            &[("-f", "a")],
+            &["a", "extra.bin"],
+            Err("uploaded file \"extra.bin\" is not the value of any file parameter"),
+        );
+        // A string parameter that happens to name the file does not use it.
+        check(
+            &[("-f", "a"), ("-s", "extra.bin")],
+            &["a", "extra.bin"],
+            Err("uploaded file \"extra.bin\" is not the value of any file parameter"),
+        );
+    }
+
+    #[test]
+    fn upload_session_files_may_go_unused_and_be_named() {
+        let session = ["a", "unused"];
+        let got = validate(&script(), &raw(&[("-f", "a")]), &[], &session).unwrap();
+        assert_eq!(got.len(), 1);
+        let err = validate(&script(), &raw(&[("-f", "a")]), &["a"], &["a"]).unwrap_err();
+        assert!(matches!(err, ValidationError::DuplicateFile { .. }));
     }
 
     #[test]
     fn over_long_values_are_refused() {
         let long = "x".repeat(MAX_VALUE_LEN + 1);
-        let err = validate(&script(), &raw(&[("-f", "a"), ("-s", &long)]), &["a"]).unwrap_err();
+        let err =
+            validate(&script(), &raw(&[("-f", "a"), ("-s", &long)]), &["a"], &[]).unwrap_err();
         assert!(matches!(err, ValidationError::TooLong { .. }));
     }
 
@@ -306,6 +342,7 @@ mod tests {
             &script(),
             &raw(&[("-s", "a; rm -rf /"), ("-v", "true"), ("-f", "in.csv")]),
             &["in.csv"],
+            &[],
         )
         .unwrap();
         let argv = argv(&script(), &params, |name| format!("/work/{name}"));

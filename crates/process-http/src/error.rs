@@ -100,6 +100,9 @@ impl ApiError {
             ApiError::Validation(ValidationError::DuplicateFile { .. }) => {
                 (S::UNPROCESSABLE_ENTITY, "duplicate_file")
             }
+            ApiError::Validation(ValidationError::FileNotUsed { .. }) => {
+                (S::UNPROCESSABLE_ENTITY, "file_not_used")
+            }
             ApiError::Validation(_) => (S::BAD_REQUEST, "validation_failed"),
             ApiError::Transition(_) => (S::UNPROCESSABLE_ENTITY, "invalid_transition"),
             ApiError::Upload(e) => match e {

@@ -4,7 +4,9 @@
 //! One node per database for now: claims do not record the node, and `running_on` is every
 //! RUNNING process. The claim itself is already safe for several claimers: on SQLite the
 //! write transaction (`BEGIN IMMEDIATE`) serializes claims; on PostgreSQL the due rows are
-//! locked with `FOR UPDATE SKIP LOCKED`, so concurrent claims take disjoint sets.
+//! locked with `FOR NO KEY UPDATE SKIP LOCKED`, so concurrent claims take disjoint sets. Not
+//! `FOR UPDATE`: that lock conflicts with the key-share lock a launch's dependency row takes on
+//! the process it depends on, and with the status-count triggers the two deadlocked.
 
 use std::collections::HashMap;
 
@@ -93,9 +95,10 @@ impl Store {
         write_transaction(&mut conn, |conn| {
             let ids: Vec<i64> = match conn {
                 AnyConnection::Sqlite(c) => due_ids!(now, limit).load(c)?,
-                AnyConnection::Postgres(c) => {
-                    due_ids!(now, limit).for_update().skip_locked().load(c)?
-                }
+                AnyConnection::Postgres(c) => due_ids!(now, limit)
+                    .for_no_key_update()
+                    .skip_locked()
+                    .load(c)?,
             };
             let due = load_all(conn, &ids)?;
             let deps: Vec<i64> = due

@@ -47,7 +47,12 @@ impl StoreError {
             StoreError::Pool(_) | StoreError::Connection(_) => true,
             StoreError::Query(diesel::result::Error::DatabaseError(_, info)) => {
                 let m = info.message();
-                m.contains("locked") || m.contains("busy")
+                // SQLite's busy database; PostgreSQL's deadlock and serialization failures,
+                // which a retry resolves.
+                m.contains("locked")
+                    || m.contains("busy")
+                    || m.contains("deadlock detected")
+                    || m.contains("could not serialize")
             }
             _ => self.is_storage_full(),
         }

@@ -80,17 +80,12 @@ pub async fn launch(
         Some(id) => Some(uploads::for_launch(state, caller, id).await?),
         None => None,
     };
-    let names: Vec<&str> = form
-        .uploads
+    let sent: Vec<&str> = form.uploads.iter().map(|(f, _)| f.name.as_str()).collect();
+    let in_session: Vec<&str> = session
         .iter()
-        .map(|(f, _)| f.name.as_str())
-        .chain(
-            session
-                .iter()
-                .flat_map(|u| u.files.iter().map(|f| f.name.as_str())),
-        )
+        .flat_map(|u| u.files.iter().map(|f| f.name.as_str()))
         .collect();
-    let parameters = validate(script, &form.properties, &names)?;
+    let parameters = validate(script, &form.properties, &sent, &in_session)?;
     check_dependencies(state, caller, &form.depends_on).await?;
     let new = NewProcess {
         owner: caller.user_id(),

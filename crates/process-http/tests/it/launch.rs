@@ -410,6 +410,22 @@ async fn files_that_do_not_match_the_parameters_are_422() {
             .await;
         let body = expect_error(res, 422, &["a.csv"], "two files with one name").await;
         assert_eq!(body["code"], "duplicate_file", "{body}");
+        // A file no parameter names would only fill the disk, even for an anonymous script.
+        let res = app
+            .launch(
+                "cat",
+                alice,
+                json!([{"name": "-f", "value": "a.csv"}]),
+                vec![("a.csv", b"1\n".to_vec()), ("filler.bin", vec![0; 4096])],
+            )
+            .await;
+        let body = expect_error(res, 422, &["filler.bin"], "a file no parameter uses").await;
+        assert_eq!(body["code"], "file_not_used", "{body}");
+        let res = app
+            .launch("echo", None, json!([]), vec![("filler.bin", vec![0; 4096])])
+            .await;
+        let body = expect_error(res, 422, &["filler.bin"], "anonymous filler").await;
+        assert_eq!(body["code"], "file_not_used", "{body}");
         assert_eq!(process_count(&app).await, 0, "{backend:?}");
         assert_no_uploads_left(&app, &format!("{backend:?} after 422s"));
 

@@ -10,8 +10,8 @@ use process_core::{
     Catalog, DependencyType, NewProcess, NodeName, Process, ProcessId, ProcessStatus, Script,
     ScriptName, Stream,
 };
+use process_datadir::Layout;
 use process_runner::{BaseEnv, Executors, Runner, RunnerConfig};
-use process_store::Layout;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;

@@ -183,3 +183,39 @@ fn concurrent_claims_never_take_a_process_twice() {
         assert_eq!(distinct.len(), 200, "none claimed twice");
     });
 }
+
+#[test]
+fn claims_and_launches_that_depend_on_claimed_processes_do_not_deadlock() {
+    each_backend(|store| {
+        // Launches keep adding dependents of the newest process while claims take it: a claim's
+        // row locks must not conflict with the key-share lock a dependency row takes.
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut last = create(store, &new_process("first", at(0))).id;
+                for i in 0..150 {
+                    let mut new = new_process("dependent", at(i));
+                    new.depends_on = vec![last];
+                    new.dependency_type = process_core::DependencyType::AfterAny;
+                    let p = store
+                        .create_process(&new, &[])
+                        .unwrap_or_else(|e| panic!("launch {i}: {e}"));
+                    last = if i % 2 == 0 {
+                        p.id
+                    } else {
+                        create(store, &new_process("free", at(i))).id
+                    };
+                }
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            s.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    let claim = store.claim(&node(), at(1_000), 5).unwrap();
+                    for p in claim.started {
+                        complete(store, p.id, 1_001);
+                    }
+                }
+            });
+        });
+    });
+}
