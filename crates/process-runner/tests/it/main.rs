@@ -8,6 +8,7 @@ mod executors;
 mod fake;
 mod finish;
 mod harness;
+mod local;
 mod memory;
 mod output;
 mod queue;
