@@ -12,6 +12,7 @@
 
 use std::fs;
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -31,6 +32,13 @@ impl Layout {
 
     /// Creates the data directory and its fixed subdirectories.
     pub fn ensure(&self) -> io::Result<()> {
+        // An existing data directory keeps the mode it was made with: tighten it, since it
+        // holds the database, secrets and every process's files.
+        if let Ok(meta) = fs::metadata(&self.root) {
+            if meta.is_dir() && meta.permissions().mode() & 0o077 != 0 {
+                fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))?;
+            }
+        }
         for dir in [
             self.root.clone(),
             self.tmp_dir(),

@@ -4,10 +4,12 @@ mod checksum;
 mod layout;
 mod ops;
 mod outputs;
+mod secret;
 mod staged;
 
 pub use checksum::{describe, Checksum};
 pub use layout::Layout;
 pub use ops::{is_disk_full, link_or_copy, private_dir, remove_quietly};
 pub use outputs::{collect_outputs, MAX_OUTPUT_FILES};
+pub use secret::read_secret;
 pub use staged::{Placed, Staged};

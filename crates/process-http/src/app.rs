@@ -17,7 +17,7 @@ use process_store::Store;
 use crate::config::{Config, ExecutorKind};
 use crate::error::{json_errors, ApiError};
 use crate::housekeeping;
-use crate::jwt::{generate_key, JwtKeys, JWT_KEY_NAME};
+use crate::jwt;
 use crate::metrics::{Metrics, RequestLabels};
 use crate::state::AppState;
 use crate::{openapi, routes};
@@ -47,12 +47,13 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = open_store(&config).await?;
         let executors = executors(&config)?;
-        let jwt_store = store.clone();
-        let secret =
-            tokio::task::spawn_blocking(move || jwt_store.secret(JWT_KEY_NAME, generate_key))
-                .await?
-                .context("reading the JWT signing key")?;
-        let jwt = JwtKeys::from_secret(secret.as_bytes());
+        let jwt = {
+            let (store, key_file) = (store.clone(), config.jwt_key_file.clone());
+            tokio::task::spawn_blocking(move || {
+                jwt::load_keys(key_file.as_deref(), store.layout(), &store)
+            })
+            .await??
+        };
         let catalog = Arc::new(config.catalog.clone());
         let console = Arc::new(store.clone());
         let runner = Runner::new(

@@ -40,6 +40,7 @@ struct RawConfig {
     executor: Option<String>,
     kill_grace: Option<String>,
     shutdown_grace: Option<String>,
+    jwt_key_file: Option<PathBuf>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -56,6 +57,7 @@ const KEYS: &[&str] = &[
     "executor",
     "kill_grace",
     "shutdown_grace",
+    "jwt_key_file",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -133,6 +135,8 @@ pub struct Config {
     pub kill_grace: Duration,
     /// How long running processes may go on after processd is asked to stop.
     pub shutdown_grace: Duration,
+    /// A file holding the JWT signing key; `None` keeps one in the data directory.
+    pub jwt_key_file: Option<PathBuf>,
     pub catalog: Catalog,
 }
 
@@ -214,6 +218,7 @@ impl Config {
             executor,
             kill_grace,
             shutdown_grace,
+            jwt_key_file: raw.jwt_key_file.map(absolute),
             catalog,
         })
     }

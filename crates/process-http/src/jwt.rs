@@ -1,17 +1,26 @@
-//! Login sessions as short-lived HS256 JWTs, signed with a key the store keeps for every node.
+//! Login sessions as short-lived HS256 JWTs, signed with a key kept in a 0600 file of the data
+//! directory (shared by every node that shares it) or in a file the operator names.
 //! Kept apart from the login service so that `AppState`, which holds the keys, depends on
 //! nothing that depends on it.
 
+use std::path::Path;
+
+use anyhow::Context;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use process_core::{User, UserId};
+use process_datadir::{read_secret, Layout};
+use process_store::Store;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// How long a login lasts (DSpace's default session length).
 pub const JWT_LIFETIME: time::Duration = time::Duration::minutes(30);
-/// The name under which the signing key is stored.
+/// The name under which the signing key is kept (a file in the data directory's `secrets/`;
+/// earlier versions kept it in the database under the same name).
 pub const JWT_KEY_NAME: &str = "jwt_hs256_key";
+/// Shortest key accepted from an operator's key file (HS256 wants 256 bits).
+const MIN_KEY_BYTES: usize = 32;
 
 pub struct JwtKeys {
     encoding: EncodingKey,
@@ -25,6 +34,35 @@ impl JwtKeys {
             decoding: DecodingKey::from_secret(secret),
         }
     }
+}
+
+/// The signing key: from `key_file` when the operator names one, else from the data
+/// directory, created on first start. A key an earlier version kept in the database moves to
+/// the data directory (and out of the database), so logins survive the upgrade. Blocking.
+pub fn load_keys(
+    key_file: Option<&Path>,
+    layout: &Layout,
+    store: &Store,
+) -> anyhow::Result<JwtKeys> {
+    let legacy = store
+        .take_secret(JWT_KEY_NAME)
+        .context("reading the database for an old signing key")?;
+    let secret = match key_file {
+        Some(path) => {
+            let key = read_secret(path)
+                .with_context(|| format!("reading jwt_key_file {}", path.display()))?;
+            anyhow::ensure!(
+                key.len() >= MIN_KEY_BYTES,
+                "jwt_key_file {} holds fewer than {MIN_KEY_BYTES} bytes",
+                path.display()
+            );
+            key
+        }
+        None => layout
+            .secret(JWT_KEY_NAME, || legacy.unwrap_or_else(generate_key))
+            .context("reading the JWT signing key")?,
+    };
+    Ok(JwtKeys::from_secret(secret.as_bytes()))
 }
 
 /// A new random signing key, hex encoded.

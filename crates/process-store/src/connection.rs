@@ -85,14 +85,40 @@ impl Manager {
     /// other new connections hold read locks: a new pool's connections would fail with
     /// "database is locked" and be retried after a back-off, slowing or failing the open.
     pub fn prepare(&self) -> Result<(), StoreError> {
-        if let Backend::Sqlite(_) = self.backend {
+        if let Backend::Sqlite(path) = &self.backend {
             self.connect().map_err(|e| match e {
                 diesel::r2d2::Error::ConnectionError(e) => StoreError::Connection(e),
                 diesel::r2d2::Error::QueryError(e) => StoreError::Query(e),
             })?;
+            private_files(path)?;
         }
         Ok(())
     }
+}
+
+/// Makes the SQLite database and its WAL and shared-memory files readable by the service
+/// alone. SQLite gives the files it creates later the mode of the database file.
+fn private_files(path: &str) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    if path == ":memory:" {
+        return Ok(());
+    }
+    for file in [
+        path.to_owned(),
+        format!("{path}-wal"),
+        format!("{path}-shm"),
+    ] {
+        match std::fs::metadata(&file) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| StoreError::io(&file, e))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(&file, e)),
+        }
+    }
+    Ok(())
 }
 
 impl ManageConnection for Manager {

@@ -15,6 +15,7 @@ mod metrics;
 mod openapi;
 mod retention;
 mod runs;
+mod secrets;
 mod smoke;
 mod storage;
 mod uploads;
