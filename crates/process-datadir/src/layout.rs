@@ -10,24 +10,68 @@
 //!
 //! Every path is built from ids the service chose; client text never becomes a path.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use process_core::{FileId, ProcessFile, ProcessId};
 
 use crate::ops::{private_dir, remove_quietly};
 
+/// Where processd keeps things. Clones share the set of files in flight.
 #[derive(Debug, Clone)]
 pub struct Layout {
     root: PathBuf,
+    /// Files being received or placed whose rows are not committed yet: housekeeping never
+    /// removes them, however old their bytes (a rename or a link keeps the old mtime).
+    in_flight: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+/// A file marked in flight; the mark goes when this is dropped.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    set: Arc<Mutex<HashSet<PathBuf>>>,
+    path: PathBuf,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        lock(&self.set).remove(&self.path);
+    }
+}
+
+/// The set stays consistent through a panic (single inserts and removes).
+fn lock(set: &Mutex<HashSet<PathBuf>>) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
+    set.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Layout {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            in_flight: Arc::default(),
+        }
+    }
+
+    /// Marks `path` in flight before the file appears there.
+    pub(crate) fn in_flight(&self, path: &Path) -> InFlight {
+        lock(&self.in_flight).insert(path.to_owned());
+        InFlight {
+            set: Arc::clone(&self.in_flight),
+            path: path.to_owned(),
+        }
+    }
+
+    /// Removes a leftover file unless it is in flight; the check and the removal are one step
+    /// for everyone who marks files through this layout. Returns whether it was removed.
+    pub fn remove_leftover(&self, path: &Path) -> bool {
+        let flying = lock(&self.in_flight);
+        !flying.contains(path) && fs::remove_file(path).is_ok()
     }
 
     /// Creates the data directory and its fixed subdirectories.
@@ -142,7 +186,7 @@ impl Layout {
     pub fn clear_tmp(&self, age: Duration) -> usize {
         older_than(&self.tmp_dir(), age)
             .into_iter()
-            .filter(|e| fs::remove_file(e.path()).is_ok())
+            .filter(|e| self.remove_leftover(&e.path()))
             .count()
     }
 

@@ -15,7 +15,7 @@ use process_core::FileId;
 use uuid::Uuid;
 
 use crate::checksum::Checksum;
-use crate::layout::Layout;
+use crate::layout::{InFlight, Layout};
 use crate::ops::{link_or_copy, remove_quietly};
 
 /// Bytes being received into `tmp/<fresh uuid>`, not yet in their place. Removed on drop
@@ -30,17 +30,22 @@ pub struct Staged {
     path: PathBuf,
     sum: Checksum,
     committed: bool,
+    layout: Layout,
+    _in_flight: InFlight,
 }
 
 impl Staged {
     /// Names a new file in `tmp/`; nothing is created yet.
     pub fn new(layout: &Layout) -> Self {
         let id = FileId::from_uuid(Uuid::new_v4());
+        let path = layout.tmp_path(id);
         Self {
             id,
-            path: layout.tmp_path(id),
+            _in_flight: layout.in_flight(&path),
+            path,
             sum: Checksum::default(),
             committed: false,
+            layout: layout.clone(),
         }
     }
 
@@ -86,9 +91,11 @@ impl Staged {
     /// Moves the synced bytes to `target` (under the same data directory, so a rename). On
     /// failure the staged file is removed.
     pub fn commit(mut self, target: &Path) -> io::Result<Placed> {
+        // Marked at its new place before it gets there, so no sweep sees it unmarked.
+        let in_flight = self.layout.in_flight(target);
         fs::rename(&self.path, target)?;
         self.committed = true;
-        Ok(Placed::new(target.to_owned()))
+        Ok(Placed::new(target.to_owned(), in_flight))
     }
 }
 
@@ -106,17 +113,24 @@ impl Drop for Staged {
 pub struct Placed {
     path: PathBuf,
     kept: bool,
+    /// Held, never read: dropped after the file is kept or removed.
+    _in_flight: InFlight,
 }
 
 impl Placed {
-    fn new(path: PathBuf) -> Self {
-        Self { path, kept: false }
+    fn new(path: PathBuf, in_flight: InFlight) -> Self {
+        Self {
+            path,
+            kept: false,
+            _in_flight: in_flight,
+        }
     }
 
     /// Hard-links (or copies) `source` to the new file `target`.
-    pub fn link(source: &Path, target: PathBuf) -> io::Result<Self> {
+    pub fn link(layout: &Layout, source: &Path, target: PathBuf) -> io::Result<Self> {
+        let in_flight = layout.in_flight(&target);
         link_or_copy(source, &target)?;
-        Ok(Self::new(target))
+        Ok(Self::new(target, in_flight))
     }
 
     pub fn path(&self) -> &Path {
@@ -183,6 +197,7 @@ mod tests {
         let target = layout.input_path(FileId::from_uuid(Uuid::new_v4()));
         let placed = staged.commit(&target).unwrap();
         let link = Placed::link(
+            &layout,
             &target,
             layout.input_path(FileId::from_uuid(Uuid::new_v4())),
         );
@@ -201,5 +216,34 @@ mod tests {
         let target = layout.root().join("missing/dir/file");
         assert!(staged.commit(&target).is_err());
         assert_eq!(fs::read_dir(layout.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn files_in_flight_are_never_swept_however_old() {
+        use std::time::Duration;
+        let (_dir, layout) = layout();
+        let mut staged = Staged::new(&layout);
+        staged.write_from(&b"x"[..]).unwrap();
+        // A zero age makes every file a candidate: only the in-flight mark protects it.
+        assert_eq!(layout.clear_tmp(Duration::ZERO), 0);
+        assert!(staged.path().exists());
+        let target = layout.input_path(staged.id());
+        let placed = staged.commit(&target).unwrap();
+        assert!(
+            !layout.remove_leftover(&target),
+            "placed, row not committed yet"
+        );
+        assert!(target.exists());
+        let kept = placed.keep();
+        // Once kept, the row owns it; housekeeping asks the database before removing it.
+        assert!(layout.remove_leftover(&kept));
+
+        let source = layout.root().join("source");
+        fs::write(&source, b"y").unwrap();
+        let link_target = layout.input_path(FileId::from_uuid(Uuid::new_v4()));
+        let link = Placed::link(&layout, &source, link_target.clone()).unwrap();
+        assert!(!layout.remove_leftover(&link_target));
+        drop(link);
+        assert!(!link_target.exists());
     }
 }

@@ -57,7 +57,7 @@ impl Store {
                 .select(pf::storage_path)
                 .load(&mut *conn)?;
             for (storage_path, path) in chunk {
-                if !referenced.contains(storage_path) && std::fs::remove_file(path).is_ok() {
+                if !referenced.contains(storage_path) && self.layout().remove_leftover(path) {
                     removed += 1;
                 }
             }

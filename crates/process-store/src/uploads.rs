@@ -600,8 +600,8 @@ fn link_input(
     let id = FileId::from_uuid(Uuid::new_v4());
     let storage_path = Layout::input_storage_path(id);
     let source = layout.upload_path(f.id);
-    let placed =
-        Placed::link(&source, layout.input_path(id)).map_err(|e| StoreError::io(&source, e))?;
+    let placed = Placed::link(layout, &source, layout.input_path(id))
+        .map_err(|e| StoreError::io(&source, e))?;
     Ok((
         NewFile {
             id,

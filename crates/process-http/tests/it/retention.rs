@@ -87,3 +87,85 @@ async fn without_retention_nothing_expires() {
     let p = app.wait_done(&id, None).await;
     assert_eq!(p["expiryDate"], Value::Null);
 }
+
+/// Housekeeping while a launch is still being received: its input, already in place under
+/// `files/` but not yet referenced by a committed row, must survive the sweeps however old its
+/// bytes look, and the launch must run with it.
+#[actix_web::test]
+async fn housekeeping_never_removes_the_inputs_of_a_launch_in_flight() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, "").await else {
+            continue;
+        };
+        let boundary = "processd-test-boundary";
+        let head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"properties\"\r\n\r\n\
+             [{{\"name\":\"-f\",\"value\":\"in.csv\"}}]\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.csv\"\r\n\
+             Content-Type: text/csv\r\n\r\nkept,while,in,flight\n\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"startTime\"\r\n\r\n"
+        );
+        // An empty start time, then the end of the body.
+        let tail = format!("\r\n--{boundary}--\r\n");
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+        tx.send(Ok(head.into_bytes())).await.unwrap();
+        let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
+        let send = app
+            .post("/api/system/scripts/cat/processes", Some(&app.alice))
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send();
+        let launch = tokio::spawn(send);
+        // The file part is complete once it sits in files/; the request is not.
+        let files = app.dir.path().join("data/files");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::read_dir(&files).unwrap().count() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{backend}: file never placed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let store = app.app.store.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            let tmp = store.layout().clear_tmp(std::time::Duration::ZERO);
+            let inputs = store
+                .clean_orphan_inputs(std::time::Duration::ZERO)
+                .unwrap();
+            tmp + inputs
+        })
+        .await
+        .unwrap();
+        assert_eq!(swept, 0, "{backend}: nothing in flight may be swept");
+        tx.send(Ok(tail.into_bytes())).await.unwrap();
+        drop(tx);
+        let res = launch.await.unwrap().unwrap();
+        assert_eq!(res.status(), 202, "{backend}");
+        let body: Value = res.json().await.unwrap();
+        let id = body["processId"].as_str().unwrap().to_owned();
+        let t = Some(app.alice.as_str());
+        let p = app.wait_done(&id, t).await;
+        assert_eq!(p["processStatus"], "COMPLETED", "{backend}: {p}");
+        assert!(app.output(&id, t).await.contains("kept,while,in,flight"));
+        // Once committed the input is referenced, and a sweep leaves it too.
+        let store = app.app.store.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            store
+                .clean_orphan_inputs(std::time::Duration::ZERO)
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(swept, 0, "{backend}");
+    }
+}
+
+/// The receiving half of a channel as a body stream.
+fn tokio_stream_of(
+    rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|i| (i, rx)) })
+}
