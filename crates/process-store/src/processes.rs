@@ -49,6 +49,14 @@ struct NewDependencyRow {
 
 type BoxedProcesses = p::BoxedQuery<'static, MultiBackend>;
 
+/// Characters of a parameter value that `process_parameters_lookup` indexes.
+const VALUE_PREFIX_CHARS: usize = 200;
+
+diesel::define_sql_function! {
+    /// SQL's `substr(text, start, length)`, in characters on both backends.
+    fn substr(x: diesel::sql_types::Text, start: diesel::sql_types::Integer, len: diesel::sql_types::Integer) -> diesel::sql_types::Text;
+}
+
 fn filtered(q: &ProcessQuery) -> BoxedProcesses {
     let mut query = p::table.into_boxed();
     if let ListScope::OwnedBy(owner) = q.scope {
@@ -64,11 +72,15 @@ fn filtered(q: &ProcessQuery) -> BoxedProcesses {
         query = query.filter(p::status.eq(status.as_str()));
     }
     for param in &q.parameters {
+        // The prefix matches the expression index (see the migration that made it); the whole
+        // value decides.
+        let prefix: String = param.value.chars().take(VALUE_PREFIX_CHARS).collect();
         query = query.filter(
             p::id.eq_any(
                 pp::table
                     .select(pp::process_id)
                     .filter(pp::name.eq_any(param.names.clone()))
+                    .filter(substr(pp::value, 1, VALUE_PREFIX_CHARS as i32).eq(prefix))
                     .filter(pp::value.eq(param.value.clone())),
             ),
         );

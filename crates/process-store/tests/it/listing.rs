@@ -255,3 +255,35 @@ fn listing_pages_cover_everything_once() {
         assert!(got.items.iter().all(|p| p.owner == Some(alice.id)));
     });
 }
+
+/// A long value nobody can compress (PostgreSQL refused it once whole values were indexed)
+/// is stored, and found by its whole value only: one that shares its indexed prefix is not.
+#[test]
+fn long_parameter_values_are_stored_and_matched_whole() {
+    // A simple generator is enough: the point is bytes that do not compress.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let long: String = (0..8 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'!' + u8::try_from(state % 94).unwrap())
+        })
+        .collect();
+    let mut twin = long.clone();
+    twin.pop();
+    twin.push(if long.ends_with('x') { 'y' } else { 'x' });
+    each_backend(|store| {
+        let mut new = new_process("long", at(1));
+        new.parameters = vec![param("-s", &long)];
+        let stored = create(store, &new);
+        assert_eq!(stored.parameters[0].value, long);
+        let mut other = new_process("long", at(2));
+        other.parameters = vec![param("-s", &twin)];
+        create(store, &other);
+        let mut q = ProcessQuery::new(ListScope::All);
+        q.parameters = vec![param("-s", &long).into()];
+        let page = store.list_processes(&q).unwrap();
+        assert_eq!(ids(&page.items), [stored.id.get()]);
+    });
+}

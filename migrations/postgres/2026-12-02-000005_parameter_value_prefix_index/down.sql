@@ -1,0 +1,2 @@
+DROP INDEX process_parameters_lookup;
+CREATE INDEX process_parameters_lookup ON process_parameters (name, value);
