@@ -124,6 +124,18 @@ impl Layout {
         self.runs_dir().join(id.get().to_string())
     }
 
+    /// The processes that have a run directory under `runs/` (whatever its age).
+    pub fn run_dirs(&self) -> Vec<ProcessId> {
+        let Ok(entries) = fs::read_dir(self.runs_dir()) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i64>().ok())
+            .filter_map(|id| ProcessId::new(id).ok())
+            .collect()
+    }
+
     pub fn work_dir(&self, id: ProcessId) -> PathBuf {
         self.run_dir(id).join("work")
     }

@@ -8,7 +8,9 @@ use process_core::{FileStatus, UploadId};
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
-use crate::schema::{process_files as pf, upload_definitions as d, upload_files as uf};
+use crate::schema::{
+    process_files as pf, processes as p, upload_definitions as d, upload_files as uf,
+};
 use crate::timestamp::to_micros;
 use crate::Store;
 
@@ -59,6 +61,32 @@ impl Store {
             for (storage_path, path) in chunk {
                 if !referenced.contains(storage_path) && self.layout().remove_leftover(path) {
                     removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Removes run directories whose process no longer exists (a crash between deleting a
+    /// process's rows and its directory leaves them). A run directory is made only after its
+    /// process is stored, so none in use can lack a row. Returns how many.
+    pub fn clean_orphan_runs(&self) -> Result<usize, StoreError> {
+        let dirs = self.layout().run_dirs();
+        let mut conn = self.conn()?;
+        let mut removed = 0;
+        for chunk in dirs.chunks(500) {
+            let ids: Vec<i64> = chunk.iter().map(|id| id.get()).collect();
+            let existing: Vec<i64> = p::table
+                .filter(p::id.eq_any(&ids))
+                .select(p::id)
+                .load(&mut *conn)?;
+            for id in chunk.iter().filter(|id| !existing.contains(&id.get())) {
+                let dir = self.layout().run_dir(*id);
+                match std::fs::remove_dir_all(&dir) {
+                    Ok(()) => removed += 1,
+                    Err(e) => {
+                        tracing::warn!(path = %dir.display(), error = %e, "could not remove a run directory")
+                    }
                 }
             }
         }

@@ -82,6 +82,13 @@ impl Store {
         if orphans > 0 {
             tracing::info!(files = orphans, "removed input files no process refers to");
         }
+        let runs = self.clean_orphan_runs()?;
+        if runs > 0 {
+            tracing::info!(
+                directories = runs,
+                "removed run directories no process refers to"
+            );
+        }
         if let Some(days) = days {
             let processes = self.sweep_processes(days, now)?;
             let uploads = self.sweep_uploads(days, now)?;

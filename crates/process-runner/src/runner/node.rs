@@ -166,7 +166,15 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
         let line = service_line(last + 1, note);
         self.log(move |o| o.append_output(id, &[line])).await?;
         self.repo(move |r| {
-            r.add_files(&outputs)?;
+            // A crash after the end's files were added but before its transition: those
+            // files are registered already and must not be twice.
+            let known: std::collections::HashSet<String> =
+                r.files(id)?.into_iter().map(|f| f.storage_path).collect();
+            let fresh: Vec<_> = outputs
+                .into_iter()
+                .filter(|f| !known.contains(&f.storage_path))
+                .collect();
+            r.add_files(&fresh)?;
             r.transition(id, &fail(now(), StatusReason::Interrupted, None))
         })
         .await

@@ -115,3 +115,28 @@ async fn a_job_followed_again_can_be_stopped() {
         ]
     );
 }
+
+/// A crash after the end of a run registered its output files but before its final status:
+/// recovery registers what is new and nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_registers_each_output_file_once() {
+    use process_core::ProcessRepository;
+    let h = Harness::new(config());
+    let id = h
+        .repo
+        .insert_running(new_process("job"), "local", Some("fake:9"), &[]);
+    h.fake.on_recover("fake:9", Recovery::Gone);
+    let out = h.layout.output_dir(id);
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("before-crash.txt"), b"a").unwrap();
+    let at = time::OffsetDateTime::now_utc();
+    let registered = process_datadir::collect_outputs(&h.layout, id, at).unwrap();
+    h.repo.add_files(&registered).unwrap();
+    std::fs::write(out.join("after.txt"), b"b").unwrap();
+
+    h.runner.recover().await.unwrap();
+    let mut names: Vec<String> = h.repo.files_of(id).into_iter().map(|f| f.name).collect();
+    names.sort();
+    assert_eq!(names, ["after.txt", "before-crash.txt"]);
+    assert_eq!(h.status(id), ProcessStatus::Failed);
+}

@@ -11,7 +11,7 @@ use process_datadir::Layout;
 use process_store::{NewFile, Store};
 use time::OffsetDateTime;
 
-use crate::{at, each_backend, new_process, script};
+use crate::{at, create, each_backend, new_process, script};
 
 fn age(path: &std::path::Path, by: Duration) {
     let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
@@ -112,5 +112,21 @@ fn sweep_deletes_only_expired_finished_processes() {
             ProcessStatus::Scheduled
         );
         assert_eq!(expiry(now, 7), now + time::Duration::days(7));
+    });
+}
+
+#[test]
+fn run_directories_without_a_process_are_removed() {
+    each_backend(|store| {
+        let kept = create(store, &new_process("s", at(1))).id;
+        let orphan = process_core::ProcessId::new(kept.get() + 1000).unwrap();
+        for id in [kept, orphan] {
+            std::fs::create_dir_all(store.layout().output_dir(id)).unwrap();
+            std::fs::write(store.layout().output_dir(id).join("f"), b"x").unwrap();
+        }
+        assert_eq!(store.clean_orphan_runs().unwrap(), 1);
+        assert!(store.layout().run_dir(kept).exists());
+        assert!(!store.layout().run_dir(orphan).exists());
+        assert_eq!(store.clean_orphan_runs().unwrap(), 0);
     });
 }
