@@ -18,6 +18,23 @@ pub struct OutputLine {
     pub line: String,
 }
 
+impl OutputLine {
+    /// A line processd itself writes into a process's log: on stderr, marked as its own.
+    pub fn service(seq: i64, time: OffsetDateTime, text: &str) -> Self {
+        Self {
+            seq,
+            time,
+            stream: Stream::Stderr,
+            line: format!("[processd: {text}]"),
+        }
+    }
+}
+
+/// Why a waiter failed when the process it waited on was deleted (its closing line).
+pub fn dependency_deleted(dependency: crate::ids::ProcessId) -> String {
+    format!("not run: dependency {dependency} was deleted")
+}
+
 /// Which stored lines to read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutputRange {

@@ -28,7 +28,7 @@ use process_datadir::Layout;
 pub use connection::Backend;
 pub use error::StoreError;
 pub use files::NewFile;
-pub use processes::Deleted;
+pub use processes::{Deleted, Waiters};
 pub use uploads::FileChange;
 pub use users::TOKEN_PREFIX;
 

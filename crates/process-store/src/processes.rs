@@ -304,6 +304,18 @@ pub(crate) fn apply(
 pub struct Deleted {
     pub process: Process,
     pub files: Vec<ProcessFile>,
+    /// SCHEDULED processes that waited on it and are now FAILED `dependency`.
+    pub failed_waiters: Vec<ProcessId>,
+}
+
+/// What a delete does to SCHEDULED processes waiting on the deleted one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiters {
+    /// The delete is refused (`StoreError::Depended`).
+    Refuse,
+    /// They fail (`dependency`) at this time, in the same transaction: a waiter with a far
+    /// start time cannot pin what it waits on.
+    Fail(time::OffsetDateTime),
 }
 
 impl Store {
@@ -400,9 +412,14 @@ impl Store {
         load(&mut conn, id)
     }
 
-    /// Deletes a process with its output, files and parameters. Refused while it is RUNNING
-    /// or while a SCHEDULED process waits on it. Returns `None` if it did not exist.
-    pub fn delete_process(&self, id: ProcessId) -> Result<Option<Deleted>, StoreError> {
+    /// Deletes a process with its output, files and parameters. Refused while it is RUNNING;
+    /// `waiters` says what happens to SCHEDULED processes waiting on it. Returns `None` if it
+    /// did not exist.
+    pub fn delete_process(
+        &self,
+        id: ProcessId,
+        waiters: Waiters,
+    ) -> Result<Option<Deleted>, StoreError> {
         let mut conn = self.conn()?;
         let deleted = write_transaction(&mut conn, |conn| {
             let Some(process) = load(conn, id)? else {
@@ -411,16 +428,31 @@ impl Store {
             if process.status() == ProcessStatus::Running {
                 return Err(StoreError::Running(id.get()));
             }
-            let waiting: Option<i64> = pd::table
+            let waiting: Vec<i64> = pd::table
                 .inner_join(p::table.on(p::id.eq(pd::process_id)))
                 .filter(pd::depends_on.eq(id.get()))
                 .filter(p::status.eq(ProcessStatus::Scheduled.as_str()))
                 .select(pd::process_id)
-                .first(conn)
-                .optional()?;
-            if let Some(waiter) = waiting {
-                return Err(StoreError::Depended(id.get(), waiter));
-            }
+                .order(pd::process_id)
+                .load(conn)?;
+            let failed_waiters = match (waiters, waiting.first()) {
+                (_, None) => Vec::new(),
+                (Waiters::Refuse, Some(waiter)) => {
+                    return Err(StoreError::Depended(id.get(), *waiter))
+                }
+                (Waiters::Fail(at), Some(_)) => {
+                    let fail = Transition::Fail {
+                        at,
+                        reason: process_core::StatusReason::Dependency,
+                        exit_code: None,
+                    };
+                    apply(conn, &waiting, &fail)?;
+                    waiting
+                        .iter()
+                        .map(|w| ProcessId::new(*w))
+                        .collect::<Result<_, _>>()?
+                }
+            };
             let files = process_files::table
                 .filter(process_files::process_id.eq(id.get()))
                 .select(FileRow::as_select())
@@ -443,7 +475,11 @@ impl Store {
             if gone == 0 {
                 return Err(StoreError::Running(id.get()));
             }
-            Ok(Some(Deleted { process, files }))
+            Ok(Some(Deleted {
+                process,
+                files,
+                failed_waiters,
+            }))
         })?;
         if let Some(d) = &deleted {
             self.layout().remove_process_files(d.process.id, &d.files);

@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
+use process_core::output::dependency_deleted;
 use process_core::retention::cutoff;
+use process_core::OutputLine;
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
-use crate::Store;
+use crate::{Store, Waiters};
 
 /// Processes (and sessions) deleted per batch, so a large backlog does not hold the database
 /// for long.
@@ -31,21 +33,21 @@ impl Store {
             };
             after = last.get();
             for id in ids {
-                match self.delete_process(id) {
-                    Ok(Some(d)) => {
-                        deleted += 1;
-                        tracing::info!(
-                            process = %id,
-                            script = %d.process.script,
-                            files = d.files.len(),
-                            "retention: deleted an expired process"
-                        );
+                // Retention wins over waiters: they fail `dependency` instead of pinning it.
+                if let Some(d) = self.delete_process(id, Waiters::Fail(now))? {
+                    deleted += 1;
+                    tracing::info!(
+                        process = %id,
+                        script = %d.process.script,
+                        files = d.files.len(),
+                        waiters = d.failed_waiters.len(),
+                        "retention: deleted an expired process"
+                    );
+                    for waiter in &d.failed_waiters {
+                        let seq = self.last_output_seq(*waiter)? + 1;
+                        let text = dependency_deleted(id);
+                        self.append_output(*waiter, &[OutputLine::service(seq, now, &text)])?;
                     }
-                    Ok(None) => {}
-                    // A process others still wait on stays until they have run; the next
-                    // sweep takes it.
-                    Err(StoreError::Depended(..)) => {}
-                    Err(e) => return Err(e),
                 }
             }
         }

@@ -4,11 +4,15 @@
 use process_core::auth::{
     list_scope, may_access, may_modify, missing, require_admin, require_user,
 };
+use process_core::output::dependency_deleted;
+use process_core::OutputLine;
 use process_core::{
     Caller, Catalog, ListScope, Page, PageRequest, ParamFilter, Process, ProcessId, ProcessQuery,
     ProcessStatus, ScriptName, Sort, UserId,
 };
 use process_runner::StopResult;
+use process_store::Waiters;
+use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -140,8 +144,26 @@ pub async fn stop(state: &AppState, caller: &Caller, id: ProcessId) -> Result<Pr
 pub async fn delete(state: &AppState, caller: &Caller, id: ProcessId) -> Result<(), ApiError> {
     let process = visible(state, caller, id).await?;
     may_modify(caller, process.owner)?;
-    match state.db(move |s| s.delete_process(id)).await? {
-        Some(_) => state.log(move |o| o.remove_output(id)).await,
-        None => Err(missing(caller).into()),
-    }
+    // Administrators win over waiters (they fail `dependency`); others may not delete what
+    // someone waits on.
+    let at = OffsetDateTime::now_utc();
+    let waiters = if caller.is_admin() {
+        Waiters::Fail(at)
+    } else {
+        Waiters::Refuse
+    };
+    let Some(deleted) = state.db(move |s| s.delete_process(id, waiters)).await? else {
+        return Err(missing(caller).into());
+    };
+    state
+        .log(move |o| {
+            o.remove_output(id)?;
+            for waiter in deleted.failed_waiters {
+                let seq = o.last_output_seq(waiter)? + 1;
+                let line = OutputLine::service(seq, at, &dependency_deleted(id));
+                o.append_output(waiter, &[line])?;
+            }
+            Ok(())
+        })
+        .await
 }

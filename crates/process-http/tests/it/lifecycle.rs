@@ -308,3 +308,60 @@ async fn many_followers_see_the_same_complete_feed() {
         }
     }
 }
+
+/// A waiter with a far start time cannot pin what it waits on: an administrator's delete wins
+/// and the waiter fails `dependency`, saying why. Other callers still may not delete what
+/// someone waits on.
+#[actix_web::test]
+async fn administrators_win_over_waiters() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        let far = "2999-01-01T00:00:00Z".to_owned();
+        for (owner, deleter, expected) in [
+            (None, Some(app.admin.as_str()), 204),
+            (Some(app.alice.as_str()), Some(app.alice.as_str()), 422),
+            (Some(app.alice.as_str()), Some(app.admin.as_str()), 204),
+        ] {
+            let target = app.launch_ok("echo", owner, json!([])).await;
+            app.wait_done(&target, owner).await;
+            let form = reqwest::multipart::Form::new()
+                .text("properties", "[]")
+                .text("dependsOn", target.clone())
+                .text("startTime", far.clone());
+            let res = app
+                .post("/api/system/scripts/echo/processes", owner)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            let waiter: Value = launched(res).await;
+            let waiter = waiter["processId"].as_str().unwrap().to_owned();
+            let del = app
+                .delete(&format!("/api/system/processes/{target}"), deleter)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                del.status(),
+                expected,
+                "{backend}: {owner:?} by {deleter:?}"
+            );
+            let w = app.process(&waiter, owner).await;
+            if expected == 204 {
+                assert_eq!(w["processStatus"], "FAILED", "{w}");
+                assert_eq!(w["statusReason"], "dependency", "{w}");
+                let out = app.output(&waiter, owner).await;
+                assert!(
+                    out.contains(&format!("not run: dependency {target} was deleted")),
+                    "{out}"
+                );
+            } else {
+                let body: Value = del.json().await.unwrap();
+                assert_eq!(body["code"], "dependency_waiting", "{body}");
+                assert_eq!(w["processStatus"], "SCHEDULED", "{w}");
+            }
+        }
+    }
+}

@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use process_core::{
-    Catalog, NodeName, OutputLine, OutputLog, ProcessId, ProcessRepository, Stream,
-};
+use process_core::{Catalog, NodeName, OutputLine, OutputLog, ProcessId, ProcessRepository};
 use process_datadir::Layout;
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, watch, Notify};
@@ -119,12 +117,7 @@ fn now() -> OffsetDateTime {
 
 /// A line processd itself writes into a process's console log.
 fn service_line(seq: i64, text: String) -> OutputLine {
-    OutputLine {
-        seq,
-        time: now(),
-        stream: Stream::Stderr,
-        line: format!("[processd: {text}]"),
-    }
+    OutputLine::service(seq, now(), &text)
 }
 
 impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {

@@ -50,8 +50,12 @@ fn status_counts_follow_every_change() {
         // A lost compare-and-set changes nothing.
         assert!(complete(store, ids[3], 12).is_none());
         check(store);
-        store.delete_process(ids[0]).unwrap();
-        store.delete_process(ids[3]).unwrap();
+        store
+            .delete_process(ids[0], process_store::Waiters::Refuse)
+            .unwrap();
+        store
+            .delete_process(ids[3], process_store::Waiters::Refuse)
+            .unwrap();
         check(store);
         assert_eq!(total(store, Some(ProcessStatus::Scheduled), None), 2);
         assert_eq!(total(store, Some(ProcessStatus::Running), None), 1);

@@ -90,7 +90,8 @@ fn sweep_deletes_only_expired_finished_processes() {
         let now = OffsetDateTime::now_utc();
         let old = finished(store, now - time::Duration::days(10), vec![]);
         let recent = finished(store, now - time::Duration::days(1), vec![]);
-        // An old process that a scheduled one still waits on is kept.
+        // Retention wins over a waiter (a far start time must not pin what it waits on): the
+        // waiter fails `dependency` and says why.
         let waited_on = finished(store, now - time::Duration::days(10), vec![]);
         let waiter = store
             .create_process(
@@ -103,13 +104,20 @@ fn sweep_deletes_only_expired_finished_processes() {
                 &[],
             )
             .unwrap();
-        assert_eq!(store.sweep_processes(7, now).unwrap(), 1);
+        assert_eq!(store.sweep_processes(7, now).unwrap(), 2);
         assert!(store.get_process(old).unwrap().is_none());
         assert!(store.get_process(recent).unwrap().is_some());
-        assert!(store.get_process(waited_on).unwrap().is_some());
+        assert!(store.get_process(waited_on).unwrap().is_none());
+        let waiter = store.get_process(waiter.id).unwrap().unwrap();
+        assert_eq!(waiter.status(), ProcessStatus::Failed);
+        assert_eq!(waiter.status_reason, Some(StatusReason::Dependency));
+        let lines = store
+            .read_output(waiter.id, process_core::OutputRange::default(), 10)
+            .unwrap();
+        assert_eq!(lines.len(), 1);
         assert_eq!(
-            store.get_process(waiter.id).unwrap().unwrap().status(),
-            ProcessStatus::Scheduled
+            lines[0].line,
+            format!("[processd: not run: dependency {waited_on} was deleted]")
         );
         assert_eq!(expiry(now, 7), now + time::Duration::days(7));
     });

@@ -252,7 +252,9 @@ fn delete_is_refused_while_running_or_awaited() {
     each_backend(|store| {
         let p = create(store, &new_process("s", at(1)));
         start(store, p.id, 2).unwrap();
-        let err = store.delete_process(p.id).unwrap_err();
+        let err = store
+            .delete_process(p.id, process_store::Waiters::Refuse)
+            .unwrap_err();
         assert!(
             matches!(err, StoreError::Running(id) if id == p.id.get()),
             "{err}"
@@ -264,7 +266,9 @@ fn delete_is_refused_while_running_or_awaited() {
         let mut waiting = new_process("s", at(4));
         waiting.depends_on = vec![dep.id];
         let waiter = create(store, &waiting);
-        let err = store.delete_process(dep.id).unwrap_err();
+        let err = store
+            .delete_process(dep.id, process_store::Waiters::Refuse)
+            .unwrap_err();
         assert!(
             matches!(err, StoreError::Depended(d, w) if d == dep.id.get() && w == waiter.id.get()),
             "{err}"
@@ -274,7 +278,10 @@ fn delete_is_refused_while_running_or_awaited() {
         // Once the waiter has run, the dependency may go; the waiter forgets the edge.
         start(store, waiter.id, 5).unwrap();
         // A RUNNING dependent does not block the delete either.
-        let deleted = store.delete_process(dep.id).unwrap().unwrap();
+        let deleted = store
+            .delete_process(dep.id, process_store::Waiters::Refuse)
+            .unwrap()
+            .unwrap();
         assert_eq!(deleted.process.id, dep.id);
         assert!(deleted.files.is_empty());
         complete(store, waiter.id, 6).unwrap();
@@ -284,7 +291,10 @@ fn delete_is_refused_while_running_or_awaited() {
 
         // Once finished, the running one may go too.
         complete(store, p.id, 7).unwrap();
-        assert!(store.delete_process(p.id).unwrap().is_some());
+        assert!(store
+            .delete_process(p.id, process_store::Waiters::Refuse)
+            .unwrap()
+            .is_some());
         assert_eq!(store.get_process(p.id).unwrap(), None);
     });
 }
@@ -330,7 +340,10 @@ fn delete_removes_rows_output_and_files() {
         start(store, p.id, 3).unwrap();
         complete(store, p.id, 4).unwrap();
 
-        let deleted = store.delete_process(p.id).unwrap().unwrap();
+        let deleted = store
+            .delete_process(p.id, process_store::Waiters::Refuse)
+            .unwrap()
+            .unwrap();
         assert_eq!(deleted.process.id, p.id);
         assert_eq!(deleted.process.parameters, new.parameters);
         let mut files = deleted.files.clone();
@@ -365,11 +378,17 @@ fn delete_removes_rows_output_and_files() {
         );
 
         // Deleting again finds nothing.
-        assert!(store.delete_process(p.id).unwrap().is_none());
+        assert!(store
+            .delete_process(p.id, process_store::Waiters::Refuse)
+            .unwrap()
+            .is_none());
 
         // Ids are never reused, even for the highest one deleted.
         let last = create(store, &new_process("s", at(9)));
-        assert!(store.delete_process(last.id).unwrap().is_some());
+        assert!(store
+            .delete_process(last.id, process_store::Waiters::Refuse)
+            .unwrap()
+            .is_some());
         let next = create(store, &new_process("s", at(10)));
         assert!(next.id > last.id, "{} reused {}", next.id, last.id);
     });

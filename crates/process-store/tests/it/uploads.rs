@@ -218,7 +218,10 @@ fn a_session_goes_from_new_to_completed() {
         let p2 = store
             .create_process_from_upload(&new_process("cat", at(10)), &[], &loaded)
             .unwrap();
-        store.delete_process(p2.id).unwrap().unwrap();
+        store
+            .delete_process(p2.id, process_store::Waiters::Refuse)
+            .unwrap()
+            .unwrap();
         let orphan = store.get_upload(other.id).unwrap().unwrap();
         assert_eq!(
             (orphan.status, orphan.process_id),
