@@ -40,6 +40,8 @@ struct RawConfig {
     executor: Option<String>,
     kill_grace: Option<String>,
     shutdown_grace: Option<String>,
+    max_depends_on: Option<usize>,
+    max_parameter_filters: Option<usize>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -56,6 +58,8 @@ const KEYS: &[&str] = &[
     "executor",
     "kill_grace",
     "shutdown_grace",
+    "max_depends_on",
+    "max_parameter_filters",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -133,6 +137,10 @@ pub struct Config {
     pub kill_grace: Duration,
     /// How long running processes may go on after processd is asked to stop.
     pub shutdown_grace: Duration,
+    /// Most process ids one launch's `dependsOn` may name.
+    pub max_depends_on: usize,
+    /// Most `parameter.<name>` filters one listing may carry.
+    pub max_parameter_filters: usize,
     pub catalog: Catalog,
 }
 
@@ -214,6 +222,8 @@ impl Config {
             executor,
             kill_grace,
             shutdown_grace,
+            max_depends_on: raw.max_depends_on.unwrap_or(100),
+            max_parameter_filters: raw.max_parameter_filters.unwrap_or(20),
             catalog,
         })
     }

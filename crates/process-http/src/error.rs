@@ -54,6 +54,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// More ids, filters or parts than one request may carry; the message names the limit.
+    #[error("{0}")]
+    LimitExceeded(String),
     #[error("{0}")]
     RequestTimeout(String),
     #[error("{0}")]
@@ -122,6 +125,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (S::NOT_FOUND, "not_found"),
+            ApiError::LimitExceeded(_) => (S::BAD_REQUEST, "limit_exceeded"),
             ApiError::RequestTimeout(_) => (S::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {

@@ -3,6 +3,8 @@
 //! applied as bytes arrive), validates the parameters through process-core, and stores the
 //! process with its inputs in one transaction. A failed launch leaves no row and no file.
 
+use std::collections::HashSet;
+
 use actix_multipart::{Field, Multipart};
 use actix_web::HttpRequest;
 use futures_util::StreamExt;
@@ -75,7 +77,13 @@ pub async fn launch(
     {
         return Err(too_large(limit));
     }
-    let form = read_form(state.store.layout(), payload, limit).await?;
+    let form = read_form(
+        state.store.layout(),
+        payload,
+        limit,
+        state.config.max_depends_on,
+    )
+    .await?;
     let session = match form.upload_definition {
         Some(id) => Some(uploads::for_launch(state, caller, id).await?),
         None => None,
@@ -148,8 +156,14 @@ async fn check_dependencies(
     Ok(())
 }
 
-async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Result<Form, ApiError> {
+async fn read_form(
+    layout: &Layout,
+    mut payload: Multipart,
+    limit: u64,
+    max_depends_on: usize,
+) -> Result<Form, ApiError> {
     let mut form = Form::default();
+    let mut seen_depends_on = false;
     let mut total: u64 = 0;
     let mut parts = 0;
     while let Some(field) = idle(payload.next()).await? {
@@ -185,15 +199,15 @@ async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Resul
                 }
             }
             "dependsOn" => {
-                let text = read_text(field, &name).await?;
-                for id in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    let id: ProcessId = id.parse().map_err(|_| {
-                        ApiError::BadRequest(format!("dependsOn: {id:?} is not a process id"))
-                    })?;
-                    if !form.depends_on.contains(&id) {
-                        form.depends_on.push(id);
-                    }
+                // One part only: ids spread over many parts would dodge the cap below.
+                if std::mem::replace(&mut seen_depends_on, true) {
+                    return Err(ApiError::BadRequest(
+                        "dependsOn may be sent once; list the ids in it separated by commas"
+                            .into(),
+                    ));
                 }
+                let text = read_text(field, &name).await?;
+                form.depends_on = parse_depends_on(&text, max_depends_on)?;
             }
             "dependencyType" => {
                 let text = read_text(field, &name).await?;
@@ -211,6 +225,32 @@ async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Resul
         }
     }
     Ok(form)
+}
+
+/// The distinct ids of a `dependsOn` part, in the order given. At most `max` ids are read
+/// (duplicates count: the cap bounds the work, and every id becomes a SQL variable).
+fn parse_depends_on(text: &str, max: usize) -> Result<Vec<ProcessId>, ApiError> {
+    let mut ids = Vec::new();
+    let mut seen = HashSet::new();
+    for (n, id) in text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .enumerate()
+    {
+        if n >= max {
+            return Err(ApiError::LimitExceeded(format!(
+                "dependsOn: at most {max} process ids"
+            )));
+        }
+        let id: ProcessId = id
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("dependsOn: {id:?} is not a process id")))?;
+        if seen.insert(id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
 }
 
 async fn read_text(mut field: Field, name: &str) -> Result<String, ApiError> {
@@ -328,5 +368,22 @@ mod tests {
         assert!(parse_properties("{").is_err());
         assert!(parse_properties(r#"[{"name":"-x","value":[1]}]"#).is_err());
         assert!(parse_properties("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn depends_on_is_deduplicated_and_capped() {
+        let ids = |v: &[i64]| -> Vec<ProcessId> {
+            v.iter().map(|i| ProcessId::new(*i).unwrap()).collect()
+        };
+        assert_eq!(parse_depends_on(" 3, 1,3 ,,2", 5).unwrap(), ids(&[3, 1, 2]));
+        assert_eq!(parse_depends_on("", 5).unwrap(), ids(&[]));
+        assert_eq!(parse_depends_on("1,2,3", 3).unwrap(), ids(&[1, 2, 3]));
+        let over = parse_depends_on("1,2,3,4", 3).unwrap_err();
+        assert_eq!(over.code(), "limit_exceeded");
+        assert!(over.to_string().contains("at most 3"), "{over}");
+        assert_eq!(
+            parse_depends_on("1,x", 3).unwrap_err().code(),
+            "bad_request"
+        );
     }
 }
