@@ -18,7 +18,7 @@ use crate::config::{Config, ExecutorKind};
 use crate::error::{json_errors, ApiError};
 use crate::housekeeping;
 use crate::jwt::{generate_key, JwtKeys, JWT_KEY_NAME};
-use crate::metrics::{Metrics, RequestLabels};
+use crate::metrics::{method_label, Metrics, RequestLabels};
 use crate::state::AppState;
 use crate::{openapi, routes};
 
@@ -127,7 +127,7 @@ impl Application {
                             state
                                 .metrics
                                 .requests
-                                .get_or_create(&RequestLabels { method: method.to_string(), route, status })
+                                .get_or_create(&RequestLabels { method: method_label(&method), route, status })
                                 .observe(elapsed.as_secs_f64());
                         }
                         tracing::info!(%method, %path, status, ms = elapsed.as_millis() as u64, "request");

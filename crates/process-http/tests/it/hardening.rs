@@ -111,3 +111,39 @@ async fn huge_depends_on_lists_and_filter_floods_are_refused_quickly() {
         assert_eq!(res.status(), 200);
     }
 }
+
+#[actix_web::test]
+async fn invented_methods_do_not_grow_metrics() {
+    let Some(app) = spawn_app_with(crate::helpers::Backend::Sqlite, "").await else {
+        return;
+    };
+    for i in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("FOOBAR{i}").as_bytes()).unwrap();
+        let res = app
+            .client
+            .request(method, app.url("/api"))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error(), "{}", res.status());
+    }
+    let text = app
+        .get("/metrics", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("FOOBAR"), "{text}");
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("processd_http_request_duration_seconds_count{"))
+        .collect();
+    assert!(
+        series.iter().any(|l| l.contains("method=\"other\"")),
+        "{series:?}"
+    );
+    // 50 invented methods on one route are one series.
+    assert!(series.len() <= 3, "{series:?}");
+}
