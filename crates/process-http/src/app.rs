@@ -18,6 +18,7 @@ use crate::config::{Config, ExecutorKind};
 use crate::error::{json_errors, ApiError};
 use crate::housekeeping;
 use crate::jwt::{generate_key, JwtKeys, JWT_KEY_NAME};
+use crate::limits::{self, LoginLimits};
 use crate::metrics::{method_label, Metrics, RequestLabels};
 use crate::state::AppState;
 use crate::{openapi, routes};
@@ -94,14 +95,18 @@ impl Application {
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let addr = listener.local_addr()?;
+        let metrics = Metrics::default();
+        let login_limits = Arc::new(LoginLimits::new(&config, &metrics));
+        limits::spawn_cleanup(Arc::downgrade(&login_limits));
         let state = web::Data::new(AppState {
             store,
             console,
             runner,
             catalog,
             config: Arc::new(config),
-            metrics: Metrics::default(),
+            metrics,
             jwt,
+            login_limits,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

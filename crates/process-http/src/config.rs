@@ -42,6 +42,10 @@ struct RawConfig {
     shutdown_grace: Option<String>,
     max_depends_on: Option<usize>,
     max_parameter_filters: Option<usize>,
+    login_attempts: Option<u32>,
+    login_window: Option<String>,
+    login_max_concurrent_hashes: Option<usize>,
+    login_hash_wait: Option<String>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -60,6 +64,10 @@ const KEYS: &[&str] = &[
     "shutdown_grace",
     "max_depends_on",
     "max_parameter_filters",
+    "login_attempts",
+    "login_window",
+    "login_max_concurrent_hashes",
+    "login_hash_wait",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +149,13 @@ pub struct Config {
     pub max_depends_on: usize,
     /// Most `parameter.<name>` filters one listing may carry.
     pub max_parameter_filters: usize,
+    /// Login attempts a client address, and an account, may make per `login_window`.
+    pub login_attempts: u32,
+    pub login_window: Duration,
+    /// Password hashes computed at once (each takes about 19 MiB).
+    pub login_max_concurrent_hashes: usize,
+    /// How long a login waits for a hash slot before a 503.
+    pub login_hash_wait: Duration,
     pub catalog: Catalog,
 }
 
@@ -205,6 +220,21 @@ impl Config {
             Some(s) => parse_duration(&s).map_err(|e| invalid(e.to_string()))?,
             None => Duration::from_secs(10),
         };
+        let duration = |value: Option<String>, default: u64| -> Result<Duration, ConfigError> {
+            match value {
+                Some(s) => parse_duration(&s).map_err(|e| invalid(e.to_string())),
+                None => Ok(Duration::from_secs(default)),
+            }
+        };
+        let login_attempts = raw.login_attempts.unwrap_or(10);
+        let login_max_concurrent_hashes = raw.login_max_concurrent_hashes.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        });
+        if login_attempts == 0 || login_max_concurrent_hashes == 0 {
+            return Err(invalid(
+                "login_attempts and login_max_concurrent_hashes must be at least 1".to_owned(),
+            ));
+        }
         let scripts = raw
             .script
             .into_iter()
@@ -224,6 +254,10 @@ impl Config {
             shutdown_grace,
             max_depends_on: raw.max_depends_on.unwrap_or(100),
             max_parameter_filters: raw.max_parameter_filters.unwrap_or(20),
+            login_attempts,
+            login_window: duration(raw.login_window, 60)?,
+            login_max_concurrent_hashes,
+            login_hash_wait: duration(raw.login_hash_wait, 2)?,
             catalog,
         })
     }

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod hal;
 pub mod housekeeping;
 pub mod jwt;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod resources;

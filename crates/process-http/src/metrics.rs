@@ -56,6 +56,9 @@ pub struct Metrics {
     processes: Family<StatusLabel, Gauge>,
     running_here: Gauge,
     pub requests: DurationFamily,
+    /// Password hashes running now, and the most that ran at once since start.
+    pub login_hashes: Gauge,
+    pub login_hashes_peak: Gauge,
 }
 
 impl Default for Metrics {
@@ -66,6 +69,18 @@ impl Default for Metrics {
         let processes = Family::<StatusLabel, Gauge>::default();
         let running_here = Gauge::default();
         let requests: DurationFamily = Family::new_with_constructor(duration_histogram);
+        let login_hashes = Gauge::default();
+        let login_hashes_peak = Gauge::default();
+        registry.register(
+            "login_hashes",
+            "Login password hashes running now",
+            login_hashes.clone(),
+        );
+        registry.register(
+            "login_hashes_peak",
+            "The most login password hashes that ran at once since start",
+            login_hashes_peak.clone(),
+        );
         registry.register(
             "launches",
             "Processes launched through the API",
@@ -99,6 +114,8 @@ impl Default for Metrics {
             processes,
             running_here,
             requests,
+            login_hashes,
+            login_hashes_peak,
         }
     }
 }

@@ -10,6 +10,7 @@ use process_store::{Store, StoreError};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::jwt::JwtKeys;
+use crate::limits::LoginLimits;
 use crate::metrics::Metrics;
 
 /// The implementation behind the output-log port.
@@ -24,6 +25,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub jwt: JwtKeys,
+    pub login_limits: Arc<LoginLimits>,
 }
 
 impl AppState {

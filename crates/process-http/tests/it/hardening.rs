@@ -147,3 +147,146 @@ async fn invented_methods_do_not_grow_metrics() {
     // 50 invented methods on one route are one series.
     assert!(series.len() <= 3, "{series:?}");
 }
+
+/// A client whose connections come from `ip` (any address of 127.0.0.0/8 reaches the app).
+fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .unwrap()
+}
+
+async fn login_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(app.url("/api/authn/login"))
+        .form(&[("user", user), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn set_password(app: &TestApp, user: &'static str, password: &'static str) {
+    let store = app.app.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let hash = process_http::service::authn::hash_password(password).unwrap();
+        assert!(store.set_password_hash(user, &hash).unwrap());
+    })
+    .await
+    .unwrap();
+}
+
+/// Seconds of a 429's `Retry-After`, after checking the JSON error.
+async fn retry_after(res: reqwest::Response) -> u64 {
+    let secs: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&secs), "{secs}");
+    refused(res, 429, "rate_limited").await;
+    secs
+}
+
+#[actix_web::test]
+async fn login_guessing_is_rate_limited_per_address_and_per_account() {
+    // Three attempts at once, then one a second.
+    let config = "login_attempts = 3\nlogin_window = \"3s\"";
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, config).await else {
+            continue;
+        };
+        set_password(&app, "alice", "correct horse").await;
+
+        // One address guessing passwords of many accounts: the address runs out.
+        let local = client_from([127, 0, 0, 1]);
+        let names: Vec<String> = (0..8).map(|i| format!("ghost{i}")).collect();
+        let tries = futures_util::future::join_all(
+            names
+                .iter()
+                .map(|name| login_from(&app, &local, name, "guess")),
+        )
+        .await;
+        let mut limited = 0;
+        for res in tries {
+            match res.status().as_u16() {
+                401 => {}
+                429 => {
+                    retry_after(res).await;
+                    limited += 1;
+                }
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert!(limited >= 4, "{limited} of 8 limited");
+
+        // Once the backoff has passed, the right password works from that address.
+        let deadline = Instant::now() + Duration::from_secs(8);
+        loop {
+            let res = login_from(&app, &local, "alice", "correct horse").await;
+            if res.status() == 200 {
+                assert!(res.headers().contains_key("authorization"));
+                break;
+            }
+            let wait = retry_after(res).await;
+            assert!(Instant::now() < deadline, "still limited");
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        }
+
+        // Many addresses guessing one account: the account runs out, for every address,
+        // while other accounts are untouched.
+        let app = &app;
+        let tries = futures_util::future::join_all((0..8u8).map(|i| async move {
+            login_from(app, &client_from([127, 0, 1, 10 + i]), "bob", "guess").await
+        }))
+        .await;
+        let limited = tries.iter().filter(|r| r.status() == 429).count();
+        assert!(limited >= 4, "{limited} of 8 limited");
+        let res = login_from(app, &client_from([127, 0, 1, 99]), "bob", "guess").await;
+        retry_after(res).await;
+        let res = login_from(app, &client_from([127, 0, 1, 98]), "admin", "guess").await;
+        refused(res, 401, "unauthorized").await;
+    }
+}
+
+#[actix_web::test]
+async fn concurrent_password_hashes_stay_within_their_bound() {
+    let config = "login_attempts = 1000\nlogin_max_concurrent_hashes = 1";
+    let Some(app) = spawn_app_with(crate::helpers::Backend::Sqlite, config).await else {
+        return;
+    };
+    set_password(&app, "alice", "correct horse").await;
+    let local = client_from([127, 0, 0, 1]);
+    let tries =
+        futures_util::future::join_all((0..12).map(|_| login_from(&app, &local, "alice", "wrong")))
+            .await;
+    for res in tries {
+        match res.status().as_u16() {
+            401 => {}
+            503 => {
+                assert!(res.headers().contains_key("retry-after"));
+                refused(res, 503, "busy").await;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let text = app
+        .get("/metrics", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let gauge = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    assert_eq!(gauge("processd_login_hashes_peak"), 1.0);
+    assert_eq!(gauge("processd_login_hashes"), 0.0);
+}
