@@ -18,7 +18,7 @@ use crate::config::{Config, ExecutorKind};
 use crate::error::{json_errors, ApiError};
 use crate::housekeeping;
 use crate::jwt::{generate_key, JwtKeys, JWT_KEY_NAME};
-use crate::limits::{self, LoginLimits};
+use crate::limits::{self, Caps, LoginLimits};
 use crate::metrics::{method_label, Metrics, RequestLabels};
 use crate::state::AppState;
 use crate::{openapi, routes};
@@ -98,6 +98,7 @@ impl Application {
         let metrics = Metrics::default();
         let login_limits = Arc::new(LoginLimits::new(&config, &metrics));
         limits::spawn_cleanup(Arc::downgrade(&login_limits));
+        let archives = Caps::new(config.max_archives, config.max_archives_per_caller);
         let state = web::Data::new(AppState {
             store,
             console,
@@ -107,6 +108,7 @@ impl Application {
             metrics,
             jwt,
             login_limits,
+            archives,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

@@ -46,6 +46,9 @@ struct RawConfig {
     login_window: Option<String>,
     login_max_concurrent_hashes: Option<usize>,
     login_hash_wait: Option<String>,
+    max_archives: Option<usize>,
+    max_archives_per_caller: Option<usize>,
+    archive_stall_timeout: Option<String>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -68,6 +71,9 @@ const KEYS: &[&str] = &[
     "login_window",
     "login_max_concurrent_hashes",
     "login_hash_wait",
+    "max_archives",
+    "max_archives_per_caller",
+    "archive_stall_timeout",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +162,11 @@ pub struct Config {
     pub login_max_concurrent_hashes: usize,
     /// How long a login waits for a hash slot before a 503.
     pub login_hash_wait: Duration,
+    /// Archives written at once, overall and per caller.
+    pub max_archives: usize,
+    pub max_archives_per_caller: usize,
+    /// An archive whose client takes nothing for this long is dropped.
+    pub archive_stall_timeout: Duration,
     pub catalog: Catalog,
 }
 
@@ -258,6 +269,9 @@ impl Config {
             login_window: duration(raw.login_window, 60)?,
             login_max_concurrent_hashes,
             login_hash_wait: duration(raw.login_hash_wait, 2)?,
+            max_archives: raw.max_archives.unwrap_or(32),
+            max_archives_per_caller: raw.max_archives_per_caller.unwrap_or(4),
+            archive_stall_timeout: duration(raw.archive_stall_timeout, 60)?,
             catalog,
         })
     }

@@ -70,6 +70,13 @@ pub enum ApiError {
         message: String,
         retry_after: Duration,
     },
+    /// A caller, or the service, holds as many of something (archives being written, live
+    /// feeds) as it may at once: 429 with `Retry-After`.
+    #[error("{message}")]
+    TooManyConcurrent {
+        message: String,
+        retry_after: Duration,
+    },
     /// A bound shared by all clients is reached (password hashes at once): 503 with
     /// `Retry-After`.
     #[error("{message}")]
@@ -146,6 +153,7 @@ impl ApiError {
                 (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::TooManyConcurrent { .. } => (S::TOO_MANY_REQUESTS, "too_many_concurrent"),
             ApiError::Busy { .. } => (S::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::InsufficientStorage(_) => (S::INSUFFICIENT_STORAGE, "insufficient_storage"),
@@ -161,9 +169,9 @@ impl ApiError {
     /// When the client may try again, for the answers that say so.
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            ApiError::RateLimited { retry_after, .. } | ApiError::Busy { retry_after, .. } => {
-                Some(*retry_after)
-            }
+            ApiError::RateLimited { retry_after, .. }
+            | ApiError::TooManyConcurrent { retry_after, .. }
+            | ApiError::Busy { retry_after, .. } => Some(*retry_after),
             ApiError::Unavailable(_) => Some(Duration::from_secs(5)),
             _ => None,
         }

@@ -1,9 +1,10 @@
 //! Bounds on what clients can make processd spend: login attempts (rate-limited per client
 //! address and per account) and the password hashes they cost (a fixed number at once).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use governor::clock::Clock;
@@ -56,6 +57,93 @@ impl CallerKey {
         match caller.user_id() {
             Some(id) => Self::User(id.to_string()),
             None => Self::Anonymous(addr),
+        }
+    }
+}
+
+/// Counts of things held at once (archives being written, live feeds), overall and per key;
+/// a `CapSlot` holds one place until dropped.
+pub struct Caps {
+    inner: Arc<Mutex<CapsInner>>,
+}
+
+struct CapsInner {
+    total: usize,
+    max_total: usize,
+    max_per_key: usize,
+    per_key: HashMap<CapKey, usize>,
+}
+
+/// What a per-key cap counts: a caller, or a process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CapKey {
+    Caller(CallerKey),
+    Process(i64),
+}
+
+/// One place under a `Caps`.
+pub struct CapSlot {
+    caps: Arc<Mutex<CapsInner>>,
+    key: CapKey,
+}
+
+/// Which cap refused a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// The overall one.
+    Total(usize),
+    /// The one of the key.
+    PerKey(usize),
+}
+
+impl Caps {
+    pub fn new(max_total: usize, max_per_key: usize) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(CapsInner {
+                total: 0,
+                max_total,
+                max_per_key,
+                per_key: HashMap::new(),
+            })),
+        }
+    }
+
+    pub fn try_acquire(&self, key: CapKey) -> Result<CapSlot, Full> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if inner.total >= inner.max_total {
+            return Err(Full::Total(inner.max_total));
+        }
+        let max_per_key = inner.max_per_key;
+        let held = inner.per_key.entry(key.clone()).or_insert(0);
+        if *held >= max_per_key {
+            return Err(Full::PerKey(max_per_key));
+        }
+        *held += 1;
+        inner.total += 1;
+        Ok(CapSlot {
+            caps: Arc::clone(&self.inner),
+            key,
+        })
+    }
+
+    /// Places held now.
+    pub fn held(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .total
+    }
+}
+
+impl Drop for CapSlot {
+    fn drop(&mut self) {
+        let mut inner = self.caps.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.total = inner.total.saturating_sub(1);
+        if let Some(held) = inner.per_key.get_mut(&self.key) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                inner.per_key.remove(&self.key);
+            }
         }
     }
 }
@@ -189,5 +277,21 @@ mod tests {
         let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
         let v4: IpAddr = "10.0.0.1".parse().unwrap();
         assert_eq!(ClientAddr::of(mapped), ClientAddr::of(v4));
+    }
+
+    #[test]
+    fn caps_count_overall_and_per_key_and_free_on_drop() {
+        let caps = Caps::new(3, 2);
+        let a = || CapKey::Process(1);
+        let b = || CapKey::Process(2);
+        let a1 = caps.try_acquire(a()).unwrap();
+        let _a2 = caps.try_acquire(a()).unwrap();
+        assert_eq!(caps.try_acquire(a()).err(), Some(Full::PerKey(2)));
+        let _b1 = caps.try_acquire(b()).unwrap();
+        assert_eq!(caps.try_acquire(b()).err(), Some(Full::Total(3)));
+        drop(a1);
+        assert_eq!(caps.held(), 2);
+        let _a3 = caps.try_acquire(a()).unwrap();
+        assert_eq!(caps.held(), 3);
     }
 }

@@ -10,7 +10,7 @@ use process_store::{Store, StoreError};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::jwt::JwtKeys;
-use crate::limits::LoginLimits;
+use crate::limits::{Caps, LoginLimits};
 use crate::metrics::Metrics;
 
 /// The implementation behind the output-log port.
@@ -26,6 +26,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub jwt: JwtKeys,
     pub login_limits: Arc<LoginLimits>,
+    /// Archives being written, overall and per caller.
+    pub archives: Caps,
 }
 
 impl AppState {

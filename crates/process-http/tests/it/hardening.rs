@@ -290,3 +290,105 @@ async fn concurrent_password_hashes_stay_within_their_bound() {
     assert_eq!(gauge("processd_login_hashes_peak"), 1.0);
     assert_eq!(gauge("processd_login_hashes"), 0.0);
 }
+
+/// A GET over a raw connection that reads the status line and headers, then nothing more:
+/// a client that stopped reading. Returns the status and the open connection.
+async fn get_and_stall(app: &TestApp, path: &str, token: &str) -> (u16, tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n");
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(conn.read(&mut byte).await.unwrap(), 1, "connection closed");
+        head.push(byte[0]);
+    }
+    let status = String::from_utf8_lossy(&head)[9..12].parse().unwrap();
+    (status, conn)
+}
+
+#[actix_web::test]
+async fn stalled_archive_downloads_are_capped_and_dropped() {
+    let config = format!(
+        "max_archives = 3\nmax_archives_per_caller = 2\narchive_stall_timeout = \"2s\"\n\
+         [[script]]\nname = \"random\"\ncommand = [\"{}\"]\nallowed = [\"anonymous\"]\n\
+         [[script.parameter]]\nname = \"-z\"\ntype = \"integer\"\n",
+        crate::helpers::fixture("random_file.sh")
+    );
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, &config).await else {
+            continue;
+        };
+        // 32 MiB that do not compress: far more than the socket buffers hold, so a client
+        // that stops reading stalls the archive. Started anonymously, everyone may read it.
+        let id = app
+            .launch_ok("random", None, json!([{"name": "-z", "value": 32 << 20}]))
+            .await;
+        assert_eq!(app.wait_done(&id, None).await["processStatus"], "COMPLETED");
+        let path = format!("/api/system/processes/{id}/archive");
+
+        let mut stalled = Vec::new();
+        for token in [&app.alice, &app.alice] {
+            let (status, conn) = get_and_stall(&app, &path, token).await;
+            assert_eq!(status, 200);
+            stalled.push(conn);
+        }
+        // Over the caller's cap; another caller may still start one, up to the overall cap.
+        let res = app.get(&path, Some(&app.alice)).send().await.unwrap();
+        assert!(res.headers().contains_key("retry-after"));
+        let body = refused(res, 429, "too_many_concurrent").await;
+        assert!(
+            body["message"].as_str().unwrap().contains("per caller"),
+            "{body}"
+        );
+        let (status, conn) = get_and_stall(&app, &path, &app.bob).await;
+        assert_eq!(status, 200);
+        stalled.push(conn);
+        let res = app.get(&path, Some(&app.admin)).send().await.unwrap();
+        let body = refused(res, 429, "too_many_concurrent").await;
+        assert!(
+            body["message"].as_str().unwrap().contains("at most 3"),
+            "{body}"
+        );
+
+        // The stalled downloads hold no thread the database needs.
+        let started = Instant::now();
+        let health =
+            futures_util::future::join_all((0..20).map(|_| app.get("/healthz", None).send())).await;
+        for res in health {
+            assert_eq!(res.unwrap().status(), 200);
+        }
+        let res = app
+            .get("/api/system/processes", Some(&app.admin))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+
+        // Past the stall timeout the stalled archives are dropped and their places freed,
+        // though their clients still hold the connections.
+        let deadline = Instant::now() + Duration::from_secs(8);
+        loop {
+            let (status, conn) = get_and_stall(&app, &path, &app.alice).await;
+            if status == 200 {
+                drop(conn);
+                break;
+            }
+            assert_eq!(status, 429);
+            assert!(
+                Instant::now() < deadline,
+                "stalled archives were never dropped"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        drop(stalled);
+    }
+}
