@@ -20,7 +20,7 @@ use crate::housekeeping;
 use crate::jwt::{generate_key, JwtKeys, JWT_KEY_NAME};
 use crate::limits::{self, Caps, LoginLimits};
 use crate::metrics::{method_label, Metrics, RequestLabels};
-use crate::state::AppState;
+use crate::state::{AppState, Followers};
 use crate::{openapi, routes};
 
 pub struct Application {
@@ -99,6 +99,10 @@ impl Application {
         let login_limits = Arc::new(LoginLimits::new(&config, &metrics));
         limits::spawn_cleanup(Arc::downgrade(&login_limits));
         let archives = Caps::new(config.max_archives, config.max_archives_per_caller);
+        let followers = Followers {
+            per_process: Caps::new(usize::MAX, config.max_followers_per_process),
+            per_caller: Caps::new(usize::MAX, config.max_followers_per_caller),
+        };
         let state = web::Data::new(AppState {
             store,
             console,
@@ -109,6 +113,7 @@ impl Application {
             jwt,
             login_limits,
             archives,
+            followers,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

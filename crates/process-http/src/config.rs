@@ -49,6 +49,9 @@ struct RawConfig {
     max_archives: Option<usize>,
     max_archives_per_caller: Option<usize>,
     archive_stall_timeout: Option<String>,
+    max_followers_per_process: Option<usize>,
+    max_followers_per_caller: Option<usize>,
+    sse_heartbeat: Option<String>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -74,6 +77,9 @@ const KEYS: &[&str] = &[
     "max_archives",
     "max_archives_per_caller",
     "archive_stall_timeout",
+    "max_followers_per_process",
+    "max_followers_per_caller",
+    "sse_heartbeat",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +173,12 @@ pub struct Config {
     pub max_archives_per_caller: usize,
     /// An archive whose client takes nothing for this long is dropped.
     pub archive_stall_timeout: Duration,
+    /// Live output feeds (event streams) at once, per process and per caller.
+    pub max_followers_per_process: usize,
+    pub max_followers_per_caller: usize,
+    /// A quiet event stream gets a comment this often (which is also how a gone client is
+    /// noticed).
+    pub sse_heartbeat: Duration,
     pub catalog: Catalog,
 }
 
@@ -272,6 +284,9 @@ impl Config {
             max_archives: raw.max_archives.unwrap_or(32),
             max_archives_per_caller: raw.max_archives_per_caller.unwrap_or(4),
             archive_stall_timeout: duration(raw.archive_stall_timeout, 60)?,
+            max_followers_per_process: raw.max_followers_per_process.unwrap_or(64),
+            max_followers_per_caller: raw.max_followers_per_caller.unwrap_or(16),
+            sse_heartbeat: duration(raw.sse_heartbeat, 15)?,
             catalog,
         })
     }

@@ -28,6 +28,13 @@ pub struct AppState {
     pub login_limits: Arc<LoginLimits>,
     /// Archives being written, overall and per caller.
     pub archives: Caps,
+    pub followers: Followers,
+}
+
+/// Live output feeds held at once, per process and per caller.
+pub struct Followers {
+    pub per_process: Caps,
+    pub per_caller: Caps,
 }
 
 impl AppState {

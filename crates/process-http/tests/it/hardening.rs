@@ -392,3 +392,66 @@ async fn stalled_archive_downloads_are_capped_and_dropped() {
         drop(stalled);
     }
 }
+
+#[actix_web::test]
+async fn live_followers_are_capped_per_process_and_per_caller() {
+    let config =
+        "max_followers_per_process = 2\nmax_followers_per_caller = 3\nsse_heartbeat = \"1s\"";
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, config).await else {
+            continue;
+        };
+        // Scheduled far ahead: every follower of these polls the database.
+        let later = || [("startTime", "2999-01-01T00:00:00Z".to_owned())];
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let res = launch_parts(&app, "echo", None, &later()).await;
+            assert_eq!(res.status(), 202);
+            let p: Value = res.json().await.unwrap();
+            ids.push(p["processId"].as_str().unwrap().to_owned());
+        }
+        let follow = |id: &str, token: &str| {
+            app.get(&format!("/api/system/processes/{id}/output"), Some(token))
+                .header("Accept", "text/event-stream")
+                .send()
+        };
+        let mut feeds = Vec::new();
+        for _ in 0..2 {
+            let res = follow(&ids[0], &app.alice).await.unwrap();
+            assert_eq!(res.status(), 200);
+            feeds.push(res);
+        }
+        let res = follow(&ids[0], &app.bob).await.unwrap();
+        let body = refused(res, 429, "too_many_concurrent").await;
+        assert!(
+            body["message"].as_str().unwrap().contains("followers"),
+            "{body}"
+        );
+
+        let res = follow(&ids[1], &app.alice).await.unwrap();
+        assert_eq!(res.status(), 200);
+        feeds.push(res);
+        let res = follow(&ids[1], &app.alice).await.unwrap();
+        assert!(res.headers().contains_key("retry-after"));
+        let body = refused(res, 429, "too_many_concurrent").await;
+        assert!(
+            body["message"].as_str().unwrap().contains("per caller"),
+            "{body}"
+        );
+        let res = follow(&ids[1], &app.bob).await.unwrap();
+        assert_eq!(res.status(), 200);
+
+        // A follower that goes away gives its place back.
+        drop(feeds);
+        let deadline = Instant::now() + Duration::from_secs(8);
+        loop {
+            let res = follow(&ids[0], &app.alice).await.unwrap();
+            if res.status() == 200 {
+                break;
+            }
+            assert_eq!(res.status(), 429);
+            assert!(Instant::now() < deadline, "places were never given back");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
