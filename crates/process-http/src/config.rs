@@ -52,6 +52,8 @@ struct RawConfig {
     max_followers_per_process: Option<usize>,
     max_followers_per_caller: Option<usize>,
     sse_heartbeat: Option<String>,
+    body_idle_timeout: Option<String>,
+    body_min_bytes_per_second: Option<u64>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -80,6 +82,8 @@ const KEYS: &[&str] = &[
     "max_followers_per_process",
     "max_followers_per_caller",
     "sse_heartbeat",
+    "body_idle_timeout",
+    "body_min_bytes_per_second",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +183,10 @@ pub struct Config {
     /// A quiet event stream gets a comment this often (which is also how a gone client is
     /// noticed).
     pub sse_heartbeat: Duration,
+    /// A request body that sends nothing for this long is cut off (408); after that much
+    /// grace it must also average `body_min_bytes_per_second` (0: no minimum).
+    pub body_idle_timeout: Duration,
+    pub body_min_bytes_per_second: u64,
     pub catalog: Catalog,
 }
 
@@ -287,6 +295,8 @@ impl Config {
             max_followers_per_process: raw.max_followers_per_process.unwrap_or(64),
             max_followers_per_caller: raw.max_followers_per_caller.unwrap_or(16),
             sse_heartbeat: duration(raw.sse_heartbeat, 15)?,
+            body_idle_timeout: duration(raw.body_idle_timeout, 30)?,
+            body_min_bytes_per_second: raw.body_min_bytes_per_second.unwrap_or(1024),
             catalog,
         })
     }

@@ -19,7 +19,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
-use crate::service::body::{content_length, content_type, idle, io_error, receive, too_large};
+use crate::service::body::{content_length, content_type, io_error, receive, too_large, Pace};
 use crate::service::uploads;
 use crate::state::AppState;
 
@@ -82,6 +82,7 @@ pub async fn launch(
         payload,
         limit,
         state.config.max_depends_on,
+        Pace::new(&state.config),
     )
     .await?;
     let session = match form.upload_definition {
@@ -161,12 +162,13 @@ async fn read_form(
     mut payload: Multipart,
     limit: u64,
     max_depends_on: usize,
+    mut pace: Pace,
 ) -> Result<Form, ApiError> {
     let mut form = Form::default();
     let mut seen_depends_on = false;
     let mut total: u64 = 0;
     let mut parts = 0;
-    while let Some(field) = idle(payload.next()).await? {
+    while let Some(field) = pace.next(payload.next()).await? {
         let field =
             field.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
         parts += 1;
@@ -181,14 +183,15 @@ async fn read_form(
                 if form.uploads.len() >= MAX_FILES {
                     return Err(ApiError::BadRequest(format!("at most {MAX_FILES} files per launch")));
                 }
-                form.uploads.push(receive_file(layout, field, limit, &mut total).await?);
+                form.uploads
+                    .push(receive_file(layout, field, limit, &mut total, &mut pace).await?);
             }
             "properties" => {
-                let text = read_text(field, &name).await?;
+                let text = read_text(field, &name, &mut pace).await?;
                 form.properties = parse_properties(&text)?;
             }
             "startTime" => {
-                let text = read_text(field, &name).await?;
+                let text = read_text(field, &name, &mut pace).await?;
                 let t = text.trim();
                 if !t.is_empty() {
                     form.start_time = Some(OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
@@ -206,15 +209,15 @@ async fn read_form(
                             .into(),
                     ));
                 }
-                let text = read_text(field, &name).await?;
+                let text = read_text(field, &name, &mut pace).await?;
                 form.depends_on = parse_depends_on(&text, max_depends_on)?;
             }
             "dependencyType" => {
-                let text = read_text(field, &name).await?;
+                let text = read_text(field, &name, &mut pace).await?;
                 form.dependency_type = text.trim().parse()?;
             }
             "uploadDefinitionId" => {
-                let text = read_text(field, &name).await?;
+                let text = read_text(field, &name, &mut pace).await?;
                 form.upload_definition = Some(text.trim().parse()?);
             }
             other => {
@@ -253,11 +256,12 @@ fn parse_depends_on(text: &str, max: usize) -> Result<Vec<ProcessId>, ApiError> 
     Ok(ids)
 }
 
-async fn read_text(mut field: Field, name: &str) -> Result<String, ApiError> {
+async fn read_text(mut field: Field, name: &str, pace: &mut Pace) -> Result<String, ApiError> {
     let mut buf = Vec::new();
-    while let Some(chunk) = idle(field.next()).await? {
+    while let Some(chunk) = pace.next(field.next()).await? {
         let chunk =
             chunk.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
+        pace.add(chunk.len());
         if buf.len() + chunk.len() > MAX_FIELD_BYTES {
             return Err(ApiError::PayloadTooLarge(format!(
                 "part {name} is larger than {MAX_FIELD_BYTES} bytes"
@@ -308,6 +312,7 @@ async fn receive_file(
     mut field: Field,
     limit: u64,
     total: &mut u64,
+    pace: &mut Pace,
 ) -> Result<(NewFile, Placed), ApiError> {
     let name = field
         .content_disposition()
@@ -320,7 +325,7 @@ async fn receive_file(
         )));
     }
     let mut staged = Staged::new(layout);
-    receive(&mut field, &mut staged, limit, total).await?;
+    receive(&mut field, &mut staged, limit, total, pace).await?;
     let (size, md5) = staged.checksum();
     let id = staged.id();
     let target = layout.input_path(id);

@@ -455,3 +455,81 @@ async fn live_followers_are_capped_per_process_and_per_caller() {
         }
     }
 }
+
+/// Reads an HTTP/1.1 response with a `Content-Length` body from a raw connection.
+async fn read_response(conn: &mut tokio::net::tcp::OwnedReadHalf) -> (u16, String, Value) {
+    use tokio::io::AsyncReadExt;
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&data).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = &text[..end];
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                let body = serde_json::from_slice(&data[end + 4..end + 4 + length]).unwrap();
+                return (head[9..12].parse().unwrap(), head.to_owned(), body);
+            }
+        }
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed before a response");
+        data.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[actix_web::test]
+async fn a_trickling_request_body_is_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let config = "body_idle_timeout = \"1s\"\nbody_min_bytes_per_second = 100";
+    let Some(app) = spawn_app_with(crate::helpers::Backend::Sqlite, config).await else {
+        return;
+    };
+    let host = app.base.trim_start_matches("http://").to_owned();
+    let conn = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let (mut read, mut write) = conn.into_split();
+    // The part's headers at once, then its value a byte every 300 ms: each read of the
+    // value gets a byte well within the 1 s idle timeout, and the whole stays far below
+    // 100 bytes a second.
+    let part = "--XyZ\r\nContent-Disposition: form-data; name=\"properties\"\r\n\r\n";
+    let rest = format!("[{}]\r\n--XyZ--\r\n", " ".repeat(200));
+    let head = format!(
+        "POST /api/system/scripts/echo/processes HTTP/1.1\r\nHost: {host}\r\n\
+         Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\n\r\n{part}",
+        part.len() + rest.len()
+    );
+    write.write_all(head.as_bytes()).await.unwrap();
+    let trickle = tokio::spawn(async move {
+        for b in rest.bytes() {
+            if write.write_all(&[b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
+    let started = Instant::now();
+    let (status, _, error) = tokio::time::timeout(Duration::from_secs(8), read_response(&mut read))
+        .await
+        .expect("no answer to a trickling body");
+    assert_eq!(status, 408, "{error}");
+    assert_eq!(error["code"], "request_timeout", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("100 bytes a second"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    trickle.abort();
+}
