@@ -54,6 +54,8 @@ struct RawConfig {
     sse_heartbeat: Option<String>,
     body_idle_timeout: Option<String>,
     body_min_bytes_per_second: Option<u64>,
+    metrics_allowed: Option<String>,
+    trusted_origins: Option<Vec<String>>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -84,6 +86,8 @@ const KEYS: &[&str] = &[
     "sse_heartbeat",
     "body_idle_timeout",
     "body_min_bytes_per_second",
+    "metrics_allowed",
+    "trusted_origins",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +150,13 @@ impl ExecutorKind {
     }
 }
 
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAllowed {
+    Anyone,
+    Admin,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: String,
@@ -187,6 +198,11 @@ pub struct Config {
     /// grace it must also average `body_min_bytes_per_second` (0: no minimum).
     pub body_idle_timeout: Duration,
     pub body_min_bytes_per_second: u64,
+    /// Who may read `/metrics`.
+    pub metrics_allowed: MetricsAllowed,
+    /// Origins (`https://ui.example.org`) whose pages may send state-changing requests,
+    /// besides the service's own.
+    pub trusted_origins: Vec<String>,
     pub catalog: Catalog,
 }
 
@@ -297,6 +313,16 @@ impl Config {
             sse_heartbeat: duration(raw.sse_heartbeat, 15)?,
             body_idle_timeout: duration(raw.body_idle_timeout, 30)?,
             body_min_bytes_per_second: raw.body_min_bytes_per_second.unwrap_or(1024),
+            metrics_allowed: match raw.metrics_allowed.as_deref().unwrap_or("anyone") {
+                "anyone" => MetricsAllowed::Anyone,
+                "admin" => MetricsAllowed::Admin,
+                other => {
+                    return Err(invalid(format!(
+                        "metrics_allowed must be anyone or admin, not {other:?}"
+                    )))
+                }
+            },
+            trusted_origins: raw.trusted_origins.unwrap_or_default(),
             catalog,
         })
     }

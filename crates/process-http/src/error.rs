@@ -53,6 +53,9 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A state-changing request from a browser page of another origin.
+    #[error("{0}")]
+    CrossOrigin(String),
     #[error("{0}")]
     NotFound(String),
     /// More ids, filters or parts than one request may carry; the message names the limit.
@@ -145,6 +148,7 @@ impl ApiError {
             ApiError::StatusReadOnly(_) => (S::UNPROCESSABLE_ENTITY, "status_read_only"),
             ApiError::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
+            ApiError::CrossOrigin(_) => (S::FORBIDDEN, "cross_origin"),
             ApiError::NotFound(_) => (S::NOT_FOUND, "not_found"),
             ApiError::LimitExceeded(_) => (S::BAD_REQUEST, "limit_exceeded"),
             ApiError::RequestTimeout(_) => (S::REQUEST_TIMEOUT, "request_timeout"),

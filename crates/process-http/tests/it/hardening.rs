@@ -533,3 +533,150 @@ async fn a_trickling_request_body_is_cut_off() {
     );
     trickle.abort();
 }
+
+#[actix_web::test]
+async fn http_hygiene_headers_names_schemes_metrics_and_origins() {
+    let config = "metrics_allowed = \"admin\"\ntrusted_origins = [\"https://ui.example.org\"]";
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, config).await else {
+            continue;
+        };
+        let t = Some(app.alice.as_str());
+
+        // A file whose name hides its real extension behind a right-to-left override.
+        let hostile = "report\u{202E}fdp.exe";
+        let res = app
+            .launch(
+                "cat",
+                t,
+                json!([{"name": "-f", "value": hostile}]),
+                vec![(hostile, b"x".to_vec())],
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        let id = res.json::<Value>().await.unwrap()["processId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.wait_done(&id, t).await;
+        let files: Value = app
+            .get(&format!("/api/system/processes/{id}/files/inputFile"), t)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let file = &files["_embedded"]["bitstreams"][0];
+        assert_eq!(file["name"], "reportfdp.exe", "{files}");
+        assert_eq!(
+            file["metadata"]["dc.title"][0]["value"], "reportfdp.exe",
+            "{files}"
+        );
+        let content = file["_links"]["content"]["href"].as_str().unwrap();
+        let res = app.get(content, t).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-security-policy"], "sandbox");
+        let disposition = res.headers()["content-disposition"].to_str().unwrap();
+        assert!(
+            !disposition.to_ascii_uppercase().contains("%E2%80%AE"),
+            "{disposition}"
+        );
+        assert!(disposition.contains("reportfdp.exe"), "{disposition}");
+
+        // Authenticated JSON and every login answer are not to be cached.
+        let res = app.get("/api/system/processes", t).send().await.unwrap();
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        let res = login_from(&app, &app.client, "alice", "nope").await;
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        refused(res, 401, "unauthorized").await;
+
+        // The Bearer scheme in any case.
+        for scheme in ["bearer", "BEARER", "Bearer"] {
+            let status: Value = app
+                .client
+                .get(app.url("/api/authn/status"))
+                .header("Authorization", format!("{scheme} {}", app.alice))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(status["authenticated"], true, "{scheme}");
+        }
+
+        // Metrics for admins only, as configured.
+        refused(
+            app.get("/metrics", None).send().await.unwrap(),
+            401,
+            "unauthorized",
+        )
+        .await;
+        refused(
+            app.get("/metrics", t).send().await.unwrap(),
+            403,
+            "forbidden",
+        )
+        .await;
+        let res = app.get("/metrics", Some(&app.admin)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+
+        // A page of another origin cannot start an anonymous script (or log in); the
+        // service's own pages and trusted origins can, and reading stays open.
+        let launch_from = |origin: &str| {
+            let form = reqwest::multipart::Form::new().text("properties", "[]");
+            app.post("/api/system/scripts/echo/processes", None)
+                .header("Origin", origin)
+                .multipart(form)
+                .send()
+        };
+        let before = app.app.store.clone();
+        let count = move || {
+            let s = before.clone();
+            async move {
+                tokio::task::spawn_blocking(move || s.count_by_status().unwrap())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|(_, n)| *n)
+                    .sum::<i64>()
+            }
+        };
+        let processes = count().await;
+        for origin in ["http://evil.example", "null", "http://127.0.0.1:1"] {
+            let res = launch_from(origin).await.unwrap();
+            let body = refused(res, 403, "cross_origin").await;
+            assert!(body["message"].as_str().unwrap().contains(origin), "{body}");
+        }
+        assert_eq!(
+            count().await,
+            processes,
+            "a refused launch created a process"
+        );
+        let res = app
+            .post("/api/authn/login", None)
+            .header("Origin", "http://evil.example")
+            .form(&[("user", "alice"), ("password", "x")])
+            .send()
+            .await
+            .unwrap();
+        refused(res, 403, "cross_origin").await;
+        assert_eq!(launch_from(&app.base).await.unwrap().status(), 202);
+        assert_eq!(
+            launch_from("https://ui.example.org")
+                .await
+                .unwrap()
+                .status(),
+            202
+        );
+        let res = app
+            .get("/api", None)
+            .header("Origin", "http://evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+}
