@@ -500,11 +500,38 @@ mandatory = true
             ("[[script]]\nname = \"x\"\ncommand = []", "empty command"),
             ("[[script]]\nname = \"x\"\ncommand = [\"/bin/true\"]\nmax_clock_time = \"soon\"", "duration"),
             ("executor = \"k8s\"", "executor"),
+            ("metrics_allowed = \"everyone\"", "metrics_allowed"),
+            ("login_attempts = 0", "no login attempts"),
+            ("archive_stall_timeout = \"soon\"", "stall duration"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script.parameter]]\nname = \"-f\"\ntype = \"blob\"", "type"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script]]\nname = \"x\"\ncommand = [\"a\"]", "duplicate"),
         ] {
             assert!(Config::parse(bad, Path::new("."), &[]).is_err(), "{why}");
         }
+    }
+
+    #[test]
+    fn limits_have_defaults_and_can_be_overridden() {
+        let c = Config::parse(SAMPLE, Path::new("."), &[]).unwrap();
+        assert_eq!(c.max_depends_on, 100);
+        assert_eq!(c.login_window, Duration::from_secs(60));
+        assert_eq!(c.metrics_allowed, MetricsAllowed::Anyone);
+        assert!(c.trusted_origins.is_empty());
+        let c = Config::parse(
+            SAMPLE,
+            Path::new("."),
+            &env(&[
+                ("PROCESSD_MAX_ARCHIVES", "3"),
+                ("PROCESSD_BODY_IDLE_TIMEOUT", "5s"),
+                ("PROCESSD_METRICS_ALLOWED", "admin"),
+                ("PROCESSD_TRUSTED_ORIGINS", r#"["https://ui.example.org"]"#),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.max_archives, 3);
+        assert_eq!(c.body_idle_timeout, Duration::from_secs(5));
+        assert_eq!(c.metrics_allowed, MetricsAllowed::Admin);
+        assert_eq!(c.trusted_origins, ["https://ui.example.org"]);
     }
 
     #[test]
