@@ -5,10 +5,12 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::{Server, Service};
+use actix_web::dev::{Server, Service, ServiceResponse};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use futures_util::future::{ready, Either};
+use futures_util::TryFutureExt;
 use process_core::NodeName;
 use process_datadir::Layout;
 use process_runner::{BaseEnv, Executors, LocalExecutor, Runner, RunnerConfig};
@@ -16,10 +18,11 @@ use process_store::Store;
 
 use crate::config::{Config, ExecutorKind};
 use crate::error::{json_errors, ApiError};
-use crate::housekeeping;
 use crate::jwt;
-use crate::metrics::{Metrics, RequestLabels};
-use crate::state::AppState;
+use crate::limits::{self, Caps, LoginLimits};
+use crate::metrics::{method_label, Metrics, RequestLabels};
+use crate::state::{AppState, Followers};
+use crate::{guards, housekeeping};
 use crate::{openapi, routes};
 
 pub struct Application {
@@ -95,14 +98,25 @@ impl Application {
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let addr = listener.local_addr()?;
+        let metrics = Metrics::default();
+        let login_limits = Arc::new(LoginLimits::new(&config, &metrics));
+        limits::spawn_cleanup(Arc::downgrade(&login_limits));
+        let archives = Caps::new(config.max_archives, config.max_archives_per_caller);
+        let followers = Followers {
+            per_process: Caps::new(usize::MAX, config.max_followers_per_process),
+            per_caller: Caps::new(usize::MAX, config.max_followers_per_caller),
+        };
         let state = web::Data::new(AppState {
             store,
             console,
             runner,
             catalog,
             config: Arc::new(config),
-            metrics: Metrics::default(),
+            metrics,
             jwt,
+            login_limits,
+            archives,
+            followers,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -112,6 +126,16 @@ impl Application {
                 .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
                 .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
                 .configure(configure)
+                .wrap_fn(|req, srv| {
+                    let trusted = req
+                        .app_data::<web::Data<AppState>>()
+                        .map(|s| s.config.trusted_origins.clone())
+                        .unwrap_or_default();
+                    match guards::foreign_origin(&req, &trusted) {
+                        Some(refused) => Either::Left(ready(Ok(req.error_response(refused).map_into_right_body()))),
+                        None => Either::Right(srv.call(req).map_ok(ServiceResponse::map_into_left_body)),
+                    }
+                })
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
                 .wrap_fn(|req, srv| {
                     let started = Instant::now();
@@ -120,7 +144,8 @@ impl Application {
                     let state = req.app_data::<web::Data<AppState>>().cloned();
                     let fut = srv.call(req);
                     async move {
-                        let res = json_errors(fut.await?);
+                        let mut res = json_errors(fut.await?);
+                        guards::no_store(&mut res);
                         let elapsed = started.elapsed();
                         let status = res.status().as_u16();
                         if let Some(state) = state {
@@ -128,7 +153,7 @@ impl Application {
                             state
                                 .metrics
                                 .requests
-                                .get_or_create(&RequestLabels { method: method.to_string(), route, status })
+                                .get_or_create(&RequestLabels { method: method_label(&method), route, status })
                                 .observe(elapsed.as_secs_f64());
                         }
                         tracing::info!(%method, %path, status, ms = elapsed.as_millis() as u64, "request");

@@ -28,11 +28,13 @@ impl FromRequest for Auth {
             let Some(value) = header else {
                 return Ok(Auth(Caller::Anonymous));
             };
+            // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` too.
             let token = value
                 .to_str()
                 .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
+                .and_then(|v| v.trim_start().split_once([' ', '\t']))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim())
                 .filter(|t| !t.is_empty() && t.len() <= 512)
                 .map(str::to_owned)
                 .ok_or_else(|| {

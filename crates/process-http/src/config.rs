@@ -41,6 +41,22 @@ struct RawConfig {
     kill_grace: Option<String>,
     shutdown_grace: Option<String>,
     jwt_key_file: Option<PathBuf>,
+    max_depends_on: Option<usize>,
+    max_parameter_filters: Option<usize>,
+    login_attempts: Option<u32>,
+    login_window: Option<String>,
+    login_max_concurrent_hashes: Option<usize>,
+    login_hash_wait: Option<String>,
+    max_archives: Option<usize>,
+    max_archives_per_caller: Option<usize>,
+    archive_stall_timeout: Option<String>,
+    max_followers_per_process: Option<usize>,
+    max_followers_per_caller: Option<usize>,
+    sse_heartbeat: Option<String>,
+    body_idle_timeout: Option<String>,
+    body_min_bytes_per_second: Option<u64>,
+    metrics_allowed: Option<String>,
+    trusted_origins: Option<Vec<String>>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -58,6 +74,22 @@ const KEYS: &[&str] = &[
     "kill_grace",
     "shutdown_grace",
     "jwt_key_file",
+    "max_depends_on",
+    "max_parameter_filters",
+    "login_attempts",
+    "login_window",
+    "login_max_concurrent_hashes",
+    "login_hash_wait",
+    "max_archives",
+    "max_archives_per_caller",
+    "archive_stall_timeout",
+    "max_followers_per_process",
+    "max_followers_per_caller",
+    "sse_heartbeat",
+    "body_idle_timeout",
+    "body_min_bytes_per_second",
+    "metrics_allowed",
+    "trusted_origins",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +152,13 @@ impl ExecutorKind {
     }
 }
 
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAllowed {
+    Anyone,
+    Admin,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: String,
@@ -137,6 +176,37 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// A file holding the JWT signing key; `None` keeps one in the data directory.
     pub jwt_key_file: Option<PathBuf>,
+    /// Most process ids one launch's `dependsOn` may name.
+    pub max_depends_on: usize,
+    /// Most `parameter.<name>` filters one listing may carry.
+    pub max_parameter_filters: usize,
+    /// Login attempts a client address, and an account, may make per `login_window`.
+    pub login_attempts: u32,
+    pub login_window: Duration,
+    /// Password hashes computed at once (each takes about 19 MiB).
+    pub login_max_concurrent_hashes: usize,
+    /// How long a login waits for a hash slot before a 503.
+    pub login_hash_wait: Duration,
+    /// Archives written at once, overall and per caller.
+    pub max_archives: usize,
+    pub max_archives_per_caller: usize,
+    /// An archive whose client takes nothing for this long is dropped.
+    pub archive_stall_timeout: Duration,
+    /// Live output feeds (event streams) at once, per process and per caller.
+    pub max_followers_per_process: usize,
+    pub max_followers_per_caller: usize,
+    /// A quiet event stream gets a comment this often (which is also how a gone client is
+    /// noticed).
+    pub sse_heartbeat: Duration,
+    /// A request body that sends nothing for this long is cut off (408); after that much
+    /// grace it must also average `body_min_bytes_per_second` (0: no minimum).
+    pub body_idle_timeout: Duration,
+    pub body_min_bytes_per_second: u64,
+    /// Who may read `/metrics`.
+    pub metrics_allowed: MetricsAllowed,
+    /// Origins (`https://ui.example.org`) whose pages may send state-changing requests,
+    /// besides the service's own.
+    pub trusted_origins: Vec<String>,
     pub catalog: Catalog,
 }
 
@@ -201,6 +271,21 @@ impl Config {
             Some(s) => parse_duration(&s).map_err(|e| invalid(e.to_string()))?,
             None => Duration::from_secs(10),
         };
+        let duration = |value: Option<String>, default: u64| -> Result<Duration, ConfigError> {
+            match value {
+                Some(s) => parse_duration(&s).map_err(|e| invalid(e.to_string())),
+                None => Ok(Duration::from_secs(default)),
+            }
+        };
+        let login_attempts = raw.login_attempts.unwrap_or(10);
+        let login_max_concurrent_hashes = raw.login_max_concurrent_hashes.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        });
+        if login_attempts == 0 || login_max_concurrent_hashes == 0 {
+            return Err(invalid(
+                "login_attempts and login_max_concurrent_hashes must be at least 1".to_owned(),
+            ));
+        }
         let scripts = raw
             .script
             .into_iter()
@@ -219,6 +304,30 @@ impl Config {
             kill_grace,
             shutdown_grace,
             jwt_key_file: raw.jwt_key_file.map(absolute),
+            max_depends_on: raw.max_depends_on.unwrap_or(100),
+            max_parameter_filters: raw.max_parameter_filters.unwrap_or(20),
+            login_attempts,
+            login_window: duration(raw.login_window, 60)?,
+            login_max_concurrent_hashes,
+            login_hash_wait: duration(raw.login_hash_wait, 2)?,
+            max_archives: raw.max_archives.unwrap_or(32),
+            max_archives_per_caller: raw.max_archives_per_caller.unwrap_or(4),
+            archive_stall_timeout: duration(raw.archive_stall_timeout, 60)?,
+            max_followers_per_process: raw.max_followers_per_process.unwrap_or(64),
+            max_followers_per_caller: raw.max_followers_per_caller.unwrap_or(16),
+            sse_heartbeat: duration(raw.sse_heartbeat, 15)?,
+            body_idle_timeout: duration(raw.body_idle_timeout, 30)?,
+            body_min_bytes_per_second: raw.body_min_bytes_per_second.unwrap_or(1024),
+            metrics_allowed: match raw.metrics_allowed.as_deref().unwrap_or("anyone") {
+                "anyone" => MetricsAllowed::Anyone,
+                "admin" => MetricsAllowed::Admin,
+                other => {
+                    return Err(invalid(format!(
+                        "metrics_allowed must be anyone or admin, not {other:?}"
+                    )))
+                }
+            },
+            trusted_origins: raw.trusted_origins.unwrap_or_default(),
             catalog,
         })
     }
@@ -396,11 +505,38 @@ mandatory = true
             ("[[script]]\nname = \"x\"\ncommand = []", "empty command"),
             ("[[script]]\nname = \"x\"\ncommand = [\"/bin/true\"]\nmax_clock_time = \"soon\"", "duration"),
             ("executor = \"k8s\"", "executor"),
+            ("metrics_allowed = \"everyone\"", "metrics_allowed"),
+            ("login_attempts = 0", "no login attempts"),
+            ("archive_stall_timeout = \"soon\"", "stall duration"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script.parameter]]\nname = \"-f\"\ntype = \"blob\"", "type"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script]]\nname = \"x\"\ncommand = [\"a\"]", "duplicate"),
         ] {
             assert!(Config::parse(bad, Path::new("."), &[]).is_err(), "{why}");
         }
+    }
+
+    #[test]
+    fn limits_have_defaults_and_can_be_overridden() {
+        let c = Config::parse(SAMPLE, Path::new("."), &[]).unwrap();
+        assert_eq!(c.max_depends_on, 100);
+        assert_eq!(c.login_window, Duration::from_secs(60));
+        assert_eq!(c.metrics_allowed, MetricsAllowed::Anyone);
+        assert!(c.trusted_origins.is_empty());
+        let c = Config::parse(
+            SAMPLE,
+            Path::new("."),
+            &env(&[
+                ("PROCESSD_MAX_ARCHIVES", "3"),
+                ("PROCESSD_BODY_IDLE_TIMEOUT", "5s"),
+                ("PROCESSD_METRICS_ALLOWED", "admin"),
+                ("PROCESSD_TRUSTED_ORIGINS", r#"["https://ui.example.org"]"#),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.max_archives, 3);
+        assert_eq!(c.body_idle_timeout, Duration::from_secs(5));
+        assert_eq!(c.metrics_allowed, MetricsAllowed::Admin);
+        assert_eq!(c.trusted_origins, ["https://ui.example.org"]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use process_datadir::is_disk_full;
 use process_runner::RunnerError;
 use process_store::StoreError;
 use serde::Serialize;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -52,14 +53,40 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A state-changing request from a browser page of another origin.
+    #[error("{0}")]
+    CrossOrigin(String),
     #[error("{0}")]
     NotFound(String),
+    /// More ids, filters or parts than one request may carry; the message names the limit.
+    #[error("{0}")]
+    LimitExceeded(String),
     #[error("{0}")]
     RequestTimeout(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A client over a rate limit (login attempts): 429 with `Retry-After`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: Duration,
+    },
+    /// A caller, or the service, holds as many of something (archives being written, live
+    /// feeds) as it may at once: 429 with `Retry-After`.
+    #[error("{message}")]
+    TooManyConcurrent {
+        message: String,
+        retry_after: Duration,
+    },
+    /// A bound shared by all clients is reached (password hashes at once): 503 with
+    /// `Retry-After`.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after: Duration,
+    },
     #[error("{0}")]
     Unavailable(String),
     #[error("insufficient storage: {0}")]
@@ -124,12 +151,17 @@ impl ApiError {
             ApiError::StatusReadOnly(_) => (S::UNPROCESSABLE_ENTITY, "status_read_only"),
             ApiError::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
+            ApiError::CrossOrigin(_) => (S::FORBIDDEN, "cross_origin"),
             ApiError::NotFound(_) => (S::NOT_FOUND, "not_found"),
+            ApiError::LimitExceeded(_) => (S::BAD_REQUEST, "limit_exceeded"),
             ApiError::RequestTimeout(_) => (S::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::TooManyConcurrent { .. } => (S::TOO_MANY_REQUESTS, "too_many_concurrent"),
+            ApiError::Busy { .. } => (S::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::InsufficientStorage(_) => (S::INSUFFICIENT_STORAGE, "insufficient_storage"),
             ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
@@ -139,6 +171,17 @@ impl ApiError {
     /// The stable code of the error body.
     pub fn code(&self) -> &'static str {
         self.class().1
+    }
+
+    /// When the client may try again, for the answers that say so.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::RateLimited { retry_after, .. }
+            | ApiError::TooManyConcurrent { retry_after, .. }
+            | ApiError::Busy { retry_after, .. } => Some(*retry_after),
+            ApiError::Unavailable(_) => Some(Duration::from_secs(5)),
+            _ => None,
+        }
     }
 }
 
@@ -157,6 +200,7 @@ fn code_of_status(status: StatusCode) -> &'static str {
         StatusCode::REQUEST_TIMEOUT => "request_timeout",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         s if s.is_server_error() => "internal",
         _ => "client_error",
@@ -175,9 +219,11 @@ impl ResponseError for ApiError {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if matches!(self, ApiError::Unavailable(_)) {
+        if let Some(after) = self.retry_after() {
+            // Whole seconds, rounded up: a client that waits this long is let through.
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
             res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         res
     }

@@ -18,11 +18,28 @@ pub struct StatusLabel {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
+    /// One of a fixed set (`method_label`).
+    pub method: &'static str,
     /// The route pattern (`/api/system/processes/{id}`), never the raw path, so the number
     /// of series stays bounded.
     pub route: String,
     pub status: u16,
+}
+
+/// The method label of a request: the standard methods by name, anything else `other`, so
+/// invented methods cannot add series.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 type DurationFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
@@ -39,6 +56,9 @@ pub struct Metrics {
     processes: Family<StatusLabel, Gauge>,
     running_here: Gauge,
     pub requests: DurationFamily,
+    /// Password hashes running now, and the most that ran at once since start.
+    pub login_hashes: Gauge,
+    pub login_hashes_peak: Gauge,
 }
 
 impl Default for Metrics {
@@ -49,6 +69,18 @@ impl Default for Metrics {
         let processes = Family::<StatusLabel, Gauge>::default();
         let running_here = Gauge::default();
         let requests: DurationFamily = Family::new_with_constructor(duration_histogram);
+        let login_hashes = Gauge::default();
+        let login_hashes_peak = Gauge::default();
+        registry.register(
+            "login_hashes",
+            "Login password hashes running now",
+            login_hashes.clone(),
+        );
+        registry.register(
+            "login_hashes_peak",
+            "The most login password hashes that ran at once since start",
+            login_hashes_peak.clone(),
+        );
         registry.register(
             "launches",
             "Processes launched through the API",
@@ -82,6 +114,8 @@ impl Default for Metrics {
             processes,
             running_here,
             requests,
+            login_hashes,
+            login_hashes_peak,
         }
     }
 }
@@ -115,5 +149,22 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::Method;
+
+    #[test]
+    fn methods_map_to_a_fixed_set() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::OPTIONS), "OPTIONS");
+        assert_eq!(method_label(&Method::TRACE), "other");
+        assert_eq!(
+            method_label(&Method::from_bytes(b"FOOBAR").unwrap()),
+            "other"
+        );
     }
 }

@@ -10,6 +10,7 @@ use process_store::{Store, StoreError};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::jwt::JwtKeys;
+use crate::limits::{Caps, LoginLimits};
 use crate::metrics::Metrics;
 
 /// The implementation behind the output-log port.
@@ -24,6 +25,16 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub jwt: JwtKeys,
+    pub login_limits: Arc<LoginLimits>,
+    /// Archives being written, overall and per caller.
+    pub archives: Caps,
+    pub followers: Followers,
+}
+
+/// Live output feeds held at once, per process and per caller.
+pub struct Followers {
+    pub per_process: Caps,
+    pub per_caller: Caps,
 }
 
 impl AppState {

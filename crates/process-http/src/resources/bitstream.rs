@@ -66,7 +66,8 @@ impl BitstreamResource {
     pub fn from_file(f: &ProcessFile, expiry: Option<time::OffsetDateTime>) -> Self {
         let this = format!("/api/core/bitstreams/{}", f.id);
         let mut metadata = BTreeMap::new();
-        metadata.insert("dc.title".to_owned(), MetadataValue::single(&f.name));
+        let name = crate::names::shown(&f.name);
+        metadata.insert("dc.title".to_owned(), MetadataValue::single(&name));
         metadata.insert(
             "dspace.process.filetype".to_owned(),
             MetadataValue::single(&f.filetype),
@@ -74,7 +75,7 @@ impl BitstreamResource {
         Self {
             id: f.id.to_string(),
             uuid: f.id.to_string(),
-            name: f.name.clone(),
+            name: name.into_owned(),
             handle: None,
             metadata,
             bundle_name: None,

@@ -44,7 +44,7 @@ impl FileDefinitionResource {
     pub fn from_file(f: &UploadFile) -> Self {
         Self {
             id: f.id.to_string(),
-            name: f.name.clone(),
+            name: crate::names::shown(&f.name).into_owned(),
             status: f.status.as_str(),
             ui_key: f.ui_key.clone(),
             upload_definition_id: f.upload_id.to_string(),

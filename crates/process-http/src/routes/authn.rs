@@ -1,10 +1,11 @@
 //! `/api/authn`: DSpace-style password login returning a JWT, and the session status.
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::limits::ClientAddr;
 use crate::resources::pages::{AuthnStatusResource, ErrorResource};
 use crate::resources::requests::LoginForm;
 use crate::service::authn;
@@ -22,14 +23,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             headers(("Authorization" = String, description = "Bearer <JWT>, valid for 30 minutes"))),
         (status = 400, description = "Missing user or password", body = ErrorResource),
         (status = 401, description = "Wrong user name or password", body = ErrorResource),
+        (status = 429, description = "Too many attempts from this address or for this account; see Retry-After", body = ErrorResource,
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
+        (status = 503, description = "Too many logins being checked at once; see Retry-After", body = ErrorResource),
     ))]
 #[post("/api/authn/login")]
 async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginForm { user, password } = form.into_inner();
-    let jwt = authn::login(&state, user, password).await?;
+    let jwt = authn::login(&state, ClientAddr::of_request(&req), user, password).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::AUTHORIZATION, format!("Bearer {jwt}")))
         .insert_header((header::ACCESS_CONTROL_EXPOSE_HEADERS, "Authorization"))

@@ -2,11 +2,12 @@
 //! files of a process, listed as DSpace bitstreams or zipped.
 
 use actix_web::http::header;
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::ProcessPath;
+use crate::limits::ClientAddr;
 use crate::resources::pages::{BitstreamPage, ErrorResource, FiletypesResource};
 use crate::resources::requests::{FiletypePath, Paging};
 use crate::resources::responses::ProcessErrors;
@@ -81,15 +82,18 @@ async fn list_filetypes(
     responses(
         (status = 200, description = "Every file of the process in one zip, streamed", content_type = "application/zip", body = Vec<u8>),
         ProcessErrors,
+        (status = 429, description = "Too many archives being written for this caller or overall; see Retry-After", body = ErrorResource),
     ), security((), ("bearer" = [])))]
 #[get("/api/system/processes/{id}/archive")]
 async fn get_archive(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     id: ProcessPath,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.id(&caller)?;
-    let body = files::archive(&state, &caller, id).await?;
+    let addr = ClientAddr::of_request(&req);
+    let body = files::archive(&state, &caller, addr, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/zip"))
         .insert_header(attachment(&format!("process-{id}.zip")))

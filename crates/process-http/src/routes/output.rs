@@ -2,13 +2,12 @@
 //! or as a live event stream.
 
 use actix_web::http::header::{self, ContentType};
-use actix_web::{get, web, HttpResponse};
-use process_core::OutputRange;
-use process_core::ProcessId;
+use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{OutputForm, ProcessPath};
+use crate::limits::ClientAddr;
 use crate::resources::pages::ErrorResource;
 use crate::resources::requests::OutputQuery;
 use crate::resources::responses::ProcessErrors;
@@ -35,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )),
         (status = 400, description = "Bad fromTime or toTime", body = ErrorResource),
         ProcessErrors,
+        (status = 429, description = "Event stream: too many live followers of this process or of this caller", body = ErrorResource),
     ), security((), ("bearer" = [])))]
 #[get("/api/system/processes/{id}/output")]
 async fn get_output(
@@ -43,31 +43,27 @@ async fn get_output(
     id: ProcessPath,
     q: web::Query<OutputQuery>,
     form: OutputForm,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     // Visibility first: a hidden process answers 404 whatever the query says.
     let process = processes::visible(&state, &caller, id.id(&caller)?).await?;
     let range = q.range()?;
-    Ok(stream(state, process.id, range, form))
-}
-
-/// The response streaming the output in the form the client asked for.
-fn stream(
-    state: web::Data<AppState>,
-    id: ProcessId,
-    range: OutputRange,
-    form: OutputForm,
-) -> HttpResponse {
-    match form {
-        OutputForm::Events { after } => HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-            .insert_header((header::CACHE_CONTROL, "no-cache"))
-            .insert_header(("X-Accel-Buffering", "no"))
-            .streaming(output::follow(state, id, after)),
+    let id = process.id;
+    Ok(match form {
+        OutputForm::Events { after } => {
+            let addr = ClientAddr::of_request(&req);
+            let slots = output::follow_slots(&state, &caller, addr, id)?;
+            HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+                .insert_header((header::CACHE_CONTROL, "no-cache"))
+                .insert_header(("X-Accel-Buffering", "no"))
+                .streaming(output::follow(state, id, after, slots))
+        }
         OutputForm::Json => HttpResponse::Ok()
             .insert_header(ContentType::json())
             .streaming(output::stored(state, id, range, Format::Json)),
         OutputForm::Text => HttpResponse::Ok()
             .insert_header(ContentType::plaintext())
             .streaming(output::stored(state, id, range, Format::Text)),
-    }
+    })
 }

@@ -3,6 +3,11 @@
 
 use actix_web::{get, web, HttpResponse};
 
+use process_core::auth::require_admin;
+use process_core::Denied;
+
+use crate::auth::Auth;
+use crate::config::MetricsAllowed;
 use crate::error::ApiError;
 use crate::resources::pages::{ErrorResource, HealthResource, RootResource};
 use crate::state::AppState;
@@ -36,11 +41,26 @@ async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     }))
 }
 
-/// Prometheus text format.
+/// Prometheus text format; only for admins when `metrics_allowed = "admin"`.
 #[utoipa::path(get, path = "/metrics", tag = "service",
-    responses((status = 200, description = "Prometheus metrics", content_type = "text/plain", body = String)))]
+    responses(
+        (status = 200, description = "Prometheus metrics", content_type = "text/plain", body = String),
+        (status = 401, description = "metrics_allowed is admin and no valid token was sent", body = ErrorResource),
+        (status = 403, description = "metrics_allowed is admin and the caller is not one", body = ErrorResource),
+    ),
+    security((), ("bearer" = [])))]
 #[get("/metrics")]
-async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn get_metrics(
+    state: web::Data<AppState>,
+    auth: Option<Auth>,
+) -> Result<HttpResponse, ApiError> {
+    if state.config.metrics_allowed == MetricsAllowed::Admin {
+        // A missing or an invalid token alike: a login is needed.
+        let Some(Auth(caller)) = auth else {
+            return Err(Denied::Unauthenticated.into());
+        };
+        require_admin(&caller)?;
+    }
     let by_status = state.db(|s| s.count_by_status()).await?;
     let body = state.metrics.render(
         &by_status,

@@ -1,40 +1,49 @@
-//! All files of a process as one zip, written on a blocking thread into a bounded channel
-//! that the response streams from: memory stays small whatever the total size.
+//! All files of a process as one zip, written step by step as the client reads it: each step
+//! runs briefly on the blocking pool and produces the next chunk, so no thread ever waits on
+//! the client. An archive whose client stops reading for `archive_stall_timeout` is dropped
+//! (its memory and its place under the archive caps are freed). Memory stays small whatever
+//! the total size.
 
 use std::collections::HashSet;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
-use actix_web::web::Bytes;
+use actix_web::web::{self, Bytes};
+use futures_util::Stream;
 use process_core::ProcessFile;
 use process_datadir::Layout;
-use tokio::sync::mpsc;
-use zip::write::SimpleFileOptions;
+use tokio::time::Instant;
+use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, ZipWriter};
 
-const CHUNK: usize = 256 * 1024;
+use crate::limits::CapSlot;
 
-struct ChannelWriter {
-    tx: mpsc::Sender<io::Result<Bytes>>,
-    buf: Vec<u8>,
+/// Zip bytes sent per chunk.
+const CHUNK: usize = 256 * 1024;
+/// File bytes read per step at most, so a step stays short even when the data compresses
+/// to almost nothing.
+const STEP_INPUT: usize = 4 * 1024 * 1024;
+const READ: usize = 64 * 1024;
+
+/// Where the zip writer puts its bytes; the writer drains them after each step.
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Sink {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
-impl Write for ChannelWriter {
+impl Write for Sink {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.flush()?;
-        }
+        self.lock().extend_from_slice(data);
         Ok(data.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::take(&mut self.buf));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+        Ok(())
     }
 }
 
@@ -60,51 +69,217 @@ pub fn entry_name(file: &ProcessFile, used: &mut HashSet<String>) -> String {
     name
 }
 
-/// Starts writing the archive; the receiver yields its bytes.
-pub fn stream(layout: Layout, files: Vec<ProcessFile>) -> mpsc::Receiver<io::Result<Bytes>> {
-    let (tx, rx) = mpsc::channel(8);
-    let err_tx = tx.clone();
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = write_zip(&layout, &files, tx) {
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                tracing::error!(error = %e, "writing an archive failed");
-                let _ = err_tx.blocking_send(Err(e));
+/// An archive between two steps.
+struct Writer {
+    /// `None` once the central directory is written.
+    zip: Option<ZipWriter<StreamWriter<Sink>>>,
+    out: Sink,
+    layout: Layout,
+    files: std::vec::IntoIter<ProcessFile>,
+    current: Option<std::fs::File>,
+    used: HashSet<String>,
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    fn new(layout: Layout, files: Vec<ProcessFile>) -> Self {
+        let out = Sink::default();
+        Self {
+            zip: Some(ZipWriter::new_stream(out.clone())),
+            out,
+            layout,
+            files: files.into_iter(),
+            current: None,
+            used: HashSet::new(),
+            buf: vec![0; READ],
+        }
+    }
+
+    /// Writes until a chunk is ready, `STEP_INPUT` bytes were read or the archive ends; the
+    /// bytes written (possibly none), or `None` once everything was sent.
+    fn step(&mut self) -> io::Result<Option<Bytes>> {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .large_file(true);
+        let mut read = 0;
+        while self.out.lock().len() < CHUNK && read < STEP_INPUT {
+            let Some(zip) = self.zip.as_mut() else { break };
+            if let Some(source) = self.current.as_mut() {
+                let n = source.read(&mut self.buf)?;
+                if n == 0 {
+                    self.current = None;
+                } else {
+                    zip.write_all(&self.buf[..n])?;
+                    read += n;
+                }
+                continue;
+            }
+            match self.files.next() {
+                Some(f) => {
+                    if let Some(source) = open_source(&self.layout, &f) {
+                        zip.start_file(entry_name(&f, &mut self.used), options)
+                            .map_err(io::Error::other)?;
+                        self.current = Some(source);
+                    }
+                }
+                None => {
+                    if let Some(zip) = self.zip.take() {
+                        zip.finish().map_err(io::Error::other)?;
+                    }
+                }
+            }
+        }
+        let bytes = std::mem::take(&mut *self.out.lock());
+        if bytes.is_empty() && self.zip.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Bytes::from(bytes)))
+    }
+}
+
+/// Opens a registered file for the archive; `None` leaves it out.
+fn open_source(layout: &Layout, f: &ProcessFile) -> Option<std::fs::File> {
+    let path = layout.resolve(&f.storage_path)?;
+    match std::fs::File::open(&path) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(file = %f.id, error = %e, "file missing from archive");
+            None
+        }
+    }
+}
+
+enum Phase {
+    /// Waiting for the client to take the next chunk.
+    Waiting(Box<Writer>),
+    /// A step is running.
+    Writing,
+    Done,
+    /// The client stopped reading; the writer was dropped.
+    Abandoned,
+}
+
+/// What the response stream and its stall watchdog share.
+struct Shared {
+    phase: Mutex<Phase>,
+    /// When the client last asked for a chunk.
+    asked: Mutex<Instant>,
+    /// The archive's place under the caps, freed when it ends or is abandoned.
+    slot: Mutex<Option<CapSlot>>,
+}
+
+impl Shared {
+    fn phase(&self) -> std::sync::MutexGuard<'_, Phase> {
+        self.phase.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn asked(&self) -> std::sync::MutexGuard<'_, Instant> {
+        self.asked.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn release(&self) {
+        self.slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+}
+
+/// The archive of `files` as a byte stream. `slot` is held until the archive ends, the client
+/// goes away, or the client takes no chunk for `stall` (then the stream fails if polled again).
+pub fn stream(
+    layout: Layout,
+    files: Vec<ProcessFile>,
+    slot: CapSlot,
+    stall: Duration,
+) -> impl Stream<Item = io::Result<Bytes>> {
+    let shared = Arc::new(Shared {
+        phase: Mutex::new(Phase::Waiting(Box::new(Writer::new(layout, files)))),
+        asked: Mutex::new(Instant::now()),
+        slot: Mutex::new(Some(slot)),
+    });
+    watch(Arc::downgrade(&shared), stall);
+    futures_util::stream::unfold(shared, |shared| async move {
+        *shared.asked() = Instant::now();
+        loop {
+            let taken = std::mem::replace(&mut *shared.phase(), Phase::Writing);
+            let mut writer = match taken {
+                Phase::Waiting(w) => w,
+                Phase::Abandoned => {
+                    *shared.phase() = Phase::Done;
+                    let stalled = io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client stopped reading the archive",
+                    );
+                    return Some((Err(stalled), shared));
+                }
+                Phase::Done | Phase::Writing => {
+                    *shared.phase() = Phase::Done;
+                    return None;
+                }
+            };
+            let stepped = web::block(move || {
+                let r = writer.step();
+                (writer, r)
+            })
+            .await;
+            let (writer, result) = match stepped {
+                Ok(done) => done,
+                Err(e) => {
+                    *shared.phase() = Phase::Done;
+                    shared.release();
+                    return Some((Err(io::Error::other(e)), shared));
+                }
+            };
+            match result {
+                Ok(Some(bytes)) => {
+                    *shared.phase() = Phase::Waiting(writer);
+                    // An empty chunk could read as the end of a chunked body: step again.
+                    if !bytes.is_empty() {
+                        return Some((Ok(bytes), shared));
+                    }
+                }
+                Ok(None) => {
+                    *shared.phase() = Phase::Done;
+                    shared.release();
+                    return None;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "writing an archive failed");
+                    *shared.phase() = Phase::Done;
+                    shared.release();
+                    return Some((Err(e), shared));
+                }
+            }
+        }
+    })
+}
+
+/// Drops the archive when its client has asked for nothing for `stall`, so a client that
+/// stops reading holds neither memory nor a place under the caps for longer than that.
+fn watch(shared: Weak<Shared>, stall: Duration) {
+    tokio::spawn(async move {
+        loop {
+            let Some(s) = shared.upgrade() else { return };
+            let due = *s.asked() + stall;
+            drop(s);
+            tokio::time::sleep_until(due).await;
+            let Some(s) = shared.upgrade() else { return };
+            let mut phase = s.phase();
+            match &*phase {
+                Phase::Done | Phase::Abandoned => return,
+                Phase::Writing => continue,
+                Phase::Waiting(_) => {}
+            }
+            if s.asked().elapsed() >= stall {
+                tracing::info!("an archive download stalled; dropped");
+                *phase = Phase::Abandoned;
+                drop(phase);
+                s.release();
+                return;
             }
         }
     });
-    rx
-}
-
-fn write_zip(
-    layout: &Layout,
-    files: &[ProcessFile],
-    tx: mpsc::Sender<io::Result<Bytes>>,
-) -> io::Result<()> {
-    let mut zip = ZipWriter::new_stream(ChannelWriter {
-        tx,
-        buf: Vec::with_capacity(CHUNK),
-    });
-    let options = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .large_file(true);
-    let mut used = HashSet::new();
-    for f in files {
-        let Some(path) = layout.resolve(&f.storage_path) else {
-            continue;
-        };
-        let mut source = match std::fs::File::open(&path) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(file = %f.id, error = %e, "file missing from archive");
-                continue;
-            }
-        };
-        zip.start_file(entry_name(f, &mut used), options)
-            .map_err(io::Error::other)?;
-        io::copy(&mut source, &mut zip)?;
-    }
-    let mut writer = zip.finish().map_err(io::Error::other)?;
-    writer.flush()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::jwt;
+use crate::limits::ClientAddr;
 use crate::state::AppState;
 
 /// An Argon2id PHC string for `password`.
@@ -32,15 +33,30 @@ fn password_matches(hash: Option<&str>, password: &str) -> bool {
     ok && known
 }
 
-/// Checks a user name and password; returns a fresh JWT.
-pub async fn login(state: &AppState, name: String, password: String) -> Result<String, ApiError> {
+/// Checks a user name and password from a client at `addr`; returns a fresh JWT. Attempts
+/// are rate-limited per address and per account before anything is looked up, and the hash
+/// waits for one of a few slots.
+pub async fn login(
+    state: &AppState,
+    addr: ClientAddr,
+    name: String,
+    password: String,
+) -> Result<String, ApiError> {
+    state.login_limits.attempt(addr, &name)?;
     let found = state.db(move |s| s.user_with_password(&name)).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
-    let matches =
-        actix_web::web::block(move || password_matches(hash.as_deref(), &password)).await?;
+    let permit = state.login_limits.hash_permit().await?;
+    // The permit moves with the hash: it is released when the hash ends, even if the
+    // client went away meanwhile.
+    let matches = actix_web::web::block(move || {
+        let matches = password_matches(hash.as_deref(), &password);
+        drop(permit);
+        matches
+    })
+    .await?;
     match user {
         Some(user) if matches => {
             jwt::issue(&state.jwt, &user, OffsetDateTime::now_utc()).map_err(ApiError::internal)

@@ -1,6 +1,6 @@
 //! Receiving request bodies: the one way launches and upload sessions read headers about the
 //! body and stream bytes to disk, with a size budget applied as bytes arrive, a cut-off for
-//! stalled senders, and MD5 computed on the way. What happens to the bytes then is the data
+//! stalled or trickling senders (`Pace`), and MD5 computed on the way. What happens to the bytes then is the data
 //! directory's protocol (`process_datadir::Staged`).
 
 use actix_web::http::header;
@@ -8,13 +8,13 @@ use actix_web::web::Bytes;
 use actix_web::HttpRequest;
 use futures_util::{Stream, StreamExt};
 use process_datadir::Staged;
+use std::time::Duration;
+
 use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
 
+use crate::config::Config;
 use crate::error::ApiError;
-
-/// A client that sends nothing for this long in the middle of a body is cut off, so slow
-/// senders cannot hold connections and temporary files forever.
-pub const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The media type of the request, lower case, without parameters.
 pub fn content_type(req: &HttpRequest) -> String {
@@ -34,16 +34,65 @@ pub fn content_length(req: &HttpRequest) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Waits for the next piece of a body, or answers 408 when the sender stalls.
-pub async fn idle<T>(next: impl std::future::Future<Output = T>) -> Result<T, ApiError> {
-    tokio::time::timeout(BODY_IDLE_TIMEOUT, next)
-        .await
-        .map_err(|_| {
-            ApiError::RequestTimeout(format!(
-                "the request body stalled for more than {} s",
-                BODY_IDLE_TIMEOUT.as_secs()
-            ))
+/// How fast a body must arrive. A sender that sends nothing for `idle` is cut off; after a
+/// first `idle` of grace, the body must also average `min_rate` bytes a second, so a trickle
+/// (a byte every 25 s) cannot hold a connection and a temporary file open for ever.
+pub struct Pace {
+    started: Instant,
+    received: u64,
+    idle: Duration,
+    min_rate: u64,
+}
+
+impl Pace {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            started: Instant::now(),
+            received: 0,
+            idle: config.body_idle_timeout,
+            min_rate: config.body_min_bytes_per_second,
+        }
+    }
+
+    /// Waits for the next piece of the body, or answers 408 when the sender stalls or falls
+    /// below the minimum rate.
+    pub async fn next<T>(
+        &mut self,
+        next: impl std::future::Future<Output = T>,
+    ) -> Result<T, ApiError> {
+        let idle_deadline = Instant::now() + self.idle;
+        let deadline = match self.rate_deadline() {
+            Some(d) if d < idle_deadline => d,
+            _ => idle_deadline,
+        };
+        tokio::time::timeout_at(deadline, next).await.map_err(|_| {
+            if deadline < idle_deadline {
+                ApiError::RequestTimeout(format!(
+                    "the request body arrived slower than {} bytes a second",
+                    self.min_rate
+                ))
+            } else {
+                ApiError::RequestTimeout(format!(
+                    "the request body stalled for more than {} s",
+                    self.idle.as_secs()
+                ))
+            }
         })
+    }
+
+    /// Counts `n` bytes received.
+    pub fn add(&mut self, n: usize) {
+        self.received = self.received.saturating_add(n as u64);
+    }
+
+    /// When the bytes received so far, plus the next one, are due at the minimum rate.
+    fn rate_deadline(&self) -> Option<Instant> {
+        if self.min_rate == 0 {
+            return None;
+        }
+        let due = Duration::from_secs_f64((self.received + 1) as f64 / self.min_rate as f64);
+        Some(self.started + self.idle + due)
+    }
 }
 
 pub fn too_large(limit: u64) -> ApiError {
@@ -63,6 +112,7 @@ pub async fn receive<S, E>(
     staged: &mut Staged,
     limit: u64,
     used: &mut u64,
+    pace: &mut Pace,
 ) -> Result<(), ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -71,9 +121,10 @@ where
     let mut out = tokio::fs::File::create(staged.path())
         .await
         .map_err(io_error)?;
-    while let Some(chunk) = idle(body.next()).await? {
+    while let Some(chunk) = pace.next(body.next()).await? {
         let chunk =
             chunk.map_err(|e| ApiError::BadRequest(format!("the body was cut short: {e}")))?;
+        pace.add(chunk.len());
         *used += chunk.len() as u64;
         if *used > limit {
             return Err(too_large(limit));

@@ -35,7 +35,7 @@ pub fn safe_filename(name: &str) -> String {
 }
 
 pub fn attachment(name: &str) -> ContentDisposition {
-    let last = name.rsplit(['/', '\\']).next().unwrap_or(name).to_owned();
+    let last = crate::names::shown(name.rsplit(['/', '\\']).next().unwrap_or(name)).into_owned();
     ContentDisposition {
         disposition: DispositionType::Attachment,
         parameters: vec![

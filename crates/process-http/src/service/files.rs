@@ -10,6 +10,7 @@ use process_core::auth::missing;
 use process_core::{Caller, FileId, Page, Process, ProcessFile, ProcessId};
 
 use crate::error::ApiError;
+use crate::limits::{CallerKey, CapKey, ClientAddr, Full};
 use crate::resources::requests::Paging;
 use crate::service::{archive, processes};
 use crate::state::AppState;
@@ -63,16 +64,37 @@ pub async fn visible(
     Ok((file, process))
 }
 
-/// Every file of process `id` as a zip, streamed as it is written.
+/// Every file of process `id` as a zip, streamed as it is written. Archives are capped at
+/// once, overall and per caller (`addr` names an anonymous one): beyond, 429.
 pub async fn archive(
     state: &AppState,
     caller: &Caller,
+    addr: ClientAddr,
     id: ProcessId,
 ) -> Result<impl Stream<Item = io::Result<Bytes>> + use<>, ApiError> {
     processes::visible(state, caller, id).await?;
+    let slot = state
+        .archives
+        .try_acquire(CapKey::Caller(CallerKey::of(caller, addr)))
+        .map_err(|full| {
+            let message = match full {
+                Full::PerKey(n) => format!("at most {n} archives per caller at once"),
+                Full::Total(n) => format!("at most {n} archives are written at once"),
+            };
+            ApiError::TooManyConcurrent {
+                message,
+                retry_after: ARCHIVE_RETRY,
+            }
+        })?;
     let files = state.db(move |s| s.files(id)).await?;
-    let rx = archive::stream(state.store.layout().clone(), files);
-    Ok(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }))
+    let stall = state.config.archive_stall_timeout;
+    Ok(archive::stream(
+        state.store.layout().clone(),
+        files,
+        slot,
+        stall,
+    ))
 }
+
+/// When a refused archive may be asked for again: archives take seconds.
+const ARCHIVE_RETRY: std::time::Duration = std::time::Duration::from_secs(5);

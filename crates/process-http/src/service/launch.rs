@@ -3,6 +3,8 @@
 //! applied as bytes arrive), validates the parameters through process-core, and stores the
 //! process with its inputs in one transaction. A failed launch leaves no row and no file.
 
+use std::collections::HashSet;
+
 use actix_multipart::{Field, Multipart};
 use actix_web::HttpRequest;
 use futures_util::StreamExt;
@@ -17,7 +19,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
-use crate::service::body::{content_length, content_type, idle, io_error, receive, too_large};
+use crate::service::body::{content_length, content_type, io_error, receive, too_large, Pace};
 use crate::service::uploads;
 use crate::state::AppState;
 
@@ -75,7 +77,14 @@ pub async fn launch(
     {
         return Err(too_large(limit));
     }
-    let form = read_form(state.store.layout(), payload, limit).await?;
+    let form = read_form(
+        state.store.layout(),
+        payload,
+        limit,
+        state.config.max_depends_on,
+        Pace::new(&state.config),
+    )
+    .await?;
     let session = match form.upload_definition {
         Some(id) => Some(uploads::for_launch(state, caller, id).await?),
         None => None,
@@ -143,11 +152,18 @@ async fn check_dependencies(
     Ok(())
 }
 
-async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Result<Form, ApiError> {
+async fn read_form(
+    layout: &Layout,
+    mut payload: Multipart,
+    limit: u64,
+    max_depends_on: usize,
+    mut pace: Pace,
+) -> Result<Form, ApiError> {
     let mut form = Form::default();
+    let mut seen_depends_on = false;
     let mut total: u64 = 0;
     let mut parts = 0;
-    while let Some(field) = idle(payload.next()).await? {
+    while let Some(field) = pace.next(payload.next()).await? {
         let field =
             field.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
         parts += 1;
@@ -162,14 +178,15 @@ async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Resul
                 if form.uploads.len() >= MAX_FILES {
                     return Err(ApiError::BadRequest(format!("at most {MAX_FILES} files per launch")));
                 }
-                form.uploads.push(receive_file(layout, field, limit, &mut total).await?);
+                form.uploads
+                    .push(receive_file(layout, field, limit, &mut total, &mut pace).await?);
             }
             "properties" => {
-                let text = read_text(field, &name).await?;
+                let text = read_text(field, &name, &mut pace).await?;
                 form.properties = parse_properties(&text)?;
             }
             "startTime" => {
-                let text = read_text(field, &name).await?;
+                let text = read_text(field, &name, &mut pace).await?;
                 let t = text.trim();
                 if !t.is_empty() {
                     form.start_time = Some(OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
@@ -180,22 +197,22 @@ async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Resul
                 }
             }
             "dependsOn" => {
-                let text = read_text(field, &name).await?;
-                for id in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    let id: ProcessId = id.parse().map_err(|_| {
-                        ApiError::BadRequest(format!("dependsOn: {id:?} is not a process id"))
-                    })?;
-                    if !form.depends_on.contains(&id) {
-                        form.depends_on.push(id);
-                    }
+                // One part only: ids spread over many parts would dodge the cap below.
+                if std::mem::replace(&mut seen_depends_on, true) {
+                    return Err(ApiError::BadRequest(
+                        "dependsOn may be sent once; list the ids in it separated by commas"
+                            .into(),
+                    ));
                 }
+                let text = read_text(field, &name, &mut pace).await?;
+                form.depends_on = parse_depends_on(&text, max_depends_on)?;
             }
             "dependencyType" => {
-                let text = read_text(field, &name).await?;
+                let text = read_text(field, &name, &mut pace).await?;
                 form.dependency_type = text.trim().parse()?;
             }
             "uploadDefinitionId" => {
-                let text = read_text(field, &name).await?;
+                let text = read_text(field, &name, &mut pace).await?;
                 form.upload_definition = Some(text.trim().parse()?);
             }
             other => {
@@ -208,11 +225,38 @@ async fn read_form(layout: &Layout, mut payload: Multipart, limit: u64) -> Resul
     Ok(form)
 }
 
-async fn read_text(mut field: Field, name: &str) -> Result<String, ApiError> {
+/// The distinct ids of a `dependsOn` part, in the order given. At most `max` ids are read
+/// (duplicates count: the cap bounds the work, and every id becomes a SQL variable).
+fn parse_depends_on(text: &str, max: usize) -> Result<Vec<ProcessId>, ApiError> {
+    let mut ids = Vec::new();
+    let mut seen = HashSet::new();
+    for (n, id) in text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .enumerate()
+    {
+        if n >= max {
+            return Err(ApiError::LimitExceeded(format!(
+                "dependsOn: at most {max} process ids"
+            )));
+        }
+        let id: ProcessId = id
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("dependsOn: {id:?} is not a process id")))?;
+        if seen.insert(id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+async fn read_text(mut field: Field, name: &str, pace: &mut Pace) -> Result<String, ApiError> {
     let mut buf = Vec::new();
-    while let Some(chunk) = idle(field.next()).await? {
+    while let Some(chunk) = pace.next(field.next()).await? {
         let chunk =
             chunk.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
+        pace.add(chunk.len());
         if buf.len() + chunk.len() > MAX_FIELD_BYTES {
             return Err(ApiError::PayloadTooLarge(format!(
                 "part {name} is larger than {MAX_FIELD_BYTES} bytes"
@@ -263,6 +307,7 @@ async fn receive_file(
     mut field: Field,
     limit: u64,
     total: &mut u64,
+    pace: &mut Pace,
 ) -> Result<(NewFile, Placed), ApiError> {
     let name = field
         .content_disposition()
@@ -275,7 +320,7 @@ async fn receive_file(
         )));
     }
     let mut staged = Staged::new(layout);
-    receive(&mut field, &mut staged, limit, total).await?;
+    receive(&mut field, &mut staged, limit, total, pace).await?;
     let (size, md5) = staged.checksum();
     let id = staged.id();
     let target = layout.input_path(id);
@@ -323,5 +368,22 @@ mod tests {
         assert!(parse_properties("{").is_err());
         assert!(parse_properties(r#"[{"name":"-x","value":[1]}]"#).is_err());
         assert!(parse_properties("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn depends_on_is_deduplicated_and_capped() {
+        let ids = |v: &[i64]| -> Vec<ProcessId> {
+            v.iter().map(|i| ProcessId::new(*i).unwrap()).collect()
+        };
+        assert_eq!(parse_depends_on(" 3, 1,3 ,,2", 5).unwrap(), ids(&[3, 1, 2]));
+        assert_eq!(parse_depends_on("", 5).unwrap(), ids(&[]));
+        assert_eq!(parse_depends_on("1,2,3", 3).unwrap(), ids(&[1, 2, 3]));
+        let over = parse_depends_on("1,2,3,4", 3).unwrap_err();
+        assert_eq!(over.code(), "limit_exceeded");
+        assert!(over.to_string().contains("at most 3"), "{over}");
+        assert_eq!(
+            parse_depends_on("1,x", 3).unwrap_err().code(),
+            "bad_request"
+        );
     }
 }

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use actix_web::web::{self, Bytes};
 use futures_util::Stream;
-use process_core::{OutputLine, OutputRange, Process, ProcessId};
+use process_core::{Caller, OutputLine, OutputRange, Process, ProcessId};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::error::ApiError;
 use crate::hal::timestamp;
+use crate::limits::{CallerKey, CapKey, CapSlot, ClientAddr};
 use crate::state::AppState;
 
 /// Lines read from the store per page.
@@ -19,8 +20,6 @@ const PAGE_LINES: u32 = 5_000;
 /// How often an SSE follower looks again when no local notification can come (the process
 /// runs on another node, or has not started).
 const FOLLOW_POLL: Duration = Duration::from_secs(1);
-/// A quiet event stream gets a comment this often.
-const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// One console line, in the JSON and event-stream forms of the output.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -128,12 +127,21 @@ struct Follower {
     id: ProcessId,
     after: i64,
     ended: bool,
+    /// Its places under the follower caps, held while the feed lasts.
+    _slots: FollowSlots,
+    /// When something was last sent; a quiet feed gets a comment every `sse_heartbeat`.
+    sent: tokio::time::Instant,
     /// Stored batches straight from the capture, while the process runs on this node.
     live: Option<broadcast::Receiver<Arc<Vec<OutputLine>>>>,
     /// Whether everything stored before `live` was subscribed has been sent.
     caught_up: bool,
     /// The process was seen finished once; the next empty read ends the feed.
     saw_finished: bool,
+}
+
+/// A comment line: keeps proxies from closing a quiet stream.
+fn keep_alive() -> Bytes {
+    Bytes::from_static(b": keep-alive\n\n")
 }
 
 fn events(lines: &[OutputLine]) -> Bytes {
@@ -145,6 +153,51 @@ fn events(lines: &[OutputLine]) -> Bytes {
     Bytes::from(out)
 }
 
+/// A live feed's places under the caps: one for its process, one for its caller.
+pub struct FollowSlots {
+    _process: CapSlot,
+    _caller: CapSlot,
+}
+
+/// Takes a place for a new live feed of process `id`; 429 when the process, or the caller
+/// (`addr` names an anonymous one), has as many feeds as allowed. Each feed that cannot be
+/// fed from this node's capture polls the database, so their number is bounded.
+pub fn follow_slots(
+    state: &AppState,
+    caller: &Caller,
+    addr: ClientAddr,
+    id: ProcessId,
+) -> Result<FollowSlots, ApiError> {
+    let refused = |message: String| ApiError::TooManyConcurrent {
+        message,
+        retry_after: Duration::from_secs(5),
+    };
+    let process = state
+        .followers
+        .per_process
+        .try_acquire(CapKey::Process(id.get()))
+        .map_err(|_| {
+            refused(format!(
+                "process {id} has {} live followers already",
+                state.config.max_followers_per_process
+            ))
+        })?;
+    let caller = state
+        .followers
+        .per_caller
+        .try_acquire(CapKey::Caller(CallerKey::of(caller, addr)))
+        .map_err(|_| {
+            refused(format!(
+                "at most {} live followers per caller at once",
+                state.config.max_followers_per_caller
+            ))
+        })?;
+    Ok(FollowSlots {
+        _process: process,
+        _caller: caller,
+    })
+}
+
 /// A live feed: the lines after `after` (the `Last-Event-ID`), new lines as they are stored,
 /// then an `end` event with the final status. History comes from the store; once a follower
 /// has caught up it takes new batches from the capture's broadcast, so many followers of one
@@ -153,11 +206,14 @@ pub fn follow(
     state: web::Data<AppState>,
     id: ProcessId,
     after: i64,
+    slots: FollowSlots,
 ) -> impl Stream<Item = Result<Bytes, ApiError>> {
     let f = Follower {
         state,
         id,
         after,
+        _slots: slots,
+        sent: tokio::time::Instant::now(),
         ended: false,
         live: None,
         caught_up: false,
@@ -167,6 +223,9 @@ pub fn follow(
         if f.ended {
             return None;
         }
+        // Asked for the next piece: the last one went out.
+        f.sent = tokio::time::Instant::now();
+        let heartbeat = f.state.config.sse_heartbeat;
         loop {
             // Subscribe before reading the store, so no batch falls between the two.
             if f.live.is_none() {
@@ -189,7 +248,7 @@ pub fn follow(
                 }
             }
             match f.live.as_mut() {
-                Some(rx) => match tokio::time::timeout(HEARTBEAT, rx.recv()).await {
+                Some(rx) => match tokio::time::timeout(heartbeat, rx.recv()).await {
                     Ok(Ok(batch)) => {
                         let fresh: Vec<OutputLine> =
                             batch.iter().filter(|l| l.seq > f.after).cloned().collect();
@@ -205,7 +264,7 @@ pub fn follow(
                         f.caught_up = false;
                     }
                     // A comment line keeps proxies from closing a quiet stream.
-                    Err(_) => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), f)),
+                    Err(_) => return Some((Ok(keep_alive()), f)),
                 },
                 None => {
                     let id = f.id;
@@ -234,8 +293,13 @@ pub fn follow(
                         });
                         return Some((Ok(Bytes::from(format!("event: end\ndata: {data}\n\n"))), f));
                     }
-                    // Scheduled, or running on another node: look again shortly.
+                    // Scheduled, or running on another node: look again shortly. The comment
+                    // also lets a gone client be noticed (only a write shows it), which gives
+                    // its place under the follower caps back.
                     tokio::time::sleep(FOLLOW_POLL).await;
+                    if f.sent.elapsed() >= heartbeat {
+                        return Some((Ok(keep_alive()), f));
+                    }
                 }
             }
         }

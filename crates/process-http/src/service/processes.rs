@@ -60,7 +60,12 @@ pub async fn list(
         }
         Listing::Own => ListScope::OwnedBy(require_user(caller)?),
     };
-    let query = parse_query(scope, pairs, &state.catalog)?;
+    let query = parse_query(
+        scope,
+        pairs,
+        &state.catalog,
+        state.config.max_parameter_filters,
+    )?;
     state.db(move |s| s.list_processes(&query)).await
 }
 
@@ -68,7 +73,18 @@ fn parse_query(
     scope: ListScope,
     pairs: &[(String, String)],
     catalog: &Catalog,
+    max_filters: usize,
 ) -> Result<ProcessQuery, ApiError> {
+    // Each filter is a join in the query: checked before any work is done for them.
+    let filters = pairs
+        .iter()
+        .filter(|(k, _)| k.starts_with("parameter."))
+        .count();
+    if filters > max_filters {
+        return Err(ApiError::LimitExceeded(format!(
+            "at most {max_filters} parameter.<name> filters per listing"
+        )));
+    }
     let get = |key: &str| {
         pairs
             .iter()

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::resources::requests::{DefinitionBody, FileDefinitionBody, Paging};
-use crate::service::body::{content_length, content_type, idle, receive, too_large};
+use crate::service::body::{content_length, content_type, receive, too_large, Pace};
 use crate::state::AppState;
 
 /// Largest JSON body of a definition request.
@@ -25,6 +25,7 @@ const MAX_JSON_BYTES: usize = 256 * 1024;
 async fn read_json<T: DeserializeOwned>(
     req: &HttpRequest,
     mut payload: web::Payload,
+    mut pace: Pace,
 ) -> Result<T, ApiError> {
     if content_type(req) != "application/json" {
         return Err(ApiError::UnsupportedMediaType(
@@ -37,9 +38,10 @@ async fn read_json<T: DeserializeOwned>(
         return Err(too_large());
     }
     let mut buf = web::BytesMut::new();
-    while let Some(chunk) = idle(payload.next()).await? {
+    while let Some(chunk) = pace.next(payload.next()).await? {
         let chunk =
             chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        pace.add(chunk.len());
         if buf.len() + chunk.len() > MAX_JSON_BYTES {
             return Err(too_large());
         }
@@ -98,7 +100,7 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<UploadDefinition, ApiError> {
     let owner = require_user(caller)?;
-    let body: DefinitionBody = read_json(req, payload).await?;
+    let body: DefinitionBody = read_json(req, payload, Pace::new(&state.config)).await?;
     let files: Vec<NewUploadFile> = body
         .file_definitions
         .iter()
@@ -130,7 +132,7 @@ pub async fn update(
     payload: web::Payload,
 ) -> Result<UploadDefinition, ApiError> {
     let (def, by) = editable(state, caller, id).await?;
-    let body: DefinitionBody = read_json(req, payload).await?;
+    let body: DefinitionBody = read_json(req, payload, Pace::new(&state.config)).await?;
     if body.id.as_deref().is_some_and(|b| b.parse() != Ok(def.id)) {
         return Err(ApiError::BadRequest(
             "id in the body does not match the URL".into(),
@@ -178,7 +180,7 @@ pub async fn add_file(
     payload: web::Payload,
 ) -> Result<(UploadDefinition, FileId), ApiError> {
     let (def, by) = editable(state, caller, id).await?;
-    let body: FileDefinitionBody = read_json(req, payload).await?;
+    let body: FileDefinitionBody = read_json(req, payload, Pace::new(&state.config)).await?;
     if body
         .upload_definition_id
         .as_deref()
@@ -296,7 +298,8 @@ pub async fn upload_file(
         by,
     };
     let mut staged = Staged::new(state.store.layout());
-    if let Err(e) = receive(&mut payload, &mut staged, limit, &mut 0).await {
+    let mut pace = Pace::new(&state.config);
+    if let Err(e) = receive(&mut payload, &mut staged, limit, &mut 0, &mut pace).await {
         drop(staged);
         flight.fail(state).await;
         return Err(e);

@@ -7,6 +7,7 @@ mod authn;
 mod cli;
 mod downloads;
 mod faults;
+mod hardening;
 mod helpers;
 mod launch;
 mod lifecycle;
