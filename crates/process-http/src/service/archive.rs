@@ -89,13 +89,12 @@ fn write_zip(
         .large_file(true);
     let mut used = HashSet::new();
     for f in files {
-        let Some(path) = layout.resolve(&f.storage_path) else {
-            continue;
-        };
-        let mut source = match std::fs::File::open(&path) {
+        // Only what was registered goes in: a symlink or a file of another size in its
+        // place is left out like a missing one.
+        let mut source = match layout.open_stored(f) {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!(file = %f.id, error = %e, "file missing from archive");
+                tracing::warn!(file = %f.id, path = %f.storage_path, error = %e, "file left out of the archive");
                 continue;
             }
         };

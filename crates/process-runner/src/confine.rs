@@ -1,0 +1,317 @@
+//! What runs are contained with, decided once at start from the configuration and from what
+//! the kernel offers, and reported in one log line:
+//!
+//! - a **cgroup v2 per run** (`cgroup`), so stop, timeout, the end of a run and restart
+//!   recovery kill every process of the run, not just its process group;
+//! - a **Landlock ruleset per run**, so the script reads and writes its own run directory
+//!   (working, output and temporary directories, which hold its input copies), reads and
+//!   executes the system and the directories of the configured script commands, and reaches
+//!   nothing else: not the data directory (other runs, stored files, uploads, the SQLite
+//!   database), not processd's secrets. It may also not signal processes outside its domain.
+//!
+//! Without them a run falls back to what processd did before: its process group is killed,
+//! and the script sees whatever the service user sees.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use landlock::{
+    path_beneath_rules, Access, AccessFs, LandlockStatus, Ruleset, RulesetAttr, RulesetCreated,
+    RulesetCreatedAttr, RulesetError, RulesetStatus, Scope, ABI,
+};
+use process_datadir::Checksum;
+
+use crate::cgroup::CgroupParent;
+use crate::executor::Job;
+
+/// The Landlock ABI whose access rights processd handles: the newest it was tested with.
+/// Older kernels get what they support (the crate's best-effort mode); rights of newer ABIs
+/// stay unhandled until tested, so they cannot break scripts.
+const TARGET_ABI: ABI = ABI::V6;
+
+/// Read and execute for every script: the system's programs, libraries and configuration.
+pub const SYSTEM_READ_PATHS: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/proc",
+    "/sys",
+];
+
+/// Devices every script may read and write. Not all of `/dev`: as root, a disk device would
+/// give the data directory back.
+const DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+    "/dev/pts",
+    "/dev/shm",
+];
+
+/// `confine_scripts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConfineMode {
+    /// Apply what the kernel supports and say what is missing.
+    #[default]
+    Auto,
+    /// Refuse to start without cgroup v2 and Landlock.
+    Required,
+    /// No containment beyond the process group.
+    Off,
+}
+
+impl FromStr for ConfineMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "required" => Ok(Self::Required),
+            "off" => Ok(Self::Off),
+            other => Err(format!(
+                "confine_scripts must be auto, required or off, not {other:?}"
+            )),
+        }
+    }
+}
+
+/// The operator's containment settings.
+#[derive(Debug, Clone, Default)]
+pub struct ContainConfig {
+    pub mode: ConfineMode,
+    /// Extra paths every script may read (and execute).
+    pub read_paths: Vec<PathBuf>,
+    /// Extra paths every script may read and write.
+    pub write_paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("confine_scripts = \"required\", but {0}")]
+pub struct ContainError(String);
+
+/// The containment applied to every local run.
+#[derive(Debug, Default)]
+pub struct Containment {
+    cgroups: Option<CgroupParent>,
+    landlock: Option<i32>,
+    read_paths: Vec<PathBuf>,
+    write_paths: Vec<PathBuf>,
+}
+
+impl Containment {
+    /// No containment (embedders and tests that want none).
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Detects what the kernel offers for runs of the data directory `data_dir` and logs one
+    /// line saying what will be applied. `protected` are paths scripts must not reach (the
+    /// data directory, the database file) and `script_dirs` the directories of the
+    /// configured commands: a warning names any readable path that contains a protected one.
+    pub fn setup(
+        config: &ContainConfig,
+        data_dir: &Path,
+        protected: &[PathBuf],
+        script_dirs: &[PathBuf],
+    ) -> Result<Self, ContainError> {
+        if config.mode == ConfineMode::Off {
+            tracing::warn!("containment: off (confine_scripts = \"off\"); stop and timeout kill the process group only, and scripts see what the service user sees");
+            return Ok(Self::none());
+        }
+        let cgroups = detect_cgroups(data_dir);
+        let landlock = detect_landlock();
+        let required = config.mode == ConfineMode::Required;
+        let line = format!(
+            "containment: {}, {}",
+            match &cgroups {
+                Ok(p) => format!("cgroup v2 at {}", p.dir().display()),
+                Err(why) => format!("no cgroup v2 ({why}; stop and timeout kill the process group only)"),
+            },
+            match &landlock {
+                Ok(abi) => format!("landlock ABI {abi}"),
+                Err(why) => format!("no landlock ({why}; scripts are not confined)"),
+            }
+        );
+        if cgroups.is_ok() && landlock.is_ok() {
+            tracing::info!("{line}");
+        } else if required {
+            return Err(ContainError(line));
+        } else {
+            tracing::warn!("{line}");
+        }
+        let contained = Self {
+            cgroups: cgroups.ok(),
+            landlock: landlock.ok(),
+            read_paths: config.read_paths.clone(),
+            write_paths: config.write_paths.clone(),
+        };
+        if contained.landlock.is_some() {
+            contained.warn_overlaps(data_dir, protected, script_dirs);
+        }
+        Ok(contained)
+    }
+
+    /// Warns about readable paths that contain the data directory or the database: the
+    /// ruleset cannot take back what a parent directory grants.
+    fn warn_overlaps(&self, data_dir: &Path, protected: &[PathBuf], script_dirs: &[PathBuf]) {
+        let readable = SYSTEM_READ_PATHS
+            .iter()
+            .map(PathBuf::from)
+            .chain(script_dirs.iter().cloned())
+            .chain(self.read_paths.iter().cloned())
+            .chain(self.write_paths.iter().cloned());
+        for allowed in readable {
+            let inside = protected.iter().find(|p| p.starts_with(&allowed));
+            if let Some(p) = inside {
+                tracing::warn!(allowed = %allowed.display(), protected = %p.display(), "containment: scripts may read {} because {} is allowed", p.display(), allowed.display());
+            } else if allowed.starts_with(data_dir) {
+                tracing::warn!(allowed = %allowed.display(), "containment: an allowed path lies inside the data directory");
+            }
+        }
+    }
+
+    /// The parent of the runs' cgroups, when runs get one.
+    pub fn cgroups(&self) -> Option<&CgroupParent> {
+        self.cgroups.as_ref()
+    }
+
+    /// The kernel's Landlock ABI, when runs are confined.
+    pub fn landlock_abi(&self) -> Option<i32> {
+        self.landlock
+    }
+
+    /// The Landlock ruleset of a job, built in the parent before fork (the child only
+    /// enforces it). `None` when runs are not confined.
+    pub(crate) fn ruleset(&self, job: &Job) -> Result<Option<RulesetCreated>, RulesetError> {
+        if self.landlock.is_none() {
+            return Ok(None);
+        }
+        let abi = TARGET_ABI;
+        let readable = SYSTEM_READ_PATHS
+            .iter()
+            .map(PathBuf::from)
+            .chain(job.readable.iter().cloned())
+            .chain(self.read_paths.iter().cloned());
+        let writable = job
+            .writable
+            .iter()
+            .chain(&self.write_paths)
+            .cloned()
+            .chain(DEVICES.iter().map(PathBuf::from));
+        // Paths that do not exist are skipped; a file gets only the rights a file can have.
+        let ruleset = Ruleset::default()
+            .handle_access(AccessFs::from_all(abi))?
+            .scope(Scope::Signal)?
+            .create()?
+            .add_rules(path_beneath_rules(readable, AccessFs::from_read(abi)))?
+            .add_rules(path_beneath_rules(writable, AccessFs::from_all(abi)))?
+            // Listing /dev is harmless; opening what is in it is not.
+            .add_rules(path_beneath_rules(["/dev"], AccessFs::ReadDir))?;
+        Ok(Some(ruleset))
+    }
+}
+
+/// Whether runs of the data directory `data_dir` can have cgroups, and where; or why not.
+pub fn detect_cgroups(data_dir: &Path) -> Result<CgroupParent, String> {
+    CgroupParent::detect(&data_dir_tag(data_dir))
+}
+
+/// A short tag that is the same for a data directory across restarts and differs between
+/// data directories, so two instances never kill each other's runs.
+fn data_dir_tag(data_dir: &Path) -> String {
+    let mut sum = Checksum::default();
+    sum.update(data_dir.as_os_str().as_encoded_bytes());
+    let (_, md5) = sum.value();
+    md5[..12].to_owned()
+}
+
+/// The kernel's Landlock ABI version, or why Landlock cannot be used. The crate reports the
+/// version only once a ruleset is enforced, so a throwaway thread restricts itself (Landlock
+/// and `no_new_privs` are per thread): the same steps a child takes before exec.
+pub fn detect_landlock() -> Result<i32, String> {
+    let probe = std::thread::spawn(|| {
+        Ruleset::default()
+            .handle_access(AccessFs::Execute)?
+            .create()?
+            .restrict_self()
+    });
+    match probe.join() {
+        Ok(Ok(status)) => match (status.ruleset, status.landlock) {
+            (RulesetStatus::NotEnforced, _) | (_, LandlockStatus::NotEnabled) => {
+                Err("Landlock is not enabled in this kernel".to_owned())
+            }
+            (_, LandlockStatus::NotImplemented) => Err("the kernel has no Landlock".to_owned()),
+            (_, LandlockStatus::Available { effective_abi, kernel_abi }) => {
+                Ok(kernel_abi.unwrap_or(effective_abi as i32))
+            }
+        },
+        Ok(Err(e)) => Err(format!("Landlock cannot be applied: {e}")),
+        Err(_) => Err("the Landlock probe failed".to_owned()),
+    }
+}
+
+/// The directories holding a script's command: for each absolute element of `command` that
+/// exists, the directory itself or the one holding the file. Scripts often read files next to
+/// themselves (modules, configuration).
+pub fn command_dirs(command: &[String]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = command
+        .iter()
+        .map(Path::new)
+        .filter(|p| p.is_absolute())
+        .filter_map(|p| {
+            let meta = std::fs::metadata(p).ok()?;
+            if meta.is_dir() {
+                Some(p.to_owned())
+            } else {
+                p.parent().map(Path::to_owned)
+            }
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse() {
+        assert_eq!("auto".parse(), Ok(ConfineMode::Auto));
+        assert_eq!("required".parse(), Ok(ConfineMode::Required));
+        assert_eq!("off".parse(), Ok(ConfineMode::Off));
+        assert!("on".parse::<ConfineMode>().is_err());
+    }
+
+    #[test]
+    fn command_dirs_are_the_existing_absolute_ones() {
+        let command = [
+            "/bin/sh".to_owned(),
+            "python3".to_owned(),
+            "/etc".to_owned(),
+            "/nonexistent/x.sh".to_owned(),
+            "-c".to_owned(),
+        ];
+        assert_eq!(
+            command_dirs(&command),
+            [PathBuf::from("/bin"), PathBuf::from("/etc")]
+        );
+    }
+
+    #[test]
+    fn tags_are_stable_and_distinct() {
+        assert_eq!(data_dir_tag(Path::new("/a")), data_dir_tag(Path::new("/a")));
+        assert_ne!(data_dir_tag(Path::new("/a")), data_dir_tag(Path::new("/b")));
+        assert_eq!(data_dir_tag(Path::new("/a")).len(), 12);
+    }
+
+    /// Detection on the running kernel gives a version or a reason, never both or neither.
+    #[test]
+    fn landlock_detection_gives_an_abi_or_a_reason() {
+        match detect_landlock() {
+            Ok(abi) => assert!(abi >= 1, "{abi}"),
+            Err(reason) => assert!(!reason.is_empty()),
+        }
+    }
+}
