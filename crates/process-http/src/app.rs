@@ -11,7 +11,8 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use process_core::NodeName;
 use process_datadir::Layout;
-use process_runner::{BaseEnv, Executors, LocalExecutor, Runner, RunnerConfig};
+use process_runner::confine::command_dirs;
+use process_runner::{BaseEnv, Containment, Executors, LocalExecutor, Runner, RunnerConfig};
 use process_store::Store;
 
 use crate::config::{Config, ExecutorKind};
@@ -183,6 +184,7 @@ impl Application {
 fn executors(config: &Config) -> anyhow::Result<Executors> {
     let local = Arc::new(LocalExecutor {
         kill_grace: config.kill_grace,
+        containment: Arc::new(containment(config)?),
     });
     let executors = Executors::new(ExecutorKind::Local.as_str(), local);
     let wanted = std::iter::once(config.executor.as_str())
@@ -193,6 +195,26 @@ fn executors(config: &Config) -> anyhow::Result<Executors> {
         }
     }
     Ok(executors.default_to(config.executor.as_str())?)
+}
+
+/// What local runs are contained with (logged), or an error when `confine_scripts =
+/// "required"` cannot be met. Scripts must not reach the data directory nor the database.
+fn containment(config: &Config) -> anyhow::Result<Containment> {
+    let mut protected = vec![config.data_dir.clone()];
+    if let Some(db) = config.database_url.strip_prefix("sqlite://") {
+        protected.push(std::path::absolute(db)?);
+    }
+    let script_dirs: Vec<_> = config
+        .catalog
+        .iter()
+        .flat_map(|s| command_dirs(&s.command))
+        .collect();
+    Ok(Containment::setup(
+        &config.contain,
+        &config.data_dir,
+        &protected,
+        &script_dirs,
+    )?)
 }
 
 /// Every route of the API.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use process_core::script::parse_duration;
 use process_core::{Catalog, ParamType, ParameterSpec, Principal, Script, ScriptName};
+use process_runner::{ConfineMode, ContainConfig};
 use serde::Deserialize;
 
 /// The configuration used when no file is given: the example scripts of the repository.
@@ -40,6 +41,9 @@ struct RawConfig {
     executor: Option<String>,
     kill_grace: Option<String>,
     shutdown_grace: Option<String>,
+    confine_scripts: Option<String>,
+    script_read_paths: Option<Vec<PathBuf>>,
+    script_write_paths: Option<Vec<PathBuf>>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -56,6 +60,9 @@ const KEYS: &[&str] = &[
     "executor",
     "kill_grace",
     "shutdown_grace",
+    "confine_scripts",
+    "script_read_paths",
+    "script_write_paths",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -133,6 +140,9 @@ pub struct Config {
     pub kill_grace: Duration,
     /// How long running processes may go on after processd is asked to stop.
     pub shutdown_grace: Duration,
+    /// How local runs are contained (`confine_scripts`, `script_read_paths`,
+    /// `script_write_paths`).
+    pub contain: ContainConfig,
     pub catalog: Catalog,
 }
 
@@ -197,6 +207,14 @@ impl Config {
             Some(s) => parse_duration(&s).map_err(|e| invalid(e.to_string()))?,
             None => Duration::from_secs(10),
         };
+        let contain = ContainConfig {
+            mode: match raw.confine_scripts.as_deref() {
+                Some(mode) => mode.parse::<ConfineMode>().map_err(invalid)?,
+                None => ConfineMode::default(),
+            },
+            read_paths: absolute_paths("script_read_paths", raw.script_read_paths)?,
+            write_paths: absolute_paths("script_write_paths", raw.script_write_paths)?,
+        };
         let scripts = raw
             .script
             .into_iter()
@@ -214,8 +232,22 @@ impl Config {
             executor,
             kill_grace,
             shutdown_grace,
+            contain,
             catalog,
         })
+    }
+}
+
+/// Paths a script may reach must be absolute: they are granted to scripts whose working
+/// directory is their own.
+fn absolute_paths(key: &str, paths: Option<Vec<PathBuf>>) -> Result<Vec<PathBuf>, ConfigError> {
+    let paths = paths.unwrap_or_default();
+    match paths.iter().find(|p| !p.is_absolute()) {
+        Some(p) => Err(ConfigError::Invalid(format!(
+            "{key}: {} is not an absolute path",
+            p.display()
+        ))),
+        None => Ok(paths),
     }
 }
 
@@ -384,6 +416,33 @@ mandatory = true
     }
 
     #[test]
+    fn containment_keys_parse_and_override() {
+        let c = Config::parse(SAMPLE, Path::new("."), &[]).unwrap();
+        assert_eq!(c.contain.mode, ConfineMode::Auto);
+        assert!(c.contain.read_paths.is_empty() && c.contain.write_paths.is_empty());
+        let text =
+            format!("confine_scripts = \"required\"\nscript_read_paths = [\"/srv/ref\"]\n{SAMPLE}");
+        let c = Config::parse(
+            &text,
+            Path::new("."),
+            &env(&[
+                ("PROCESSD_CONFINE_SCRIPTS", "off"),
+                (
+                    "PROCESSD_SCRIPT_WRITE_PATHS",
+                    "[\"/srv/scratch\", \"/srv/b\"]",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.contain.mode, ConfineMode::Off);
+        assert_eq!(c.contain.read_paths, [PathBuf::from("/srv/ref")]);
+        assert_eq!(
+            c.contain.write_paths,
+            [PathBuf::from("/srv/scratch"), PathBuf::from("/srv/b")]
+        );
+    }
+
+    #[test]
     fn rejects_bad_configs() {
         for (bad, why) in [
             ("unknown = 1", "unknown key"),
@@ -391,6 +450,8 @@ mandatory = true
             ("[[script]]\nname = \"x\"\ncommand = []", "empty command"),
             ("[[script]]\nname = \"x\"\ncommand = [\"/bin/true\"]\nmax_clock_time = \"soon\"", "duration"),
             ("executor = \"k8s\"", "executor"),
+            ("confine_scripts = \"maybe\"", "confine mode"),
+            ("script_read_paths = [\"relative/dir\"]", "relative path"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script.parameter]]\nname = \"-f\"\ntype = \"blob\"", "type"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script]]\nname = \"x\"\ncommand = [\"a\"]", "duplicate"),
         ] {
