@@ -162,8 +162,14 @@ mod tests {
             open_registered(&root, &registered("runs/1/output/none", 5)),
             Err(StoredFileError::Missing)
         ));
-        assert!(refused(open_registered(&root, &registered("runs/1/output/a.txt", 6))).contains("bytes"));
-        assert!(refused(open_registered(&root, &registered("../secret/db", 6))).contains("invalid"));
+        assert!(refused(open_registered(
+            &root,
+            &registered("runs/1/output/a.txt", 6)
+        ))
+        .contains("bytes"));
+        assert!(
+            refused(open_registered(&root, &registered("../secret/db", 6))).contains("invalid")
+        );
 
         // The file swapped for a symlink of the same size.
         fs::remove_file(out.join("a.txt")).unwrap();

@@ -85,6 +85,9 @@ mod tests {
             std::os::unix::fs::MetadataExt::ino(&meta),
             std::os::unix::fs::MetadataExt::ino(&fs::metadata(&a).unwrap())
         );
-        assert!(read_only_copy(&mut File::open(&a).unwrap(), &b).is_err(), "never overwrites");
+        assert!(
+            read_only_copy(&mut File::open(&a).unwrap(), &b).is_err(),
+            "never overwrites"
+        );
     }
 }

@@ -72,7 +72,14 @@ struct Walk {
 
 impl Walk {
     /// Registers the entry `name` of `dir` if it is (still) a regular file.
-    fn file(&mut self, dir: &OwnedFd, name: &str, storage_path: String, shown: String, filetype: &str) {
+    fn file(
+        &mut self,
+        dir: &OwnedFd,
+        name: &str,
+        storage_path: String,
+        shown: String,
+        filetype: &str,
+    ) {
         let described = open_file_in(dir, OsStr::new(name)).and_then(|mut f| {
             if !f.metadata()?.is_file() {
                 return Err(io::Error::other("no longer a regular file"));
@@ -127,7 +134,14 @@ impl Walk {
             match kind {
                 FileType::RegularFile => self.file(&dir, &entry, path, shown, filetype),
                 FileType::Directory => {
-                    self.dir(&dir, &entry, &path, &format!("{shown}/"), filetype, depth + 1)?;
+                    self.dir(
+                        &dir,
+                        &entry,
+                        &path,
+                        &format!("{shown}/"),
+                        filetype,
+                        depth + 1,
+                    )?;
                 }
                 _ => {}
             }
