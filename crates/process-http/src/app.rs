@@ -198,12 +198,14 @@ fn executors(config: &Config) -> anyhow::Result<Executors> {
 }
 
 /// What local runs are contained with (logged), or an error when `confine_scripts =
-/// "required"` cannot be met. Scripts must not reach the data directory nor the database.
+/// "required"` or `run_as` cannot be met. Scripts must not reach the data directory nor the
+/// database.
 fn containment(config: &Config) -> anyhow::Result<Containment> {
-    let mut protected = vec![config.data_dir.clone()];
-    if let Some(db) = config.database_url.strip_prefix("sqlite://") {
-        protected.push(std::path::absolute(db)?);
-    }
+    let database = config
+        .database_url
+        .strip_prefix("sqlite://")
+        .map(std::path::absolute)
+        .transpose()?;
     let script_dirs: Vec<_> = config
         .catalog
         .iter()
@@ -211,8 +213,8 @@ fn containment(config: &Config) -> anyhow::Result<Containment> {
         .collect();
     Ok(Containment::setup(
         &config.contain,
-        &config.data_dir,
-        &protected,
+        &Layout::new(&config.data_dir),
+        database.as_deref(),
         &script_dirs,
     )?)
 }

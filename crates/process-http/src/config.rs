@@ -44,6 +44,7 @@ struct RawConfig {
     confine_scripts: Option<String>,
     script_read_paths: Option<Vec<PathBuf>>,
     script_write_paths: Option<Vec<PathBuf>>,
+    run_as: Option<String>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -63,6 +64,7 @@ const KEYS: &[&str] = &[
     "confine_scripts",
     "script_read_paths",
     "script_write_paths",
+    "run_as",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -141,7 +143,7 @@ pub struct Config {
     /// How long running processes may go on after processd is asked to stop.
     pub shutdown_grace: Duration,
     /// How local runs are contained (`confine_scripts`, `script_read_paths`,
-    /// `script_write_paths`).
+    /// `script_write_paths`, `run_as`).
     pub contain: ContainConfig,
     pub catalog: Catalog,
 }
@@ -214,6 +216,7 @@ impl Config {
             },
             read_paths: absolute_paths("script_read_paths", raw.script_read_paths)?,
             write_paths: absolute_paths("script_write_paths", raw.script_write_paths)?,
+            run_as: raw.run_as.filter(|u| !u.is_empty()),
         };
         let scripts = raw
             .script
@@ -440,6 +443,7 @@ mandatory = true
             c.contain.write_paths,
             [PathBuf::from("/srv/scratch"), PathBuf::from("/srv/b")]
         );
+        assert_eq!(c.contain.run_as.as_deref(), Some("processd-scripts"));
     }
 
     #[test]

@@ -70,7 +70,9 @@ impl CgroupParent {
 fn probe_cgroup(probe: &Path) -> io::Result<()> {
     fs::create_dir(probe)?;
     if !probe.join("cgroup.kill").exists() {
-        return Err(io::Error::other("the kernel has no cgroup.kill (Linux 5.14+)"));
+        return Err(io::Error::other(
+            "the kernel has no cgroup.kill (Linux 5.14+)",
+        ));
     }
     OpenOptions::new()
         .write(true)
@@ -183,7 +185,10 @@ mod tests {
             cgroup2_mount(mounts),
             Some(PathBuf::from("/sys/fs/cgroup/unified"))
         );
-        assert_eq!(cgroup2_mount("cgroup2 /a\\040b cgroup2 rw 0 0"), Some("/a b".into()));
+        assert_eq!(
+            cgroup2_mount("cgroup2 /a\\040b cgroup2 rw 0 0"),
+            Some("/a b".into())
+        );
         assert_eq!(cgroup2_mount("cgroup /x cgroup rw 0 0"), None);
         assert_eq!(
             own_cgroup("4:memory:/x\n0::/system.slice/processd.service\n").as_deref(),

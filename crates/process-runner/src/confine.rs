@@ -11,7 +11,13 @@
 //!
 //! Without them a run falls back to what processd did before: its process group is killed,
 //! and the script sees whatever the service user sees.
+//!
+//! Independently, `run_as` makes scripts run as another (unprivileged) user when processd
+//! runs as root: the child drops to it before exec, and its run directories are its own.
 
+use std::fs;
+use std::io;
+use std::os::unix::fs::{chown, lchown, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -19,7 +25,9 @@ use landlock::{
     path_beneath_rules, Access, AccessFs, LandlockStatus, Ruleset, RulesetAttr, RulesetCreated,
     RulesetCreatedAttr, RulesetError, RulesetStatus, Scope, ABI,
 };
-use process_datadir::Checksum;
+use nix::unistd::{geteuid, Gid, Uid, User};
+use process_core::ProcessId;
+use process_datadir::{Checksum, Layout};
 
 use crate::cgroup::CgroupParent;
 use crate::executor::Job;
@@ -31,8 +39,7 @@ const TARGET_ABI: ABI = ABI::V6;
 
 /// Read and execute for every script: the system's programs, libraries and configuration.
 pub const SYSTEM_READ_PATHS: &[&str] = &[
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/proc",
-    "/sys",
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/proc", "/sys",
 ];
 
 /// Devices every script may read and write. Not all of `/dev`: as root, a disk device would
@@ -83,11 +90,24 @@ pub struct ContainConfig {
     pub read_paths: Vec<PathBuf>,
     /// Extra paths every script may read and write.
     pub write_paths: Vec<PathBuf>,
+    /// The user scripts run as when processd runs as root.
+    pub run_as: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("confine_scripts = \"required\", but {0}")]
-pub struct ContainError(String);
+pub enum ContainError {
+    #[error("confine_scripts = \"required\", but {0}")]
+    Required(String),
+    #[error("run_as: {0}")]
+    RunAs(String),
+}
+
+/// The user a script runs as: set in the child before exec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunAs {
+    pub uid: Uid,
+    pub gid: Gid,
+}
 
 /// The containment applied to every local run.
 #[derive(Debug, Default)]
@@ -96,6 +116,9 @@ pub struct Containment {
     landlock: Option<i32>,
     read_paths: Vec<PathBuf>,
     write_paths: Vec<PathBuf>,
+    run_as: Option<RunAs>,
+    /// The data directory, whose run directories a `run_as` user must reach.
+    layout: Option<Layout>,
 }
 
 impl Containment {
@@ -104,28 +127,45 @@ impl Containment {
         Self::default()
     }
 
-    /// Detects what the kernel offers for runs of the data directory `data_dir` and logs one
-    /// line saying what will be applied. `protected` are paths scripts must not reach (the
-    /// data directory, the database file) and `script_dirs` the directories of the
-    /// configured commands: a warning names any readable path that contains a protected one.
+    /// Detects what the kernel offers for runs of the data directory `layout` and logs one
+    /// line saying what will be applied. Scripts must reach neither the data directory nor
+    /// the `database` file; `script_dirs` are the directories of the configured commands: a
+    /// warning names any readable path that contains a protected one.
     pub fn setup(
         config: &ContainConfig,
-        data_dir: &Path,
-        protected: &[PathBuf],
+        layout: &Layout,
+        database: Option<&Path>,
         script_dirs: &[PathBuf],
     ) -> Result<Self, ContainError> {
-        if config.mode == ConfineMode::Off {
-            tracing::warn!("containment: off (confine_scripts = \"off\"); stop and timeout kill the process group only, and scripts see what the service user sees");
-            return Ok(Self::none());
+        let run_as = match &config.run_as {
+            Some(name) => resolve_run_as(name)?,
+            None => None,
+        };
+        if let Some(user) = run_as {
+            share_with(user, layout, database).map_err(|e| {
+                ContainError::RunAs(format!("cannot prepare the data directory: {e}"))
+            })?;
         }
-        let cgroups = detect_cgroups(data_dir);
+        let who = match (&config.run_as, run_as) {
+            (Some(name), Some(user)) => format!("scripts run as {name} (uid {})", user.uid),
+            _ => "scripts run as the service user".to_owned(),
+        };
+        if config.mode == ConfineMode::Off {
+            tracing::warn!("containment: off (confine_scripts = \"off\"); stop and timeout kill the process group only; {who}");
+            return Ok(Self {
+                run_as,
+                layout: Some(layout.clone()),
+                ..Self::none()
+            });
+        }
+        let cgroups = detect_cgroups(layout.root());
         let landlock = detect_landlock();
-        let required = config.mode == ConfineMode::Required;
         let line = format!(
-            "containment: {}, {}",
+            "containment: {}, {}; {who}",
             match &cgroups {
                 Ok(p) => format!("cgroup v2 at {}", p.dir().display()),
-                Err(why) => format!("no cgroup v2 ({why}; stop and timeout kill the process group only)"),
+                Err(why) =>
+                    format!("no cgroup v2 ({why}; stop and timeout kill the process group only)"),
             },
             match &landlock {
                 Ok(abi) => format!("landlock ABI {abi}"),
@@ -134,8 +174,8 @@ impl Containment {
         );
         if cgroups.is_ok() && landlock.is_ok() {
             tracing::info!("{line}");
-        } else if required {
-            return Err(ContainError(line));
+        } else if config.mode == ConfineMode::Required {
+            return Err(ContainError::Required(line));
         } else {
             tracing::warn!("{line}");
         }
@@ -144,9 +184,13 @@ impl Containment {
             landlock: landlock.ok(),
             read_paths: config.read_paths.clone(),
             write_paths: config.write_paths.clone(),
+            run_as,
+            layout: Some(layout.clone()),
         };
         if contained.landlock.is_some() {
-            contained.warn_overlaps(data_dir, protected, script_dirs);
+            let mut protected = vec![layout.root().to_owned()];
+            protected.extend(database.map(Path::to_owned));
+            contained.warn_overlaps(layout.root(), &protected, script_dirs);
         }
         Ok(contained)
     }
@@ -180,6 +224,29 @@ impl Containment {
         self.landlock
     }
 
+    /// The user scripts run as, when not the service user.
+    pub fn run_as(&self) -> Option<RunAs> {
+        self.run_as
+    }
+
+    /// Gives a run's directories to the `run_as` user: the working, output and temporary
+    /// directories (with the input copies) become its own; the run directory, `runs/` and
+    /// the data directory only let its group pass through (0710), so it reaches its own
+    /// directories and lists nothing.
+    pub(crate) fn hand_over(&self, process: ProcessId, job: &Job) -> io::Result<()> {
+        let (Some(user), Some(layout)) = (self.run_as, &self.layout) else {
+            return Ok(());
+        };
+        let run = layout.run_dir(process);
+        for dir in [layout.root(), run.parent().unwrap_or(layout.root()), &run] {
+            pass_through(dir, user.gid)?;
+        }
+        for dir in &job.writable {
+            chown_tree(dir, user)?;
+        }
+        Ok(())
+    }
+
     /// The Landlock ruleset of a job, built in the parent before fork (the child only
     /// enforces it). `None` when runs are not confined.
     pub(crate) fn ruleset(&self, job: &Job) -> Result<Option<RulesetCreated>, RulesetError> {
@@ -209,6 +276,66 @@ impl Containment {
             .add_rules(path_beneath_rules(["/dev"], AccessFs::ReadDir))?;
         Ok(Some(ruleset))
     }
+}
+
+/// The `run_as` user, or `None` when processd already runs as that user.
+fn resolve_run_as(name: &str) -> Result<Option<RunAs>, ContainError> {
+    let user = User::from_name(name)
+        .map_err(|e| ContainError::RunAs(format!("cannot look up user {name:?}: {e}")))?
+        .ok_or_else(|| {
+            ContainError::RunAs(format!(
+                "there is no user {name:?}; the operator must create it"
+            ))
+        })?;
+    let me = geteuid();
+    if user.uid == me {
+        return Ok(None);
+    }
+    if !me.is_root() {
+        return Err(ContainError::RunAs(format!(
+            "processd must run as root to run scripts as {name:?}"
+        )));
+    }
+    Ok(Some(RunAs {
+        uid: user.uid,
+        gid: user.gid,
+    }))
+}
+
+/// Prepares the data directory for a `run_as` user: it may pass through the data directory
+/// (0710, its group) but the database files are the service's alone (0600), whatever mode
+/// they were created with.
+fn share_with(user: RunAs, layout: &Layout, database: Option<&Path>) -> io::Result<()> {
+    pass_through(layout.root(), user.gid)?;
+    if let Some(db) = database {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut path = db.as_os_str().to_owned();
+            path.push(suffix);
+            match fs::set_permissions(&path, fs::Permissions::from_mode(0o600)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lets group `gid` pass through `dir` without listing it.
+fn pass_through(dir: &Path, gid: Gid) -> io::Result<()> {
+    chown(dir, None, Some(gid.as_raw()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o710))
+}
+
+/// Gives `dir` and everything in it (created by processd for the run; no symlinks are
+/// followed) to `user`.
+fn chown_tree(dir: &Path, user: RunAs) -> io::Result<()> {
+    lchown(dir, Some(user.uid.as_raw()), Some(user.gid.as_raw()))?;
+    if fs::symlink_metadata(dir)?.is_dir() {
+        for entry in fs::read_dir(dir)? {
+            chown_tree(&entry?.path(), user)?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether runs of the data directory `data_dir` can have cgroups, and where; or why not.
@@ -241,9 +368,13 @@ pub fn detect_landlock() -> Result<i32, String> {
                 Err("Landlock is not enabled in this kernel".to_owned())
             }
             (_, LandlockStatus::NotImplemented) => Err("the kernel has no Landlock".to_owned()),
-            (_, LandlockStatus::Available { effective_abi, kernel_abi }) => {
-                Ok(kernel_abi.unwrap_or(effective_abi as i32))
-            }
+            (
+                _,
+                LandlockStatus::Available {
+                    effective_abi,
+                    kernel_abi,
+                },
+            ) => Ok(kernel_abi.unwrap_or(effective_abi as i32)),
         },
         Ok(Err(e)) => Err(format!("Landlock cannot be applied: {e}")),
         Err(_) => Err("the Landlock probe failed".to_owned()),

@@ -165,7 +165,7 @@ fn spawn(
 }
 
 /// Everything the child does before exec, prepared here: the run's cgroup created and its
-/// `cgroup.procs` opened, the run's ruleset built.
+/// `cgroup.procs` opened, its directories handed to the `run_as` user, its ruleset built.
 fn child_setup(
     job: &Job,
     cgroup: Option<&RunCgroup>,
@@ -173,16 +173,19 @@ fn child_setup(
 ) -> Result<ChildSetup, SpawnError> {
     let cgroup_procs = cgroup
         .map(|c| {
-            c.create().map_err(|e| {
-                SpawnError::Contain(format!("cgroup {}: {e}", c.path().display()))
-            })
+            c.create()
+                .map_err(|e| SpawnError::Contain(format!("cgroup {}: {e}", c.path().display())))
         })
         .transpose()?;
+    containment
+        .hand_over(job.process, job)
+        .map_err(|e| SpawnError::Contain(format!("run_as: {e}")))?;
     let ruleset = containment
         .ruleset(job)
         .map_err(|e| SpawnError::Contain(format!("landlock: {e}")))?;
     Ok(ChildSetup {
         cgroup_procs,
+        run_as: containment.run_as(),
         ruleset,
     })
 }
@@ -316,7 +319,9 @@ mod tests {
             eprintln!("skipped: the kernel cannot contain runs here: {why}");
             return;
         }
-        let containment = Containment::setup(&ContainConfig::default(), &data, &[], &[]).unwrap();
+        let layout = process_datadir::Layout::new(&data);
+        let containment =
+            Containment::setup(&ContainConfig::default(), &layout, None, &[]).unwrap();
         let executor = LocalExecutor {
             kill_grace: Duration::from_secs(1),
             containment: Arc::new(containment),
@@ -353,7 +358,11 @@ mod tests {
         assert!(out.contains("Permission denied"), "{out}");
         assert!(!out.contains("SECRET"), "{out}");
         assert!(out.contains("mine"), "{out}");
-        let cgroup = executor.containment.cgroups().unwrap().run(ProcessId::new(1).unwrap());
+        let cgroup = executor
+            .containment
+            .cgroups()
+            .unwrap()
+            .run(ProcessId::new(1).unwrap());
         assert!(!cgroup.exists(), "the run's cgroup is removed");
     }
 }

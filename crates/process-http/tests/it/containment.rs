@@ -9,7 +9,7 @@ use md5::{Digest, Md5};
 use process_runner::confine::{detect_cgroups, detect_landlock};
 use serde_json::{json, Value};
 
-use crate::helpers::{fixture, spawn_app_with, Backend, TestApp, BACKENDS};
+use crate::helpers::{fixture, spawn_app_in, spawn_app_with, Backend, TestApp, BACKENDS};
 
 fn scripts() -> String {
     format!(
@@ -194,8 +194,7 @@ async fn children_that_leave_the_process_group_die_on_stop_and_timeout() {
 
 /// Something a script of another run must not read: the SQLite database, or (on PostgreSQL)
 /// a stored input file.
-fn secret_of(app: &TestApp, backend: Backend) -> PathBuf {
-    let data = data_dir(app);
+fn secret_of(data: &Path, backend: Backend) -> PathBuf {
     match backend {
         Backend::Sqlite => data.join("processd.db"),
         Backend::Postgres => std::fs::read_dir(data.join("files"))
@@ -228,7 +227,7 @@ async fn a_script_reaches_its_own_files_but_not_the_data_directory() {
         .await;
         app.wait_done(&other, alice).await;
         let other_dir = data_dir(&app).join("runs").join(&other);
-        let secret = secret_of(&app, backend);
+        let secret = secret_of(&data_dir(&app), backend);
         assert!(secret.is_file() && other_dir.is_dir());
 
         let id = launch_with_file(
@@ -416,5 +415,93 @@ async fn an_input_rewritten_by_the_script_stays_intact_in_storage() {
         let content = res.bytes().await.unwrap();
         assert_eq!(content.as_ref(), original, "{backend:?}");
         assert_eq!(hex::encode(Md5::digest(&content)), md5);
+    }
+}
+
+/// With `run_as`, scripts run as that user and reach their own run directory, but not the
+/// database, the stored files or other runs — with no other confinement, and with it.
+#[actix_web::test]
+async fn scripts_run_as_the_configured_user() {
+    use std::os::unix::fs::PermissionsExt;
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: run_as needs processd to run as root");
+        return;
+    }
+    let Some(nobody) = nix::unistd::User::from_name("nobody").ok().flatten() else {
+        eprintln!("skipped: there is no user nobody to run scripts as");
+        return;
+    };
+    for (backend, confine) in BACKENDS.into_iter().flat_map(|b| [(b, "off"), (b, "auto")]) {
+        let dir = tempfile::tempdir().unwrap();
+        // The user passes through the directories above the data directory, as in a real
+        // deployment (processd prepares the data directory itself).
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let data = dir.path().join("data");
+        let extra = format!(
+            "run_as = \"nobody\"\nconfine_scripts = \"{confine}\"\n{}",
+            scripts()
+        );
+        let Some(app) = spawn_app_in(backend, &data, &extra).await else {
+            continue;
+        };
+        let alice = Some(app.alice.as_str());
+        let other = launch_with_file(
+            &app,
+            "tamper",
+            json!([{"name": "-f", "value": "o.txt"}]),
+            "o.txt",
+            b"other\n",
+        )
+        .await;
+        let p = app.wait_done(&other, alice).await;
+        assert_eq!(p["processStatus"], "COMPLETED", "{backend:?}: {p}");
+        let secret = secret_of(&data, backend);
+        let id = launch_with_file(
+            &app,
+            "snoop",
+            json!([
+                {"name": "-s", "value": secret.display().to_string()},
+                {"name": "-o", "value": data.join("runs").join(&other).display().to_string()},
+                {"name": "-f", "value": "in.txt"},
+            ]),
+            "in.txt",
+            b"my input",
+        )
+        .await;
+        let p = app.wait_done(&id, alice).await;
+        let out = app.output(&id, alice).await;
+        assert_eq!(p["processStatus"], "COMPLETED", "{backend:?}: {p}\n{out}");
+        assert!(
+            out.contains(&format!("uid={}\n", nobody.uid)),
+            "{backend:?}: {out}"
+        );
+        assert!(out.contains("secret denied"), "{backend:?}: {out}");
+        assert!(out.contains("other run denied"), "{backend:?}: {out}");
+        assert!(out.contains("input: my input"), "{backend:?}: {out}");
+        assert!(out.contains("wrote output"), "{backend:?}: {out}");
+        let files: Value = app
+            .get(
+                &format!("/api/system/processes/{id}/files/outputFile"),
+                alice,
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let uuid = files["_embedded"]["bitstreams"][0]["uuid"]
+            .as_str()
+            .unwrap();
+        let (status, body) = download(&app, uuid).await;
+        // Downloads are bob's in `download`; alice owns this one.
+        assert_eq!(status, 404, "{body:?}");
+        let res = app
+            .get(&format!("/api/core/bitstreams/{uuid}/content"), alice)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.bytes().await.unwrap().as_ref(), b"mine\n");
     }
 }
