@@ -365,4 +365,61 @@ mod tests {
             .run(ProcessId::new(1).unwrap());
         assert!(!cgroup.exists(), "the run's cgroup is removed");
     }
+
+    /// Restart recovery kills what is left in a run's cgroup, including processes that left
+    /// the process group, though their leader is gone.
+    #[tokio::test]
+    async fn recovery_kills_what_is_left_in_the_cgroup() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let work = data.join("runs/2/work");
+        std::fs::create_dir_all(&work).unwrap();
+        if let Err(why) = detect_cgroups(&data) {
+            eprintln!("skipped: no cgroup v2 for runs here: {why}");
+            return;
+        }
+        let layout = process_datadir::Layout::new(&data);
+        let config = ContainConfig {
+            mode: crate::ConfineMode::Auto,
+            ..ContainConfig::default()
+        };
+        let executor = LocalExecutor {
+            kill_grace: Duration::from_secs(1),
+            containment: Arc::new(Containment::setup(&config, &layout, None, &[]).unwrap()),
+        };
+        let process = ProcessId::new(2).unwrap();
+        let job = Job {
+            process,
+            argv: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "setsid sleep 60 > /dev/null 2>&1 & echo child=$!".into(),
+            ],
+            env: BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]),
+            work_dir: work.clone(),
+            writable: vec![work],
+            readable: Vec::new(),
+            timeout: None,
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        let running = executor.start(job, tx).await.unwrap();
+        let job_id = running.job_id().to_owned();
+        let line = rx.recv().await.unwrap();
+        let child: i32 = String::from_utf8_lossy(&line.bytes)
+            .strip_prefix("child=")
+            .and_then(|c| c.parse().ok())
+            .unwrap();
+        // As if processd died here: the run is never waited for (dropping it kills nothing).
+        drop(running);
+        assert!(alive(child));
+        let (tx, _rx) = mpsc::channel(1);
+        let recovered = executor.recover(process, &job_id, tx).await;
+        let Recovered::Killed(what) = recovered else {
+            panic!("nothing was killed");
+        };
+        assert!(what.contains("cgroup"), "{what}");
+        assert!(!alive(child), "the setsid child {child} survived recovery");
+        let cgroup = executor.containment.cgroups().unwrap().run(process);
+        assert!(!cgroup.exists());
+    }
 }
