@@ -33,7 +33,12 @@ impl CgroupParent {
         let own = fs::read_to_string("/proc/self/cgroup")
             .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
         let own = own_cgroup(&own).ok_or("processd's own cgroup v2 is unknown")?;
-        let dir = mount.join(own.trim_start_matches('/'));
+        let own = own.trim_start_matches('/');
+        let dir = if own.is_empty() {
+            mount
+        } else {
+            mount.join(own)
+        };
         // Moving a process needs write access to `cgroup.procs` of the common ancestor of
         // where it is and where it goes: processd's own cgroup.
         OpenOptions::new()
