@@ -434,6 +434,7 @@ mandatory = true
                     "PROCESSD_SCRIPT_WRITE_PATHS",
                     "[\"/srv/scratch\", \"/srv/b\"]",
                 ),
+                ("PROCESSD_RUN_AS", "processd-scripts"),
             ]),
         )
         .unwrap();

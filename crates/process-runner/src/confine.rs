@@ -26,7 +26,6 @@ use landlock::{
     RulesetCreatedAttr, RulesetError, RulesetStatus, Scope, ABI,
 };
 use nix::unistd::{geteuid, Gid, Uid, User};
-use process_core::ProcessId;
 use process_datadir::{Checksum, Layout};
 
 use crate::cgroup::CgroupParent;
@@ -187,6 +186,11 @@ impl Containment {
             run_as,
             layout: Some(layout.clone()),
         };
+        for path in config.read_paths.iter().chain(&config.write_paths) {
+            if !path.exists() {
+                tracing::warn!(path = %path.display(), "containment: a configured script path does not exist and is not granted");
+            }
+        }
         if contained.landlock.is_some() {
             let mut protected = vec![layout.root().to_owned()];
             protected.extend(database.map(Path::to_owned));
@@ -233,11 +237,11 @@ impl Containment {
     /// directories (with the input copies) become its own; the run directory, `runs/` and
     /// the data directory only let its group pass through (0710), so it reaches its own
     /// directories and lists nothing.
-    pub(crate) fn hand_over(&self, process: ProcessId, job: &Job) -> io::Result<()> {
+    pub(crate) fn hand_over(&self, job: &Job) -> io::Result<()> {
         let (Some(user), Some(layout)) = (self.run_as, &self.layout) else {
             return Ok(());
         };
-        let run = layout.run_dir(process);
+        let run = layout.run_dir(job.process);
         for dir in [layout.root(), run.parent().unwrap_or(layout.root()), &run] {
             pass_through(dir, user.gid)?;
         }

@@ -128,17 +128,26 @@ fn spawn(
         .stderr(Stdio::piped())
         .process_group(0);
     let cgroup = containment.cgroups().map(|parent| parent.run(job.process));
-    let setup = child_setup(&job, cgroup.as_ref(), containment)?;
-    setup.install(&mut cmd);
+    // A cgroup created for a run that does not start is removed (it is empty).
+    let discard = |cgroup: &Option<RunCgroup>| {
+        if let Some(cgroup) = cgroup {
+            let _ = std::fs::remove_dir(cgroup.path());
+        }
+    };
+    match child_setup(&job, cgroup.as_ref(), containment) {
+        Ok(setup) => setup.install(&mut cmd),
+        Err(e) => {
+            discard(&cgroup);
+            return Err(e);
+        }
+    }
     let spawned = cmd.spawn();
     // The parent's copies of the cgroup and ruleset descriptors go with the command.
     drop(cmd);
     let mut child = match spawned {
         Ok(child) => child,
         Err(source) => {
-            if let Some(cgroup) = &cgroup {
-                let _ = std::fs::remove_dir(cgroup.path());
-            }
+            discard(&cgroup);
             return Err(SpawnError::Spawn {
                 program: program.clone(),
                 source,
@@ -178,7 +187,7 @@ fn child_setup(
         })
         .transpose()?;
     containment
-        .hand_over(job.process, job)
+        .hand_over(job)
         .map_err(|e| SpawnError::Contain(format!("run_as: {e}")))?;
     let ruleset = containment
         .ruleset(job)
