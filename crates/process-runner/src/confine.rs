@@ -202,19 +202,14 @@ impl Containment {
     /// Warns about readable paths that contain the data directory or the database: the
     /// ruleset cannot take back what a parent directory grants.
     fn warn_overlaps(&self, data_dir: &Path, protected: &[PathBuf], script_dirs: &[PathBuf]) {
-        let readable = SYSTEM_READ_PATHS
+        let allowed = SYSTEM_READ_PATHS
             .iter()
             .map(PathBuf::from)
             .chain(script_dirs.iter().cloned())
             .chain(self.read_paths.iter().cloned())
             .chain(self.write_paths.iter().cloned());
-        for allowed in readable {
-            let inside = protected.iter().find(|p| p.starts_with(&allowed));
-            if let Some(p) = inside {
-                tracing::warn!(allowed = %allowed.display(), protected = %p.display(), "containment: scripts may read {} because {} is allowed", p.display(), allowed.display());
-            } else if allowed.starts_with(data_dir) {
-                tracing::warn!(allowed = %allowed.display(), "containment: an allowed path lies inside the data directory");
-            }
+        for warning in overlaps(allowed, data_dir, protected) {
+            tracing::warn!("containment: {warning}");
         }
     }
 
@@ -280,6 +275,37 @@ impl Containment {
             .add_rules(path_beneath_rules(["/dev"], AccessFs::ReadDir))?;
         Ok(Some(ruleset))
     }
+}
+
+/// Allowed paths that expose a protected one (or lie inside the data directory), compared
+/// after resolving symlinks where the paths exist.
+fn overlaps(
+    allowed: impl Iterator<Item = PathBuf>,
+    data_dir: &Path,
+    protected: &[PathBuf],
+) -> Vec<String> {
+    let real = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+    let data_dir = real(data_dir);
+    let protected: Vec<PathBuf> = protected.iter().map(|p| real(p)).collect();
+    allowed
+        .filter_map(|path| {
+            let resolved = real(&path);
+            if let Some(p) = protected.iter().find(|p| p.starts_with(&resolved)) {
+                Some(format!(
+                    "scripts may read {} because {} is allowed",
+                    p.display(),
+                    path.display()
+                ))
+            } else if resolved.starts_with(&data_dir) {
+                Some(format!(
+                    "the allowed path {} lies inside the data directory",
+                    path.display()
+                ))
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// The `run_as` user, or `None` when processd already runs as that user.
@@ -439,6 +465,25 @@ mod tests {
         assert_eq!(data_dir_tag(Path::new("/a")), data_dir_tag(Path::new("/a")));
         assert_ne!(data_dir_tag(Path::new("/a")), data_dir_tag(Path::new("/b")));
         assert_eq!(data_dir_tag(Path::new("/a")).len(), 12);
+    }
+
+    #[test]
+    fn paths_that_expose_the_data_directory_are_named() {
+        let data = Path::new("/nonexistent-root/opt/processd/data");
+        let protected = [data.to_owned(), data.join("processd.db")];
+        let allowed = [
+            "/nonexistent-root/opt",
+            "/nonexistent-root/usr",
+            "/nonexistent-root/opt/processd/data/files",
+        ]
+        .map(PathBuf::from);
+        let found = overlaps(allowed.into_iter(), data, &protected);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].contains("because /nonexistent-root/opt is allowed"),
+            "{found:?}"
+        );
+        assert!(found[1].contains("inside the data directory"), "{found:?}");
     }
 
     /// Detection on the running kernel gives a version or a reason, never both or neither.
