@@ -40,7 +40,11 @@ impl Checksum {
 
 /// Size and MD5 of a file, read in one streaming pass.
 pub fn describe(path: &Path) -> io::Result<(u64, String)> {
-    let mut file = File::open(path)?;
+    describe_file(&mut File::open(path)?)
+}
+
+/// Size and MD5 of the rest of an open file.
+pub fn describe_file(file: &mut File) -> io::Result<(u64, String)> {
     let mut sum = Checksum::default();
     let mut buf = vec![0u8; 256 * 1024];
     loop {

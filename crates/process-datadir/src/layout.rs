@@ -6,9 +6,12 @@
 //! <data_dir>/uploads/<uuid>        files of upload sessions, by file definition id
 //! <data_dir>/runs/<id>/work/       a process's working directory (mode 0700)
 //! <data_dir>/runs/<id>/output/     its $PROCESS_OUTPUT_DIR; output files stay here
+//! <data_dir>/runs/<id>/tmp/        its $TMPDIR
 //! ```
 //!
-//! Every path is built from ids the service chose; client text never becomes a path.
+//! Every path is built from ids the service chose; client text never becomes a path. Stored
+//! files are opened with [`Layout::open_stored`], which follows no symlink below the data
+//! directory.
 
 use std::collections::HashSet;
 use std::fs;
@@ -20,6 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use process_core::{FileId, ProcessFile, ProcessId};
 
+use crate::beneath::{open_registered, StoredFileError};
 use crate::ops::{private_dir, remove_quietly};
 
 /// Where processd keeps things. Clones share the set of files in flight.
@@ -144,6 +148,11 @@ impl Layout {
         self.run_dir(id).join("output")
     }
 
+    /// The run's `$TMPDIR`.
+    pub fn run_tmp_dir(&self, id: ProcessId) -> PathBuf {
+        self.run_dir(id).join("tmp")
+    }
+
     /// A fresh temporary path for an upload in progress.
     pub fn tmp_path(&self, id: FileId) -> PathBuf {
         self.tmp_dir().join(id.to_string())
@@ -165,6 +174,13 @@ impl Layout {
         let rel = Path::new(storage_path);
         let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
         (plain && !storage_path.is_empty()).then(|| self.root.join(rel))
+    }
+
+    /// Opens a registered file to serve or copy it: no symlink anywhere on its path below the
+    /// data directory, a regular file, and the size that was registered; anything else is
+    /// refused (see `beneath`).
+    pub fn open_stored(&self, file: &ProcessFile) -> Result<fs::File, StoredFileError> {
+        open_registered(&self.root, file)
     }
 
     /// The storage path of a file under the data directory.

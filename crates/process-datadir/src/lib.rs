@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod beneath;
 mod checksum;
 mod layout;
 mod ops;
@@ -7,9 +8,10 @@ mod outputs;
 mod secret;
 mod staged;
 
-pub use checksum::{describe, Checksum};
+pub use beneath::{open_beneath, StoredFileError};
+pub use checksum::{describe, describe_file, Checksum};
 pub use layout::Layout;
-pub use ops::{is_disk_full, link_or_copy, private_dir, remove_quietly};
+pub use ops::{is_disk_full, link_or_copy, private_dir, read_only_copy, remove_quietly};
 pub use outputs::{collect_outputs, MAX_OUTPUT_FILES};
 pub use secret::read_secret;
 pub use staged::{Placed, Staged};

@@ -1,8 +1,8 @@
 //! File operations every crate that touches the data directory shares.
 
-use std::fs;
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 /// Creates `path` (and missing parents) as directories only the service may enter.
@@ -20,6 +20,18 @@ pub fn link_or_copy(source: &Path, target: &Path) -> io::Result<()> {
         fs::copy(source, target)?;
     }
     Ok(())
+}
+
+/// Copies the rest of `source` to the new file `target`, created read-only (0400). A script
+/// gets such a copy of each input: whatever it does to it, the stored bytes (and their MD5)
+/// stay as they were received, which a hard link would not guarantee.
+pub fn read_only_copy(source: &mut File, target: &Path) -> io::Result<u64> {
+    let mut out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o400)
+        .open(target)?;
+    io::copy(source, &mut out)
 }
 
 /// Removes a file, ignoring one that is already gone. Other failures are logged, not
@@ -58,5 +70,24 @@ mod tests {
         remove_quietly(&a);
         remove_quietly(&a);
         assert_eq!(fs::read(&b).unwrap(), b"bytes");
+    }
+
+    #[test]
+    fn read_only_copies_are_separate_and_read_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, b"bytes").unwrap();
+        assert_eq!(read_only_copy(&mut File::open(&a).unwrap(), &b).unwrap(), 5);
+        let meta = fs::metadata(&b).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o400);
+        assert_ne!(
+            std::os::unix::fs::MetadataExt::ino(&meta),
+            std::os::unix::fs::MetadataExt::ino(&fs::metadata(&a).unwrap())
+        );
+        assert!(
+            read_only_copy(&mut File::open(&a).unwrap(), &b).is_err(),
+            "never overwrites"
+        );
     }
 }

@@ -1,21 +1,28 @@
 //! Registering what a script left in `$PROCESS_OUTPUT_DIR`: regular files at the top are
-//! `outputFile`s, files under `<type>/` get filetype `<type>`. Entries are examined with
-//! `lstat`: symlinks are never followed or registered.
+//! `outputFile`s, files under `<type>/` get filetype `<type>`. The directory is walked through
+//! file descriptors (`openat` with `O_NOFOLLOW`, see `beneath`): symlinks are never followed
+//! or registered, even if one is swapped in while the walk runs.
 
-use std::fs;
+use std::ffi::OsStr;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use process_core::file::{is_valid_filetype, OUTPUT_FILETYPE};
 use process_core::{FileId, ProcessFile, ProcessId};
+use rustix::fs::{statat, AtFlags, Dir, FileType, Mode, OFlags};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::checksum::describe;
+use crate::beneath::{open_dir, open_file_in};
+use crate::checksum::describe_file;
 use crate::layout::Layout;
 
 /// At most this many output files are registered per process.
 pub const MAX_OUTPUT_FILES: usize = 10_000;
+
+/// Subdirectories deeper than this are not walked (each level holds a descriptor).
+const MAX_DEPTH: usize = 32;
 
 /// The files in `process`'s output directory, as rows to register (new ids, size and MD5).
 /// A missing directory has none.
@@ -24,97 +31,151 @@ pub fn collect_outputs(
     process: ProcessId,
     now: OffsetDateTime,
 ) -> io::Result<Vec<ProcessFile>> {
-    let root = layout.output_dir(process);
-    let mut found = Vec::new();
-    for entry in read_sorted(&root)? {
-        let path = entry.path();
-        let Some(meta) = readable(&path) else {
-            continue;
-        };
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-            continue;
-        };
-        if meta.file_type().is_file() {
-            found.push((path, name, OUTPUT_FILETYPE.to_owned()));
-        } else if meta.file_type().is_dir() && is_valid_filetype(&name) {
-            if let Err(e) = walk(&path, "", &name, &mut found) {
-                tracing::warn!(path = %path.display(), error = %e, "output directory partly skipped");
-            }
-        }
-        if found.len() >= MAX_OUTPUT_FILES {
-            break;
-        }
-    }
-    found.truncate(MAX_OUTPUT_FILES);
-    Ok(found
-        .into_iter()
-        .filter_map(|(path, name, filetype)| {
-            let storage_path = layout.relative(&path)?;
-            // One unreadable file (vanished, no permission) costs only itself.
-            let (size_bytes, md5) = describe(&path)
-                .map_err(|e| tracing::warn!(path = %path.display(), error = %e, "output file not registered"))
-                .ok()?;
-            Some(ProcessFile {
-                id: FileId::from_uuid(Uuid::new_v4()),
-                process_id: process,
-                name,
-                filetype,
-                size_bytes,
-                md5,
-                storage_path,
-                creation_time: now,
-            })
-        })
-        .collect())
-}
-
-/// `lstat` of an entry, or None (logged) when it cannot be read.
-fn readable(path: &Path) -> Option<fs::Metadata> {
-    fs::symlink_metadata(path)
-        .map_err(|e| tracing::warn!(path = %path.display(), error = %e, "output entry skipped"))
-        .ok()
-}
-
-fn read_sorted(dir: &Path) -> io::Result<Vec<fs::DirEntry>> {
-    let mut entries = match fs::read_dir(dir) {
-        Ok(rd) => rd.collect::<io::Result<Vec<_>>>()?,
+    let Some(base) = layout.relative(&layout.output_dir(process)) else {
+        return Ok(Vec::new());
+    };
+    let root = match open_dir(layout.root(), Path::new(&base)) {
+        Ok(fd) => fd,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    entries.sort_by_key(fs::DirEntry::file_name);
-    Ok(entries)
-}
-
-/// Files below a filetype directory, named by their path relative to it.
-fn walk(
-    dir: &Path,
-    prefix: &str,
-    filetype: &str,
-    found: &mut Vec<(std::path::PathBuf, String, String)>,
-) -> io::Result<()> {
-    for entry in read_sorted(dir)? {
-        if found.len() >= MAX_OUTPUT_FILES {
-            return Ok(());
+    let mut walk = Walk {
+        process,
+        now,
+        found: Vec::new(),
+    };
+    for (name, kind) in entries(&root)? {
+        if walk.found.len() >= MAX_OUTPUT_FILES {
+            break;
         }
-        let path = entry.path();
-        let Some(meta) = readable(&path) else {
-            continue;
-        };
-        let Some(name) = entry.file_name().to_str().map(|n| format!("{prefix}{n}")) else {
-            continue;
-        };
-        if meta.file_type().is_file() {
-            found.push((path, name, filetype.to_owned()));
-        } else if meta.file_type().is_dir() {
-            walk(&path, &format!("{name}/"), filetype, found)?;
+        let storage_path = format!("{base}/{name}");
+        match kind {
+            FileType::RegularFile => {
+                walk.file(&root, &name, storage_path, name.clone(), OUTPUT_FILETYPE);
+            }
+            FileType::Directory if is_valid_filetype(&name) => {
+                if let Err(e) = walk.dir(&root, &name, &storage_path, "", &name, 1) {
+                    tracing::warn!(path = %storage_path, error = %e, "output directory partly skipped");
+                }
+            }
+            _ => {}
         }
     }
-    Ok(())
+    Ok(walk.found)
+}
+
+struct Walk {
+    process: ProcessId,
+    now: OffsetDateTime,
+    found: Vec<ProcessFile>,
+}
+
+impl Walk {
+    /// Registers the entry `name` of `dir` if it is (still) a regular file.
+    fn file(
+        &mut self,
+        dir: &OwnedFd,
+        name: &str,
+        storage_path: String,
+        shown: String,
+        filetype: &str,
+    ) {
+        let described = open_file_in(dir, OsStr::new(name)).and_then(|mut f| {
+            if !f.metadata()?.is_file() {
+                return Err(io::Error::other("no longer a regular file"));
+            }
+            describe_file(&mut f)
+        });
+        // One unreadable file (vanished, swapped, no permission) costs only itself.
+        let (size_bytes, md5) = match described {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(path = %storage_path, error = %e, "output file not registered");
+                return;
+            }
+        };
+        self.found.push(ProcessFile {
+            id: FileId::from_uuid(Uuid::new_v4()),
+            process_id: self.process,
+            name: shown,
+            filetype: filetype.to_owned(),
+            size_bytes,
+            md5,
+            storage_path,
+            creation_time: self.now,
+        });
+    }
+
+    /// Files below a filetype directory, named by their path relative to it.
+    fn dir(
+        &mut self,
+        parent: &OwnedFd,
+        name: &str,
+        storage_path: &str,
+        prefix: &str,
+        filetype: &str,
+        depth: usize,
+    ) -> io::Result<()> {
+        if depth > MAX_DEPTH {
+            return Ok(());
+        }
+        let dir = rustix::fs::openat(
+            parent,
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        for (entry, kind) in entries(&dir)? {
+            if self.found.len() >= MAX_OUTPUT_FILES {
+                return Ok(());
+            }
+            let path = format!("{storage_path}/{entry}");
+            let shown = format!("{prefix}{entry}");
+            match kind {
+                FileType::RegularFile => self.file(&dir, &entry, path, shown, filetype),
+                FileType::Directory => {
+                    self.dir(
+                        &dir,
+                        &entry,
+                        &path,
+                        &format!("{shown}/"),
+                        filetype,
+                        depth + 1,
+                    )?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The entries of `dir` with their types as `lstat` sees them, sorted by name. Names that
+/// are not UTF-8 are skipped (a storage path is text).
+fn entries(dir: &OwnedFd) -> io::Result<Vec<(String, FileType)>> {
+    let mut list = Vec::new();
+    let mut read = Dir::read_from(dir)?;
+    while let Some(entry) = read.read() {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().to_str() else {
+            continue;
+        };
+        if name == "." || name == ".." {
+            continue;
+        }
+        match statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => list.push((name.to_owned(), FileType::from_raw_mode(st.st_mode))),
+            Err(e) => tracing::warn!(name, error = %e, "output entry skipped"),
+        }
+    }
+    list.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(list)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::symlink;
 
     #[test]

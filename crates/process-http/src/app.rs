@@ -13,7 +13,8 @@ use futures_util::future::{ready, Either};
 use futures_util::TryFutureExt;
 use process_core::NodeName;
 use process_datadir::Layout;
-use process_runner::{BaseEnv, Executors, LocalExecutor, Runner, RunnerConfig};
+use process_runner::confine::command_dirs;
+use process_runner::{BaseEnv, Containment, Executors, LocalExecutor, Runner, RunnerConfig};
 use process_store::Store;
 
 use crate::config::{Config, ExecutorKind};
@@ -215,6 +216,7 @@ impl Application {
 fn executors(config: &Config) -> anyhow::Result<Executors> {
     let local = Arc::new(LocalExecutor {
         kill_grace: config.kill_grace,
+        containment: Arc::new(containment(config)?),
     });
     let executors = Executors::new(ExecutorKind::Local.as_str(), local);
     let wanted = std::iter::once(config.executor.as_str())
@@ -225,6 +227,28 @@ fn executors(config: &Config) -> anyhow::Result<Executors> {
         }
     }
     Ok(executors.default_to(config.executor.as_str())?)
+}
+
+/// What local runs are contained with (logged), or an error when `confine_scripts =
+/// "required"` or `run_as` cannot be met. Scripts must not reach the data directory nor the
+/// database.
+fn containment(config: &Config) -> anyhow::Result<Containment> {
+    let database = config
+        .database_url
+        .strip_prefix("sqlite://")
+        .map(std::path::absolute)
+        .transpose()?;
+    let script_dirs: Vec<_> = config
+        .catalog
+        .iter()
+        .flat_map(|s| command_dirs(&s.command))
+        .collect();
+    Ok(Containment::setup(
+        &config.contain,
+        &Layout::new(&config.data_dir),
+        database.as_deref(),
+        &script_dirs,
+    )?)
 }
 
 /// Every route of the API.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use process_core::script::parse_duration;
 use process_core::{Catalog, ParamType, ParameterSpec, Principal, Script, ScriptName};
+use process_runner::{ConfineMode, ContainConfig};
 use serde::Deserialize;
 
 /// The configuration used when no file is given: the example scripts of the repository.
@@ -57,6 +58,10 @@ struct RawConfig {
     body_min_bytes_per_second: Option<u64>,
     metrics_allowed: Option<String>,
     trusted_origins: Option<Vec<String>>,
+    confine_scripts: Option<String>,
+    script_read_paths: Option<Vec<PathBuf>>,
+    script_write_paths: Option<Vec<PathBuf>>,
+    run_as: Option<String>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -90,6 +95,10 @@ const KEYS: &[&str] = &[
     "body_min_bytes_per_second",
     "metrics_allowed",
     "trusted_origins",
+    "confine_scripts",
+    "script_read_paths",
+    "script_write_paths",
+    "run_as",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -207,6 +216,9 @@ pub struct Config {
     /// Origins (`https://ui.example.org`) whose pages may send state-changing requests,
     /// besides the service's own.
     pub trusted_origins: Vec<String>,
+    /// How local runs are contained (`confine_scripts`, `script_read_paths`,
+    /// `script_write_paths`, `run_as`).
+    pub contain: ContainConfig,
     pub catalog: Catalog,
 }
 
@@ -286,6 +298,15 @@ impl Config {
                 "login_attempts and login_max_concurrent_hashes must be at least 1".to_owned(),
             ));
         }
+        let contain = ContainConfig {
+            mode: match raw.confine_scripts.as_deref() {
+                Some(mode) => mode.parse::<ConfineMode>().map_err(invalid)?,
+                None => ConfineMode::default(),
+            },
+            read_paths: absolute_paths("script_read_paths", raw.script_read_paths)?,
+            write_paths: absolute_paths("script_write_paths", raw.script_write_paths)?,
+            run_as: raw.run_as.filter(|u| !u.is_empty()),
+        };
         let scripts = raw
             .script
             .into_iter()
@@ -328,8 +349,22 @@ impl Config {
                 }
             },
             trusted_origins: raw.trusted_origins.unwrap_or_default(),
+            contain,
             catalog,
         })
+    }
+}
+
+/// Paths a script may reach must be absolute: they are granted to scripts whose working
+/// directory is their own.
+fn absolute_paths(key: &str, paths: Option<Vec<PathBuf>>) -> Result<Vec<PathBuf>, ConfigError> {
+    let paths = paths.unwrap_or_default();
+    match paths.iter().find(|p| !p.is_absolute()) {
+        Some(p) => Err(ConfigError::Invalid(format!(
+            "{key}: {} is not an absolute path",
+            p.display()
+        ))),
+        None => Ok(paths),
     }
 }
 
@@ -498,6 +533,35 @@ mandatory = true
     }
 
     #[test]
+    fn containment_keys_parse_and_override() {
+        let c = Config::parse(SAMPLE, Path::new("."), &[]).unwrap();
+        assert_eq!(c.contain.mode, ConfineMode::Auto);
+        assert!(c.contain.read_paths.is_empty() && c.contain.write_paths.is_empty());
+        let text =
+            format!("confine_scripts = \"required\"\nscript_read_paths = [\"/srv/ref\"]\n{SAMPLE}");
+        let c = Config::parse(
+            &text,
+            Path::new("."),
+            &env(&[
+                ("PROCESSD_CONFINE_SCRIPTS", "off"),
+                (
+                    "PROCESSD_SCRIPT_WRITE_PATHS",
+                    "[\"/srv/scratch\", \"/srv/b\"]",
+                ),
+                ("PROCESSD_RUN_AS", "processd-scripts"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.contain.mode, ConfineMode::Off);
+        assert_eq!(c.contain.read_paths, [PathBuf::from("/srv/ref")]);
+        assert_eq!(
+            c.contain.write_paths,
+            [PathBuf::from("/srv/scratch"), PathBuf::from("/srv/b")]
+        );
+        assert_eq!(c.contain.run_as.as_deref(), Some("processd-scripts"));
+    }
+
+    #[test]
     fn rejects_bad_configs() {
         for (bad, why) in [
             ("unknown = 1", "unknown key"),
@@ -508,6 +572,8 @@ mandatory = true
             ("metrics_allowed = \"everyone\"", "metrics_allowed"),
             ("login_attempts = 0", "no login attempts"),
             ("archive_stall_timeout = \"soon\"", "stall duration"),
+            ("confine_scripts = \"maybe\"", "confine mode"),
+            ("script_read_paths = [\"relative/dir\"]", "relative path"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script.parameter]]\nname = \"-f\"\ntype = \"blob\"", "type"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script]]\nname = \"x\"\ncommand = [\"a\"]", "duplicate"),
         ] {

@@ -19,6 +19,8 @@ pub enum SpawnError {
     Inputs(#[source] BoxError),
     #[error("cannot prepare the run: {0}")]
     Prepare(#[source] io::Error),
+    #[error("cannot contain the run: {0}")]
+    Contain(String),
     #[error("the script's command is empty")]
     EmptyCommand,
     #[error("cannot start {program}: {source}")]

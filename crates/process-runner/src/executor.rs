@@ -29,6 +29,11 @@ pub struct Job {
     /// The complete environment (nothing is inherited).
     pub env: BTreeMap<String, String>,
     pub work_dir: PathBuf,
+    /// The run's own directories (working, output, temporary), which a confined script may
+    /// read and write.
+    pub writable: Vec<PathBuf>,
+    /// The directories of the script's command, which a confined script may read.
+    pub readable: Vec<PathBuf>,
     pub timeout: Option<Duration>,
 }
 

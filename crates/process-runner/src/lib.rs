@@ -2,6 +2,9 @@
 
 mod blocking;
 mod capture;
+pub mod cgroup;
+pub mod confine;
+mod contain;
 pub mod error;
 pub mod executor;
 pub mod local;
@@ -10,6 +13,7 @@ pub mod procinfo;
 pub mod pump;
 mod runner;
 
+pub use confine::{ConfineMode, ContainConfig, ContainError, Containment};
 pub use error::{RunnerError, SpawnError};
 pub use executor::{Executor, Executors, Job, Lines, Outcome, RawLine, Recovered, RunningJob};
 pub use local::LocalExecutor;

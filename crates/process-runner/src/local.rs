@@ -1,9 +1,13 @@
 //! The local executor: the job runs as a child in its own process group, never through a
 //! shell; stdout and stderr are read by the shared line pump; a timeout or stop sends SIGTERM
-//! to the group, then SIGKILL after a grace period. Its job ids are `local:<pid>:<start
-//! time>` (see `procinfo`), so a restarted node can tell its own leftovers from a reused pid.
+//! to the group, then SIGKILL after a grace period. Where the kernel allows (`confine`), the
+//! child also runs in a cgroup of its own, killed whole at the end of the run (so children
+//! that left the group die too), and under a Landlock ruleset. Its job ids are
+//! `local:<pid>:<start time>` (see `procinfo`), so a restarted node can tell its own
+//! leftovers from a reused pid; a run's cgroup is named after its process id.
 
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
@@ -12,6 +16,9 @@ use process_core::{ProcessId, Stream};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
+use crate::cgroup::RunCgroup;
+use crate::confine::Containment;
+use crate::contain::ChildSetup;
 use crate::error::SpawnError;
 use crate::executor::{
     BoxFuture, Executor, Job, Lines, Outcome, Recovered, RunningJob, StopSignal,
@@ -26,24 +33,29 @@ const DRAIN_GRACE: Duration = Duration::from_secs(5);
 pub struct LocalExecutor {
     /// Time between SIGTERM and SIGKILL.
     pub kill_grace: Duration,
+    /// The cgroups and confinement runs get.
+    pub containment: Arc<Containment>,
 }
 
 impl Default for LocalExecutor {
     fn default() -> Self {
         Self {
             kill_grace: Duration::from_secs(5),
+            containment: Arc::new(Containment::none()),
         }
     }
 }
 
 impl Executor for LocalExecutor {
     fn start(&self, job: Job, lines: Lines) -> BoxFuture<Result<Box<dyn RunningJob>, SpawnError>> {
-        let started =
-            spawn(job, lines, self.kill_grace).map(|r| Box::new(r) as Box<dyn RunningJob>);
+        let started = spawn(job, lines, self.kill_grace, &self.containment)
+            .map(|r| Box::new(r) as Box<dyn RunningJob>);
         Box::pin(std::future::ready(started))
     }
 
     fn cancel(&self, job_id: &str) -> BoxFuture<()> {
+        // Runs of this node are stopped through their stop signal, which also kills their
+        // cgroup; this serves a job known only by its id.
         let group = procinfo::live_group(job_id);
         let grace = self.kill_grace;
         Box::pin(async move {
@@ -55,17 +67,34 @@ impl Executor for LocalExecutor {
         })
     }
 
-    fn recover(&self, _process: ProcessId, job_id: &str, _lines: Lines) -> BoxFuture<Recovered> {
+    fn recover(&self, process: ProcessId, job_id: &str, _lines: Lines) -> BoxFuture<Recovered> {
         // A local run cannot be followed again: its pipes died with the previous processd.
-        // Whatever of its group still runs is killed, so nothing goes on unobserved.
-        let recovered = match procinfo::live_group(job_id) {
-            Some(pgid) => {
+        // Whatever of it still runs is killed, so nothing goes on unobserved: its process
+        // group, and its cgroup with everything that left the group.
+        let group = procinfo::live_group(job_id);
+        let cgroup = self
+            .containment
+            .cgroups()
+            .map(|parent| parent.run(process))
+            .filter(RunCgroup::exists);
+        Box::pin(async move {
+            let mut killed = Vec::new();
+            if let Some(pgid) = group {
                 signal_group(pgid, Signal::SIGKILL);
-                Recovered::Killed(format!("its process group {pgid} was killed"))
+                killed.push(format!("its process group {pgid}"));
             }
-            None => Recovered::Gone,
-        };
-        Box::pin(std::future::ready(recovered))
+            if let Some(cgroup) = cgroup {
+                if cgroup.populated() {
+                    killed.push(format!("its cgroup {}", cgroup.path().display()));
+                }
+                cgroup.kill_and_remove().await;
+            }
+            if killed.is_empty() {
+                Recovered::Gone
+            } else {
+                Recovered::Killed(format!("killed {}", killed.join(" and ")))
+            }
+        })
     }
 }
 
@@ -77,9 +106,15 @@ struct LocalRun {
     pumps: Vec<JoinHandle<()>>,
     timeout: Option<Duration>,
     grace: Duration,
+    cgroup: Option<RunCgroup>,
 }
 
-fn spawn(job: Job, lines: Lines, grace: Duration) -> Result<LocalRun, SpawnError> {
+fn spawn(
+    job: Job,
+    lines: Lines,
+    grace: Duration,
+    containment: &Containment,
+) -> Result<LocalRun, SpawnError> {
     let Some((program, args)) = job.argv.split_first() else {
         return Err(SpawnError::EmptyCommand);
     };
@@ -92,10 +127,33 @@ fn spawn(job: Job, lines: Lines, grace: Duration) -> Result<LocalRun, SpawnError
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = cmd.spawn().map_err(|source| SpawnError::Spawn {
-        program: program.clone(),
-        source,
-    })?;
+    let cgroup = containment.cgroups().map(|parent| parent.run(job.process));
+    // A cgroup created for a run that does not start is removed (it is empty).
+    let discard = |cgroup: &Option<RunCgroup>| {
+        if let Some(cgroup) = cgroup {
+            let _ = std::fs::remove_dir(cgroup.path());
+        }
+    };
+    match child_setup(&job, cgroup.as_ref(), containment) {
+        Ok(setup) => setup.install(&mut cmd),
+        Err(e) => {
+            discard(&cgroup);
+            return Err(e);
+        }
+    }
+    let spawned = cmd.spawn();
+    // The parent's copies of the cgroup and ruleset descriptors go with the command.
+    drop(cmd);
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(source) => {
+            discard(&cgroup);
+            return Err(SpawnError::Spawn {
+                program: program.clone(),
+                source,
+            });
+        }
+    };
     let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
     let mut pumps = Vec::with_capacity(2);
     if let Some(s) = child.stdout.take() {
@@ -111,6 +169,33 @@ fn spawn(job: Job, lines: Lines, grace: Duration) -> Result<LocalRun, SpawnError
         pumps,
         timeout: job.timeout,
         grace,
+        cgroup,
+    })
+}
+
+/// Everything the child does before exec, prepared here: the run's cgroup created and its
+/// `cgroup.procs` opened, its directories handed to the `run_as` user, its ruleset built.
+fn child_setup(
+    job: &Job,
+    cgroup: Option<&RunCgroup>,
+    containment: &Containment,
+) -> Result<ChildSetup, SpawnError> {
+    let cgroup_procs = cgroup
+        .map(|c| {
+            c.create()
+                .map_err(|e| SpawnError::Contain(format!("cgroup {}: {e}", c.path().display())))
+        })
+        .transpose()?;
+    containment
+        .hand_over(job)
+        .map_err(|e| SpawnError::Contain(format!("run_as: {e}")))?;
+    let ruleset = containment
+        .ruleset(job)
+        .map_err(|e| SpawnError::Contain(format!("landlock: {e}")))?;
+    Ok(ChildSetup {
+        cgroup_procs,
+        run_as: containment.run_as(),
+        ruleset,
     })
 }
 
@@ -156,17 +241,22 @@ impl LocalRun {
             () = stopped => End::Stopped,
         };
         if !matches!(end, End::Exited(_)) {
-            terminate(&mut self.child, self.pid, self.grace).await;
+            terminate(&mut self.child, self.pid, self.grace, self.cgroup.as_ref()).await;
         }
         // Children the script left behind would keep the pipes open (and run unobserved):
-        // the group goes with the script.
+        // the group goes with the script, and so does everything in its cgroup, including
+        // processes that left the group (setsid).
         signal_group(self.pid, Signal::SIGKILL);
-        // A process that left the group (setsid) can still hold the pipes open: what it
-        // writes after this grace is not captured, and the run ends anyway.
+        kill_cgroup(self.cgroup.as_ref());
+        // Without a cgroup, a process that left the group can still hold the pipes open:
+        // what it writes after this grace is not captured, and the run ends anyway.
         for mut pump in self.pumps {
             if tokio::time::timeout(DRAIN_GRACE, &mut pump).await.is_err() {
                 pump.abort();
             }
+        }
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.kill_and_remove().await;
         }
         match end {
             End::TimedOut => Outcome::TimedOut,
@@ -183,12 +273,22 @@ impl LocalRun {
     }
 }
 
-/// SIGTERM to the group, then SIGKILL if the script has not exited within `grace`.
-async fn terminate(child: &mut Child, pid: i32, grace: Duration) {
+/// SIGTERM to the group, then SIGKILL (to the group and the cgroup) if the script has not
+/// exited within `grace`.
+async fn terminate(child: &mut Child, pid: i32, grace: Duration, cgroup: Option<&RunCgroup>) {
     signal_group(pid, Signal::SIGTERM);
     if tokio::time::timeout(grace, child.wait()).await.is_err() {
         signal_group(pid, Signal::SIGKILL);
+        kill_cgroup(cgroup);
         let _ = child.wait().await;
+    }
+}
+
+fn kill_cgroup(cgroup: Option<&RunCgroup>) {
+    if let Some(cgroup) = cgroup {
+        if let Err(e) = cgroup.kill() {
+            tracing::warn!(cgroup = %cgroup.path().display(), error = %e, "cgroup.kill failed");
+        }
     }
 }
 
@@ -196,5 +296,139 @@ fn signal_group(pgid: i32, signal: Signal) {
     if pgid > 0 {
         // ESRCH (the group is already gone) is the normal case after an exit.
         let _ = killpg(Pid::from_raw(pgid), signal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use tokio::sync::{mpsc, watch};
+
+    use super::*;
+    use crate::confine::{detect_cgroups, detect_landlock, ContainConfig};
+
+    fn alive(pid: i32) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rfind(')')
+            .is_some_and(|i| !stat[i + 1..].trim_start().starts_with('Z'))
+    }
+
+    /// A job in a contained run: its child that left the process group dies with the run,
+    /// and it reaches its own directory but not a file beside it.
+    #[tokio::test]
+    async fn a_contained_run_kills_its_setsid_children_and_stays_in_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let work = data.join("runs/1/work");
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::write(data.join("secret"), "SECRET").unwrap();
+        if let Err(why) = detect_cgroups(&data).and(detect_landlock().map(|_| ())) {
+            eprintln!("skipped: the kernel cannot contain runs here: {why}");
+            return;
+        }
+        let layout = process_datadir::Layout::new(&data);
+        let containment =
+            Containment::setup(&ContainConfig::default(), &layout, None, &[]).unwrap();
+        let executor = LocalExecutor {
+            kill_grace: Duration::from_secs(1),
+            containment: Arc::new(containment),
+        };
+        let script = format!(
+            "setsid sleep 60 & echo child=$!; cat {secret}; echo mine > mine.txt && cat mine.txt",
+            secret = data.join("secret").display()
+        );
+        let job = Job {
+            process: ProcessId::new(1).unwrap(),
+            argv: vec!["/bin/sh".into(), "-c".into(), script],
+            env: BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]),
+            work_dir: work.clone(),
+            writable: vec![work.clone()],
+            readable: Vec::<PathBuf>::new(),
+            timeout: None,
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        let running = executor.start(job, tx).await.unwrap();
+        let (_stop_tx, stop) = watch::channel(false);
+        let outcome = running.wait(stop).await;
+        let mut out = String::new();
+        while let Ok(line) = rx.try_recv() {
+            out.push_str(&String::from_utf8_lossy(&line.bytes));
+            out.push('\n');
+        }
+        assert!(matches!(outcome, Outcome::Exited(0)), "{outcome:?}: {out}");
+        let child: i32 = out
+            .lines()
+            .find_map(|l| l.strip_prefix("child="))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(!alive(child), "the setsid child {child} outlived the run");
+        assert!(out.contains("Permission denied"), "{out}");
+        assert!(!out.contains("SECRET"), "{out}");
+        assert!(out.contains("mine"), "{out}");
+        let cgroup = executor
+            .containment
+            .cgroups()
+            .unwrap()
+            .run(ProcessId::new(1).unwrap());
+        assert!(!cgroup.exists(), "the run's cgroup is removed");
+    }
+
+    /// Restart recovery kills what is left in a run's cgroup, including processes that left
+    /// the process group, though their leader is gone.
+    #[tokio::test]
+    async fn recovery_kills_what_is_left_in_the_cgroup() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let work = data.join("runs/2/work");
+        std::fs::create_dir_all(&work).unwrap();
+        if let Err(why) = detect_cgroups(&data) {
+            eprintln!("skipped: no cgroup v2 for runs here: {why}");
+            return;
+        }
+        let layout = process_datadir::Layout::new(&data);
+        let config = ContainConfig {
+            mode: crate::ConfineMode::Auto,
+            ..ContainConfig::default()
+        };
+        let executor = LocalExecutor {
+            kill_grace: Duration::from_secs(1),
+            containment: Arc::new(Containment::setup(&config, &layout, None, &[]).unwrap()),
+        };
+        let process = ProcessId::new(2).unwrap();
+        let job = Job {
+            process,
+            argv: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "setsid sleep 60 > /dev/null 2>&1 & echo child=$!".into(),
+            ],
+            env: BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]),
+            work_dir: work.clone(),
+            writable: vec![work],
+            readable: Vec::new(),
+            timeout: None,
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        let running = executor.start(job, tx).await.unwrap();
+        let job_id = running.job_id().to_owned();
+        let line = rx.recv().await.unwrap();
+        let child: i32 = String::from_utf8_lossy(&line.bytes)
+            .strip_prefix("child=")
+            .and_then(|c| c.parse().ok())
+            .unwrap();
+        // As if processd died here: the run is never waited for (dropping it kills nothing).
+        drop(running);
+        assert!(alive(child));
+        let (tx, _rx) = mpsc::channel(1);
+        let recovered = executor.recover(process, &job_id, tx).await;
+        let Recovered::Killed(what) = recovered else {
+            panic!("nothing was killed");
+        };
+        assert!(what.contains("cgroup"), "{what}");
+        assert!(!alive(child), "the setsid child {child} survived recovery");
+        let cgroup = executor.containment.cgroups().unwrap().run(process);
+        assert!(!cgroup.exists());
     }
 }

@@ -1,5 +1,5 @@
-//! Preparing a run: a fresh private working directory, the uploaded inputs linked into it,
-//! the argv of the script protocol and an environment built from nothing.
+//! Preparing a run: a fresh private working directory, read-only copies of the uploaded
+//! inputs in it, the argv of the script protocol and an environment built from nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use process_core::file::INPUT_FILETYPE;
 use process_core::params::argv;
 use process_core::{Process, ProcessFile, Script};
-use process_datadir::{link_or_copy, private_dir, Layout};
+use process_datadir::{private_dir, read_only_copy, Layout, StoredFileError};
 
+use crate::confine::command_dirs;
 use crate::executor::Job;
 
 /// The few variables a script gets from the service's own environment.
@@ -45,7 +46,7 @@ fn extension(name: &str) -> String {
     }
 }
 
-/// Creates the run's directories, links the inputs and builds the job.
+/// Creates the run's directories, copies the inputs and builds the job.
 pub fn prepare(
     layout: &Layout,
     script: &Script,
@@ -56,20 +57,29 @@ pub fn prepare(
     let run = layout.run_dir(process.id);
     let work = layout.work_dir(process.id);
     let output = layout.output_dir(process.id);
-    let tmp = run.join("tmp");
+    let tmp = layout.run_tmp_dir(process.id);
     for dir in [&run, &work, &output, &tmp] {
         private_dir(dir)?;
     }
     let mut inputs: HashMap<&str, PathBuf> = HashMap::new();
     let inputs_dir = work.join("inputs");
     for f in files.iter().filter(|f| f.filetype == INPUT_FILETYPE) {
-        let Some(source) = layout.resolve(&f.storage_path) else {
-            continue;
+        // Opened like a download: only the registered bytes, never through a symlink.
+        let mut source = match layout.open_stored(f) {
+            Ok(source) => source,
+            Err(StoredFileError::Missing) => continue,
+            Err(StoredFileError::Refused(why)) => {
+                tracing::warn!(process = %process.id, file = %f.id, reason = %why, "input file refused");
+                continue;
+            }
+            Err(StoredFileError::Io(e)) => return Err(e),
         };
         private_dir(&inputs_dir)?;
-        // The name inside the working directory is the file's id: never client text.
+        // The name inside the working directory is the file's id: never client text. The
+        // script gets its own read-only copy: whatever it does to it, the stored bytes stay
+        // those whose MD5 was recorded.
         let target = inputs_dir.join(format!("{}{}", f.id, extension(&f.name)));
-        link_or_copy(&source, &target)?;
+        read_only_copy(&mut source, &target)?;
         inputs.insert(f.name.as_str(), target);
     }
     // Every file parameter names an input validated at launch; one that is missing now
@@ -108,7 +118,9 @@ pub fn prepare(
         process: process.id,
         argv,
         env,
-        work_dir: work,
+        work_dir: work.clone(),
+        writable: vec![work, output, tmp],
+        readable: command_dirs(&script.command),
         timeout: script.max_clock_time,
     })
 }

@@ -138,12 +138,13 @@ impl Writer {
 }
 
 /// Opens a registered file for the archive; `None` leaves it out.
+/// Only what was registered goes in: a symlink or a file of another size in its place is left
+/// out like a missing one.
 fn open_source(layout: &Layout, f: &ProcessFile) -> Option<std::fs::File> {
-    let path = layout.resolve(&f.storage_path)?;
-    match std::fs::File::open(&path) {
+    match layout.open_stored(f) {
         Ok(s) => Some(s),
         Err(e) => {
-            tracing::warn!(file = %f.id, error = %e, "file missing from archive");
+            tracing::warn!(file = %f.id, path = %f.storage_path, error = %e, "file left out of the archive");
             None
         }
     }

@@ -1,5 +1,6 @@
 //! Serving one stored file: actix-files does Range (206/416), ETag and If-None-Match; we add
-//! an attachment disposition with a safe name.
+//! an attachment disposition with a safe name. The file is opened by `Layout::open_stored`,
+//! so only what was registered is ever served.
 
 use actix_files::NamedFile;
 use actix_web::body::BoxBody;
@@ -9,6 +10,7 @@ use actix_web::http::header::{
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use process_core::ProcessFile;
+use process_datadir::StoredFileError;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -54,20 +56,28 @@ pub async fn serve(
     req: &HttpRequest,
     file: &ProcessFile,
 ) -> Result<HttpResponse, ApiError> {
-    let path = state
-        .store
-        .layout()
-        .resolve(&file.storage_path)
-        .ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("invalid storage path for {}", file.id))
-        })?;
-    let named = NamedFile::open_async(&path).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            ApiError::NotFound(format!("the content of file {} is gone", file.id))
-        } else {
-            ApiError::internal(e)
-        }
+    let layout = state.store.layout().clone();
+    let path = layout.resolve(&file.storage_path).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("invalid storage path for {}", file.id))
     })?;
+    let registered = file.clone();
+    let opened = tokio::task::spawn_blocking(move || layout.open_stored(&registered))
+        .await
+        .map_err(ApiError::internal)?;
+    let gone = || ApiError::NotFound(format!("the content of file {} is gone", file.id));
+    let source = match opened {
+        Ok(f) => f,
+        Err(StoredFileError::Missing) => return Err(gone()),
+        // Something else stands where the registered file was (a symlink, another size):
+        // never served, and answered like a missing file.
+        Err(StoredFileError::Refused(why)) => {
+            tracing::warn!(file = %file.id, path = %file.storage_path, reason = %why, "refused to serve a file that is not the one registered");
+            return Err(gone());
+        }
+        Err(StoredFileError::Io(e)) => return Err(ApiError::internal(e)),
+    };
+    // The path only names the file (content type); the bytes come from the file opened above.
+    let named = NamedFile::from_file(source, &path).map_err(ApiError::internal)?;
     let named = named.set_content_disposition(attachment(&file.name));
     // RFC 9110 §14.2: a Range in a unit other than bytes is ignored. actix-files would answer
     // 416 instead, so such requests get the whole file without it looking at the header.

@@ -5,6 +5,7 @@
 mod api;
 mod authn;
 mod cli;
+mod containment;
 mod downloads;
 mod faults;
 mod hardening;

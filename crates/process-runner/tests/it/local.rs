@@ -14,13 +14,17 @@ fn job(argv: &[&str], dir: &std::path::Path) -> Job {
         argv: argv.iter().map(|a| (*a).to_owned()).collect(),
         env: BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]),
         work_dir: dir.to_owned(),
+        writable: vec![dir.to_owned()],
+        readable: Vec::new(),
         timeout: None,
     }
 }
 
+/// Unconfined: these tests are about the port; containment has tests of its own.
 fn executor() -> LocalExecutor {
     LocalExecutor {
         kill_grace: Duration::from_millis(200),
+        ..LocalExecutor::default()
     }
 }
 
