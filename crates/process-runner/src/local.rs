@@ -3,7 +3,7 @@
 //! to the group, then SIGKILL after a grace period. Where the kernel allows (`confine`), the
 //! child also runs in a cgroup of its own, killed whole at the end of the run (so children
 //! that left the group die too), and under a Landlock ruleset. Its job ids are
-//! `local:<pid>:<start time>` (see `procinfo`), so a restarted node can tell its own
+//! `local:<pid>:<start time>:<boot id>` (see `procinfo`), so a restarted node can tell its own
 //! leftovers from a reused pid; a run's cgroup is named after its process id.
 
 use std::process::Stdio;

@@ -1,5 +1,7 @@
 //! Identifying a local OS process safely. A pid alone is reused; pid plus the process's start
-//! time (field 22 of /proc/PID/stat, in clock ticks since boot) names one process for good.
+//! time (field 22 of /proc/PID/stat, in clock ticks since boot) names one process for good
+//! within one boot, and the kernel's boot id tells boots apart, so nothing is ever signalled
+//! across a reboot.
 
 /// The start time of `pid`, if it exists.
 pub fn start_time(pid: i32) -> Option<u64> {
@@ -9,11 +11,18 @@ pub fn start_time(pid: i32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// The `executorJobId` of a local job: `local:<pid>:<start time>`.
+/// This boot's id (a UUID the kernel picks at boot).
+pub fn boot_id() -> Option<String> {
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    Some(id.trim().to_owned()).filter(|id| !id.is_empty() && !id.contains(':'))
+}
+
+/// The `executorJobId` of a local job: `local:<pid>:<start time>:<boot id>`.
 pub fn job_id(pid: i32) -> String {
-    match start_time(pid) {
-        Some(t) => format!("local:{pid}:{t}"),
-        None => format!("local:{pid}"),
+    match (start_time(pid), boot_id()) {
+        (Some(t), Some(boot)) => format!("local:{pid}:{t}:{boot}"),
+        (Some(t), None) => format!("local:{pid}:{t}"),
+        _ => format!("local:{pid}"),
     }
 }
 
@@ -25,6 +34,12 @@ pub fn live_group(job_id: &str) -> Option<i32> {
     let mut parts = job_id.strip_prefix("local:")?.split(':');
     let pid: i32 = parts.next()?.parse().ok()?;
     let started: u64 = parts.next()?.parse().ok()?;
+    // Ids recorded before boot ids were (three parts) keep the pid and start time rule.
+    if let Some(boot) = parts.next() {
+        if Some(boot) != boot_id().as_deref() {
+            return None;
+        }
+    }
     if pid <= 0 {
         return None;
     }
@@ -71,6 +86,11 @@ mod tests {
         assert!(id.starts_with(&format!("local:{me}:")));
         assert_eq!(live_group(&id), Some(me));
         assert_eq!(live_group(&format!("local:{me}:1")), None);
+        // The same pid and start time in another boot is another process.
+        let start = start_time(me).unwrap();
+        assert_eq!(live_group(&format!("local:{me}:{start}")), Some(me));
+        let other_boot = format!("local:{me}:{start}:00000000-0000-0000-0000-000000000000");
+        assert_eq!(live_group(&other_boot), None);
         assert_eq!(live_group("slurm:12"), None);
     }
 }

@@ -116,7 +116,7 @@ async fn output_lines(base: &str, id: &str) -> Vec<String> {
     text.lines().map(str::to_owned).collect()
 }
 
-/// The pid recorded in `executorJobId` (`local:<pid>:<start time>`).
+/// The pid recorded in `executorJobId` (`local:<pid>:<start time>:<boot id>`).
 fn pid_of(p: &Value) -> i32 {
     p["executorJobId"]
         .as_str()

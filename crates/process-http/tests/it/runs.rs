@@ -77,7 +77,7 @@ async fn wait_output(app: &TestApp, id: &str, token: Option<&str>, needle: &str)
     panic!("process {id} never printed {needle:?}");
 }
 
-/// The process group id of a local job (`local:<pid>:<start>`).
+/// The process group id of a local job (`local:<pid>:<start>:<boot id>`).
 fn job_pgid(p: &Value) -> i32 {
     let job = p["executorJobId"]
         .as_str()

@@ -120,13 +120,24 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
             }
             let id = p.id;
             let last = self.log(move |o| o.last_output_seq(id)).await?;
-            let executor = p
-                .executor_job_id
-                .as_deref()
-                .and_then(|job| Some((job, self.inner.executors.for_job(job)?)));
+            let executor = match p.executor_job_id.as_deref() {
+                Some(job) => self
+                    .inner
+                    .executors
+                    .for_job(job)
+                    .map(|e| (job.to_owned(), e)),
+                // A crash between starting the job and recording its id: the script's executor
+                // may still find what it started (the local one by the run's cgroup).
+                None => self
+                    .inner
+                    .catalog
+                    .get(p.script.as_str())
+                    .and_then(|s| self.inner.executors.for_script(s).ok())
+                    .map(|e| (String::new(), e)),
+            };
             let (tx, rx) = mpsc::channel::<RawLine>(1_024);
             let recovered = match executor {
-                Some((job, e)) => e.recover(id, job, tx).await,
+                Some((job, e)) => e.recover(id, &job, tx).await,
                 None => Recovered::Gone,
             };
             let note = match recovered {
