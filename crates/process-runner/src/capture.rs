@@ -26,6 +26,9 @@ const BATCH_DELAY: Duration = Duration::from_millis(100);
 /// behind by more than the channel holds catches up from the store.
 pub type Live = broadcast::Sender<Arc<Vec<OutputLine>>>;
 
+/// What a line counts toward `max_output_bytes` at least: about what storing one costs.
+pub const MIN_LINE_COST: u64 = 48;
+
 /// Stored batches a lagging follower may be behind before it reads from the store instead.
 pub const LIVE_BATCHES: usize = 16;
 
@@ -161,7 +164,9 @@ impl<R: ProcessRepository, O: OutputLog> Capture<R, O> {
         if cut {
             line.push_str(&format!(" [processd: line cut at {MAX_LINE_BYTES} bytes]"));
         }
-        self.bytes += line.len() as u64 + 1;
+        // Every line is a stored record whatever its length: short ones count as if they were
+        // MIN_LINE_COST bytes, so a flood of empty lines cannot store 48 times the cap.
+        self.bytes += (line.len() as u64 + 1).max(MIN_LINE_COST);
         if self.bytes > self.max_bytes {
             self.truncated = true;
             self.truncation_pending = true;

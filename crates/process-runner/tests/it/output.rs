@@ -69,15 +69,16 @@ async fn progress_lines_set_the_percentage() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_over_the_cap_is_cut_with_a_marker() {
     let h = Harness::running(RunnerConfig {
-        max_output_bytes: 20,
+        max_output_bytes: 100,
         ..config()
     });
-    // Each line costs its length plus a newline: two fit in 20 bytes, the third does not.
+    // Each line costs its length plus a newline: two of 49 bytes fit in 100, the third does not.
+    let (a, b) = ("a".repeat(49), "b".repeat(49));
     let id = h.launch(
         "job",
         Plan::new()
-            .out("123456789")
-            .err("abcdefghi")
+            .out(&a)
+            .err(&b)
             .out("over")
             .out("::progress::50")
             .exit(0),
@@ -88,15 +89,39 @@ async fn output_over_the_cap_is_cut_with_a_marker() {
     assert_eq!(
         h.texts(id),
         [
-            line(1, Stream::Stdout, "123456789"),
-            line(2, Stream::Stderr, "abcdefghi"),
+            line(1, Stream::Stdout, &a),
+            line(2, Stream::Stderr, &b),
             line(
                 3,
                 Stream::Stdout,
-                "[processd: output truncated: more than 20 bytes; the script keeps running]"
+                "[processd: output truncated: more than 100 bytes; the script keeps running]"
             ),
         ]
     );
+}
+
+/// Every line is a stored record: empty lines count as `MIN_LINE_COST` bytes, so a flood of
+/// them cannot store many times the cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_lines_count_at_least_their_storage_cost() {
+    let h = Harness::running(RunnerConfig {
+        max_output_bytes: 480,
+        ..config()
+    });
+    let mut plan = Plan::new();
+    for _ in 0..100 {
+        plan = plan.out("");
+    }
+    let id = h.launch("job", plan.exit(0));
+    let p = h.wait_done(id).await;
+    assert!(p.output_truncated);
+    let texts = h.texts(id);
+    assert_eq!(
+        texts.len(),
+        11,
+        "ten empty lines of 48 bytes, then the marker"
+    );
+    assert!(texts[10].2.contains("output truncated"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
