@@ -56,6 +56,8 @@ pub enum ValidationError {
     DuplicateFile { file: String },
     #[error("uploaded file {file:?} is not the value of any file parameter")]
     FileNotUsed { file: String },
+    #[error("parameter {name}: value {value:?} starts with - and would be taken for an option")]
+    OptionLike { name: String, value: String },
 }
 
 /// Checks `raw` against `script`'s parameters. `sent` are the names of the files sent with
@@ -102,6 +104,12 @@ pub fn validate(
             return Err(ValidationError::TooLong {
                 name: p.name.clone(),
                 max: MAX_VALUE_LEN,
+            });
+        }
+        if spec.ty == ParamType::String && value.starts_with('-') && !spec.allow_leading_dash {
+            return Err(ValidationError::OptionLike {
+                name: p.name.clone(),
+                value: value.to_owned(),
             });
         }
         let value = normalize(&p.name, spec.ty, value)?;
@@ -206,6 +214,7 @@ mod tests {
             ty,
             mandatory,
             description: String::new(),
+            allow_leading_dash: false,
         }
     }
 
@@ -285,6 +294,17 @@ mod tests {
             &[("-f", "a"), ("-d", "2024-02-03T10:00:00Z")],
             &["a"],
             Ok(vec![("-f", "a"), ("-d", "2024-02-03T10:00:00Z")]),
+        );
+        check(
+            &[("-f", "a"), ("-s", "--output=/etc/passwd")],
+            &["a"],
+            Err("parameter -s: value \"--output=/etc/passwd\" starts with - and would be taken for an option"),
+        );
+        // Numbers may be negative: they are checked and rewritten as numbers.
+        check(
+            &[("-f", "a"), ("-n", "-5")],
+            &["a"],
+            Ok(vec![("-f", "a"), ("-n", "-5")]),
         );
         check(
             &[("-f", "a"), ("-s", "x\0y")],

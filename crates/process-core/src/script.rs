@@ -107,6 +107,9 @@ pub struct ParameterSpec {
     pub ty: ParamType,
     pub mandatory: bool,
     pub description: String,
+    /// Whether a string value may start with `-`. Off by default: an argparse-style script
+    /// would take such a value for one of its options.
+    pub allow_leading_dash: bool,
 }
 
 impl ParameterSpec {

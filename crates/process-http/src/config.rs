@@ -130,6 +130,8 @@ struct RawParameter {
     mandatory: bool,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    allow_leading_dash: bool,
 }
 
 fn default_type() -> String {
@@ -458,6 +460,7 @@ fn script(raw: RawScript, base: &Path) -> Result<Script, ConfigError> {
             ty,
             mandatory: p.mandatory,
             description: p.description.clone(),
+            allow_leading_dash: p.allow_leading_dash,
         });
     }
     if let Some(e) = raw.executor.as_deref() {

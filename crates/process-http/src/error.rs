@@ -130,6 +130,9 @@ impl ApiError {
             ApiError::Validation(ValidationError::FileNotUsed { .. }) => {
                 (S::UNPROCESSABLE_ENTITY, "file_not_used")
             }
+            ApiError::Validation(ValidationError::OptionLike { .. }) => {
+                (S::BAD_REQUEST, "option_like_value")
+            }
             ApiError::Validation(_) => (S::BAD_REQUEST, "validation_failed"),
             ApiError::Transition(_) => (S::UNPROCESSABLE_ENTITY, "invalid_transition"),
             ApiError::Upload(e) => match e {

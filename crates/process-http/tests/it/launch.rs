@@ -426,6 +426,17 @@ async fn files_that_do_not_match_the_parameters_are_422() {
             .await;
         let body = expect_error(res, 422, &["filler.bin"], "anonymous filler").await;
         assert_eq!(body["code"], "file_not_used", "{body}");
+        // A value an argparse-style script would take for an option is refused.
+        let res = app
+            .launch(
+                "echo",
+                None,
+                json!([{"name": "-s", "value": "--output=/etc/passwd"}]),
+                vec![],
+            )
+            .await;
+        let body = expect_error(res, 400, &["-s", "--output"], "option-like value").await;
+        assert_eq!(body["code"], "option_like_value", "{body}");
         assert_eq!(process_count(&app).await, 0, "{backend:?}");
         assert_no_uploads_left(&app, &format!("{backend:?} after 422s"));
 
