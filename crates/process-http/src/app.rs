@@ -118,6 +118,7 @@ impl Application {
             login_limits,
             archives,
             followers,
+            watchers: Default::default(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::jwt::JwtKeys;
 use crate::limits::{Caps, LoginLimits};
 use crate::metrics::Metrics;
+use crate::service::watch::Watchers;
 
 /// The implementation behind the output-log port.
 pub type ConsoleLog = Store;
@@ -29,6 +30,8 @@ pub struct AppState {
     /// Archives being written, overall and per caller.
     pub archives: Caps,
     pub followers: Followers,
+    /// One poller per process for the live feeds that cannot be fed from memory.
+    pub watchers: Watchers,
 }
 
 /// Live output feeds held at once, per process and per caller.

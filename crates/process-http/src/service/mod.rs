@@ -11,3 +11,4 @@ pub mod output;
 pub mod processes;
 pub mod scripts;
 pub mod uploads;
+pub mod watch;

@@ -8,11 +8,12 @@ use actix_web::web::{self, Bytes};
 use futures_util::Stream;
 use process_core::{Caller, OutputLine, OutputRange, Process, ProcessId};
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::error::ApiError;
 use crate::hal::timestamp;
 use crate::limits::{CallerKey, CapKey, CapSlot, ClientAddr};
+use crate::service::watch::Seen;
 use crate::state::AppState;
 
 /// Lines read from the store per page.
@@ -137,6 +138,8 @@ struct Follower {
     caught_up: bool,
     /// The process was seen finished once; the next empty read ends the feed.
     saw_finished: bool,
+    /// The shared poller of the process, while it cannot be fed from memory.
+    watch: Option<watch::Receiver<Option<Seen>>>,
 }
 
 /// A comment line: keeps proxies from closing a quiet stream.
@@ -218,6 +221,7 @@ pub fn follow(
         live: None,
         caught_up: false,
         saw_finished: false,
+        watch: None,
     };
     futures_util::stream::unfold(f, |mut f| async move {
         if f.ended {
@@ -267,6 +271,35 @@ pub fn follow(
                     Err(_) => return Some((Ok(keep_alive()), f)),
                 },
                 None => {
+                    // Not fed from memory: wait for the shared poller to see a new line or the
+                    // end, with a comment every heartbeat (which also shows a gone client).
+                    let state = f.state.clone();
+                    let rx = f
+                        .watch
+                        .get_or_insert_with(|| state.watchers.watch(&state, f.id));
+                    let seen = *rx.borrow_and_update();
+                    match seen {
+                        Some(seen) if seen.finished => {}
+                        Some(seen) if seen.last_seq > f.after => {
+                            f.caught_up = false;
+                            continue;
+                        }
+                        _ => {
+                            let quiet = heartbeat.saturating_sub(f.sent.elapsed());
+                            match tokio::time::timeout(quiet, rx.changed()).await {
+                                Ok(Ok(())) => continue,
+                                // The poller stopped (the process ended or vanished, or it
+                                // was replaced): look again through a new one.
+                                Ok(Err(_)) => {
+                                    f.watch = None;
+                                    f.caught_up = false;
+                                    tokio::time::sleep(FOLLOW_POLL).await;
+                                    continue;
+                                }
+                                Err(_) => return Some((Ok(keep_alive()), f)),
+                            }
+                        }
+                    }
                     let id = f.id;
                     let process: Option<Process> =
                         match f.state.db(move |s| s.get_process(id)).await {
@@ -293,13 +326,9 @@ pub fn follow(
                         });
                         return Some((Ok(Bytes::from(format!("event: end\ndata: {data}\n\n"))), f));
                     }
-                    // Scheduled, or running on another node: look again shortly. The comment
-                    // also lets a gone client be noticed (only a write shows it), which gives
-                    // its place under the follower caps back.
+                    // The poller saw an end the store no longer shows (a stop raced it): wait
+                    // for the next look.
                     tokio::time::sleep(FOLLOW_POLL).await;
-                    if f.sent.elapsed() >= heartbeat {
-                        return Some((Ok(keep_alive()), f));
-                    }
                 }
             }
         }

@@ -365,3 +365,66 @@ async fn administrators_win_over_waiters() {
         }
     }
 }
+
+/// Feeds of a process that does not run here share one poller of the database, which stops
+/// once nobody follows; a stop before the start ends every feed.
+#[actix_web::test]
+async fn followers_of_a_waiting_process_share_one_poller() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        let t = &app.alice;
+        let res = launch_form(
+            &app,
+            "echo",
+            t,
+            &[("startTime", "2999-01-01T00:00:00Z".to_owned())],
+        )
+        .await;
+        let waiting = launched(res).await;
+        let id = waiting["processId"].as_str().unwrap().to_owned();
+        let path = format!("/api/system/processes/{id}/output");
+        let mut feeds = Vec::new();
+        for _ in 0..10 {
+            let res = app
+                .get(&path, Some(t))
+                .header("Accept", "text/event-stream")
+                .send()
+                .await
+                .unwrap();
+            feeds.push(res);
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while app.app.watchers.count() != 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{backend}: one poller"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let stop = app
+            .post(&format!("/api/system/processes/{id}/stop"), Some(t))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stop.status(), 202, "{backend}");
+        for feed in feeds {
+            let events = read_events(feed).await;
+            let (end, lines) = events.split_last().unwrap();
+            assert_eq!(end.0, "end", "{backend}: {events:?}");
+            assert_eq!(end.2["statusReason"], "stopped");
+            assert!(lines[0].2["line"]
+                .as_str()
+                .unwrap()
+                .contains("stopped before it started"));
+        }
+        while app.app.watchers.count() != 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{backend}: the poller stops"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
