@@ -160,7 +160,7 @@ async fn a_follower_receives_the_batches_stored_while_it_listens() {
     let mut live = h.runner.follow(id).unwrap();
     let mut got = Vec::new();
     h.fake.release(id);
-    while got.len() < 2 {
+    while got.iter().filter(|(seq, _, _)| *seq > 1).count() < 2 {
         assert!(
             next_batch(&mut live, &mut got).await,
             "closed early: {got:?}"
@@ -168,6 +168,10 @@ async fn a_follower_receives_the_batches_stored_while_it_listens() {
     }
     h.fake.release(id);
     while next_batch(&mut live, &mut got).await {}
+    // A batch is announced just after it is stored, so a follower that subscribed in between
+    // also gets the batch it already read from the store; followers skip what they have by
+    // sequence number, and so does this one.
+    got.retain(|(seq, _, _)| *seq > 1);
     assert_eq!(
         got,
         [
