@@ -112,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
                 if let Some(hash) = password_hash {
                     store.set_password_hash(&name, &hash)?;
                 }
-                Ok(store.create_token(user.id, now)?)
+                Ok(store.create_token(user.id, now, None)?)
             })
             .await??;
             println!("{token}");
