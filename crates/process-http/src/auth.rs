@@ -1,6 +1,7 @@
 //! Authentication: `Authorization: Bearer <token>` names a user, by an API token (`pd_…`,
 //! from `processd user add`) or by a JWT from `POST /api/authn/login`; no header is
-//! anonymous; a header that is malformed or names no user is a 401 (never silently anonymous).
+//! anonymous; a header that is malformed or names no user is a 401 (never silently anonymous),
+//! and so is an expired or revoked token and a JWT of a session that was ended.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,11 +9,12 @@ use std::pin::Pin;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use process_core::Caller;
+use process_store::TOKEN_PREFIX;
+use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::jwt;
 use crate::state::AppState;
-use process_store::TOKEN_PREFIX;
 
 /// The authenticated caller of a request.
 pub struct Auth(pub Caller);
@@ -43,16 +45,20 @@ impl FromRequest for Auth {
                     )
                 })?;
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
-            // API tokens carry a prefix; anything else may be a login JWT.
+            // API tokens carry a prefix; anything else may be a login JWT, which holds only
+            // while its session version is the user's current one.
             let user = if token.starts_with(TOKEN_PREFIX) {
-                state.db(move |s| s.user_by_token(&token)).await?
-            } else if let Some(id) = jwt::verify(&state.jwt, &token) {
-                state.db(move |s| s.get_user(id)).await?
+                let now = OffsetDateTime::now_utc();
+                state.db(move |s| s.user_by_token(&token, now)).await?
+            } else if let Some(session) = jwt::verify(&state.jwt, &token) {
+                state
+                    .db(move |s| s.session_user(session.user, session.version))
+                    .await?
             } else {
                 None
             };
             user.map(|u| Auth(Caller::User(u)))
-                .ok_or_else(|| ApiError::Unauthorized("invalid or revoked token".into()))
+                .ok_or_else(|| ApiError::Unauthorized("invalid, expired or revoked token".into()))
         })
     }
 }

@@ -1,5 +1,7 @@
 //! Login sessions as short-lived HS256 JWTs, signed with a key kept in a 0600 file of the data
-//! directory (shared by every node that shares it) or in a file the operator names.
+//! directory (shared by every node that shares it) or in a file the operator names. A JWT
+//! carries its user's session version; the store bumps that on logout or a new password, which
+//! ends every session issued before (as DSpace's per-user session salt does).
 //! Kept apart from the login service so that `AppState`, which holds the keys, depends on
 //! nothing that depends on it.
 
@@ -77,28 +79,44 @@ struct Claims {
     sub: String,
     iat: i64,
     exp: i64,
+    /// The user's session version when it was issued. Required: a JWT from before versions
+    /// existed is refused, and its holder logs in again.
+    sv: i64,
 }
 
-/// A JWT naming `user`, valid for `JWT_LIFETIME` from `now`.
+/// What a valid JWT says: whose session it is, and under which session version it began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub user: UserId,
+    pub version: i64,
+}
+
+/// A JWT naming `user` at `session_version`, valid for `JWT_LIFETIME` from `now`.
 pub fn issue(
     keys: &JwtKeys,
     user: &User,
+    session_version: i64,
     now: OffsetDateTime,
 ) -> jsonwebtoken::errors::Result<String> {
     let claims = Claims {
         sub: user.id.to_string(),
         iat: now.unix_timestamp(),
         exp: (now + JWT_LIFETIME).unix_timestamp(),
+        sv: session_version,
     };
     encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding)
 }
 
-/// The user a valid, unexpired JWT names.
-pub fn verify(keys: &JwtKeys, token: &str) -> Option<UserId> {
+/// The session a validly signed, unexpired JWT names; the caller checks its version against
+/// the store.
+pub fn verify(keys: &JwtKeys, token: &str) -> Option<Session> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 5;
     let data = decode::<Claims>(token, &keys.decoding, &validation).ok()?;
-    data.claims.sub.parse().ok()
+    Some(Session {
+        user: data.claims.sub.parse().ok()?,
+        version: data.claims.sv,
+    })
 }
 
 #[cfg(test)]
@@ -119,12 +137,35 @@ mod tests {
         let keys = JwtKeys::from_secret(b"0123456789abcdef0123456789abcdef");
         let u = user();
         let now = OffsetDateTime::now_utc();
-        let token = issue(&keys, &u, now).unwrap();
-        assert_eq!(verify(&keys, &token), Some(u.id));
-        let old = issue(&keys, &u, now - time::Duration::hours(2)).unwrap();
+        let token = issue(&keys, &u, 7, now).unwrap();
+        let session = Session {
+            user: u.id,
+            version: 7,
+        };
+        assert_eq!(verify(&keys, &token), Some(session));
+        let old = issue(&keys, &u, 7, now - time::Duration::hours(2)).unwrap();
         assert_eq!(verify(&keys, &old), None);
         let other = JwtKeys::from_secret(b"another key another key another!");
         assert_eq!(verify(&other, &token), None);
         assert_eq!(verify(&keys, "not.a.jwt"), None);
+    }
+
+    #[test]
+    fn jwts_without_a_session_version_are_refused() {
+        #[derive(Serialize)]
+        struct Unversioned {
+            sub: String,
+            iat: i64,
+            exp: i64,
+        }
+        let keys = JwtKeys::from_secret(b"0123456789abcdef0123456789abcdef");
+        let now = OffsetDateTime::now_utc();
+        let claims = Unversioned {
+            sub: user().id.to_string(),
+            iat: now.unix_timestamp(),
+            exp: (now + JWT_LIFETIME).unix_timestamp(),
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap();
+        assert_eq!(verify(&keys, &token), None);
     }
 }

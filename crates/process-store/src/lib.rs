@@ -30,7 +30,7 @@ pub use error::StoreError;
 pub use files::NewFile;
 pub use processes::{Deleted, Waiters};
 pub use uploads::FileChange;
-pub use users::TOKEN_PREFIX;
+pub use users::{Login, TokenInfo, UserChange, TOKEN_PREFIX};
 
 use connection::Manager;
 

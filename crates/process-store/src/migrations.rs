@@ -40,4 +40,17 @@ impl Store {
         .map_err(|e| StoreError::Migration(e.to_string()))?;
         Ok(reverted.len())
     }
+
+    /// Reverts the newest applied migration and returns its name (for tests of one
+    /// migration's down and up over existing rows).
+    pub fn revert_last_migration(&self) -> Result<String, StoreError> {
+        let mut conn = self.conn()?;
+        let set = migrations_for(&conn);
+        let reverted = match &mut *conn {
+            AnyConnection::Sqlite(c) => c.revert_last_migration(set),
+            AnyConnection::Postgres(c) => c.revert_last_migration(set),
+        }
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(reverted.to_string())
+    }
 }

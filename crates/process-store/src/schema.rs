@@ -7,6 +7,7 @@ diesel::table! {
         admin -> Bool,
         password_hash -> Nullable<Text>,
         creation_time -> BigInt,
+        session_version -> BigInt,
     }
 }
 
@@ -18,10 +19,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    api_tokens (token_hash) {
+    api_tokens (id) {
+        id -> BigInt,
         token_hash -> Text,
         user_id -> Text,
         creation_time -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
     }
 }
 

@@ -1,7 +1,8 @@
-//! `/api/authn`: DSpace-style password login returning a JWT, and the session status.
+//! `/api/authn`: DSpace-style password login returning a JWT, the session status, and logout.
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use process_core::Caller;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -52,10 +53,21 @@ async fn status(Auth(caller): Auth) -> HttpResponse {
     HttpResponse::Ok().json(AuthnStatusResource::of(caller))
 }
 
-/// JWTs are stateless and expire on their own; logout exists for clients that call it.
+/// Ends every login session of the caller. A token that no longer authenticates (a JWT of
+/// a session already ended, say) has nothing left to end: 204, as DSpace answers.
 #[utoipa::path(post, path = "/api/authn/logout", tag = "authn",
-    responses((status = 204, description = "Logged out")))]
+    responses((status = 204, description = "Every JWT issued to the caller so far stops working; API tokens stay valid")),
+    security((), ("bearer" = [])))]
 #[post("/api/authn/logout")]
-async fn logout() -> HttpResponse {
-    HttpResponse::NoContent().finish()
+async fn logout(
+    state: web::Data<AppState>,
+    auth: Result<Auth, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = match auth {
+        Ok(Auth(caller)) => caller,
+        Err(ApiError::Unauthorized(_)) => Caller::Anonymous,
+        Err(other) => return Err(other),
+    };
+    authn::logout(&state, caller).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,8 +1,9 @@
 //! DSpace-compatible login: passwords hashed and checked with Argon2id; a successful login gets
-//! a session JWT from `crate::jwt`.
+//! a session JWT from `crate::jwt`; logout ends the user's sessions.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use process_core::Caller;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
@@ -45,7 +46,10 @@ pub async fn login(
     state.login_limits.attempt(addr, &name)?;
     let found = state.db(move |s| s.user_with_password(&name)).await?;
     let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), hash),
+        Some(login) => (
+            Some((login.user, login.session_version)),
+            login.password_hash,
+        ),
         None => (None, None),
     };
     let permit = state.login_limits.hash_permit().await?;
@@ -58,13 +62,27 @@ pub async fn login(
     })
     .await?;
     match user {
-        Some(user) if matches => {
-            jwt::issue(&state.jwt, &user, OffsetDateTime::now_utc()).map_err(ApiError::internal)
+        // The version read with the hash: if the password changed meanwhile, the JWT is
+        // born ended.
+        Some((user, version)) if matches => {
+            jwt::issue(&state.jwt, &user, version, OffsetDateTime::now_utc())
+                .map_err(ApiError::internal)
         }
         _ => Err(ApiError::Unauthorized(
             "invalid user name or password".into(),
         )),
     }
+}
+
+/// Ends every login session of `caller` (each JWT issued to them so far), not just the one
+/// it was called with: a JWT cannot be recalled one by one, and a user who logs out on one
+/// device expects a stolen session to end too. API tokens are not sessions and stay valid.
+/// An anonymous caller has nothing to end.
+pub async fn logout(state: &AppState, caller: Caller) -> Result<(), ApiError> {
+    if let Caller::User(user) = caller {
+        state.db(move |s| s.end_sessions(user.id)).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

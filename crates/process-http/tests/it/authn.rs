@@ -1,8 +1,9 @@
-//! DSpace-style login: password → JWT in the Authorization header, used like an API token.
+//! DSpace-style login: password → JWT in the Authorization header, used like an API token;
+//! logout and new passwords ending sessions; expired and revoked API tokens refused.
 
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, BACKENDS};
+use crate::helpers::{spawn_app, TestApp, BACKENDS};
 
 #[actix_web::test]
 async fn password_login_issues_a_working_jwt() {
@@ -90,5 +91,183 @@ async fn password_login_issues_a_working_jwt() {
             .await
             .unwrap();
         assert_eq!(res.status(), 204);
+    }
+}
+
+/// Sets `name`'s password the way `processd user add NAME --password-stdin` does.
+async fn set_password(app: &TestApp, name: &'static str, password: &'static str) {
+    let store = app.app.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let hash = process_http::service::authn::hash_password(password).unwrap();
+        assert!(store.set_password_hash(name, &hash).unwrap());
+    })
+    .await
+    .unwrap();
+}
+
+/// Logs in and returns the JWT, or the status when the login is refused.
+async fn login(app: &TestApp, user: &str, password: &str) -> Result<String, u16> {
+    let res = app
+        .post("/api/authn/login", None)
+        .form(&[("user", user), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    if res.status() != 200 {
+        return Err(res.status().as_u16());
+    }
+    let header = res.headers()["authorization"].to_str().unwrap();
+    Ok(header.strip_prefix("Bearer ").unwrap().to_owned())
+}
+
+async fn status_of(app: &TestApp, token: &str) -> u16 {
+    app.get("/api/authn/status", Some(token))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[actix_web::test]
+async fn logout_ends_every_session_of_the_user_and_only_theirs() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        set_password(&app, "alice", "correct horse").await;
+        set_password(&app, "bob", "battery staple").await;
+        let older = login(&app, "alice", "correct horse").await.unwrap();
+        let current = login(&app, "alice", "correct horse").await.unwrap();
+        let bobs = login(&app, "bob", "battery staple").await.unwrap();
+        for jwt in [&older, &current, &bobs] {
+            assert_eq!(status_of(&app, jwt).await, 200);
+        }
+
+        let res = app
+            .post("/api/authn/logout", Some(&current))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        // The JWT it was called with and the older one are both cut off.
+        for jwt in [&current, &older] {
+            assert_eq!(status_of(&app, jwt).await, 401);
+            let res = app
+                .get("/api/system/processes/search/own", Some(jwt))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 401);
+        }
+        // Bob's session and alice's API token are not sessions of hers.
+        assert_eq!(status_of(&app, &bobs).await, 200);
+        assert_eq!(status_of(&app, &app.alice).await, 200);
+
+        // Logging out again, or anonymously, has nothing left to end.
+        for token in [Some(current.as_str()), None] {
+            let res = app.post("/api/authn/logout", token).send().await.unwrap();
+            assert_eq!(res.status(), 204);
+        }
+        assert_eq!(status_of(&app, &bobs).await, 200);
+
+        // A fresh login works.
+        let fresh = login(&app, "alice", "correct horse").await.unwrap();
+        let status: Value = app
+            .get("/api/authn/status", Some(&fresh))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(status["_embedded"]["eperson"]["name"], "alice");
+    }
+}
+
+#[actix_web::test]
+async fn a_new_password_ends_sessions_begun_with_the_old_one() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        set_password(&app, "alice", "old password").await;
+        let jwt = login(&app, "alice", "old password").await.unwrap();
+        assert_eq!(status_of(&app, &jwt).await, 200);
+
+        set_password(&app, "alice", "new password").await;
+        assert_eq!(status_of(&app, &jwt).await, 401);
+        assert_eq!(login(&app, "alice", "old password").await, Err(401));
+        let fresh = login(&app, "alice", "new password").await.unwrap();
+        assert_eq!(status_of(&app, &fresh).await, 200);
+    }
+}
+
+#[actix_web::test]
+async fn expired_and_revoked_tokens_are_refused_and_demoted_admins_lose_admin_calls() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        let store = app.app.store.clone();
+        let (expired, lasting, listed) = tokio::task::spawn_blocking(move || {
+            let now = time::OffsetDateTime::now_utc();
+            let alice = store.user_by_name("alice").unwrap().unwrap();
+            let expired = store
+                .create_token(alice.id, now, Some(now - time::Duration::seconds(1)))
+                .unwrap();
+            let lasting = store
+                .create_token(alice.id, now, Some(now + time::Duration::hours(1)))
+                .unwrap();
+            (
+                expired,
+                lasting,
+                store.list_tokens("alice").unwrap().unwrap(),
+            )
+        })
+        .await
+        .unwrap();
+        assert_eq!(listed.len(), 3, "{listed:?}");
+
+        let res = app
+            .get("/api/system/processes/search/own", Some(&expired))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "like an unknown token");
+        assert!(res.headers().contains_key("www-authenticate"));
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "unauthorized", "{body}");
+        assert_eq!(status_of(&app, &lasting).await, 200);
+        assert_eq!(status_of(&app, &app.alice).await, 200);
+
+        // Revoking the first token (the one the harness issued) cuts it off, and only it.
+        let store = app.app.store.clone();
+        let first = listed[0].id;
+        let revoked =
+            tokio::task::spawn_blocking(move || store.revoke_token("alice", first).unwrap())
+                .await
+                .unwrap();
+        assert!(revoked);
+        assert_eq!(status_of(&app, &app.alice).await, 401);
+        assert_eq!(status_of(&app, &lasting).await, 200);
+
+        // An admin demoted keeps the account but loses admin-only calls.
+        let by_property = "/api/system/processes/search/byProperty";
+        let res = app.get(by_property, Some(&app.admin)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let store = app.app.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let change = process_store::UserChange {
+                admin: Some(false),
+                ..Default::default()
+            };
+            store.update_user("admin", &change).unwrap().unwrap()
+        })
+        .await
+        .unwrap();
+        let res = app.get(by_property, Some(&app.admin)).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+        assert_eq!(status_of(&app, &app.admin).await, 200);
     }
 }

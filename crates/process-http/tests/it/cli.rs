@@ -410,3 +410,217 @@ async fn processd_bind_overrides_the_config_file() {
         "nothing listens on the config file's port"
     );
 }
+
+/// `processd user ARGS... --config FILE`; asserts success and returns stdout.
+fn user_cmd(dir: &Path, config: &Path, args: &[&str]) -> String {
+    let out = run(processd(dir)
+        .arg("user")
+        .args(args)
+        .arg("--config")
+        .arg(config));
+    assert!(out.status.success(), "user {args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// `processd user ARGS... --config FILE`, expected to fail; returns stderr.
+fn user_cmd_fails(dir: &Path, config: &Path, args: &[&str]) -> String {
+    let out = run(processd(dir)
+        .arg("user")
+        .args(args)
+        .arg("--config")
+        .arg(config));
+    assert!(!out.status.success(), "user {args:?} should fail");
+    assert!(out.stdout.is_empty(), "{args:?}: {}", text(&out.stdout));
+    text(&out.stderr)
+}
+
+/// The fields of a `user token list` line: the id, then `key=value` pairs.
+fn token_fields(line: &str) -> (i64, std::collections::HashMap<String, String>) {
+    let mut parts = line.split(' ');
+    let id = parts.next().unwrap().parse().unwrap();
+    let fields = parts
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or_else(|| panic!("{line}"));
+            (k.to_owned(), v.to_owned())
+        })
+        .collect();
+    (id, fields)
+}
+
+#[actix_web::test]
+async fn tokens_are_listed_revoked_and_expire_and_admins_can_be_demoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "127.0.0.1:0");
+    let d = dir.path();
+    let first = user_add(d, &config, "root", &["--admin"]);
+    let expiring = user_add(d, &config, "root", &["--expires-in", "30d"]);
+    let added = user_cmd(d, &config, &["token", "add", "root", "--expires-in", "1h"]);
+    let lines: Vec<&str> = added.lines().collect();
+    assert_eq!(lines.len(), 1, "{added:?}");
+    let third = lines[0].to_owned();
+    assert!(third.starts_with("pd_"), "{third}");
+    let carol = user_add(d, &config, "carol", &[]);
+    let carol_too = user_cmd(d, &config, &["token", "add", "carol"])
+        .trim_end()
+        .to_owned();
+
+    // One line per token, oldest first, with no secret in it.
+    let listed = user_cmd(d, &config, &["token", "list", "root"]);
+    let rows: Vec<_> = listed.lines().map(token_fields).collect();
+    assert_eq!(rows.len(), 3, "{listed}");
+    for token in [&first, &expiring, &third, &carol] {
+        assert!(!listed.contains(&token[3..]), "{listed}");
+    }
+    assert!(rows[0].0 < rows[1].0 && rows[1].0 < rows[2].0, "{listed}");
+    for (_, fields) in &rows {
+        let created = &fields["created"];
+        assert!(created.ends_with('Z') && created.len() == 20, "{listed}");
+        assert_eq!(fields["last_used"], "never", "{listed}");
+    }
+    assert_eq!(rows[0].1["expires"], "never");
+    let in_30d = time::OffsetDateTime::now_utc() + time::Duration::days(30);
+    assert!(
+        rows[1].1["expires"].starts_with(&in_30d.date().to_string()),
+        "{listed}"
+    );
+    assert_ne!(rows[2].1["expires"], "never");
+
+    // Mistakes fail with a message and change nothing.
+    for args in [
+        &["token", "list", "nobody"][..],
+        &["token", "add", "nobody"],
+        &["token", "revoke", "root"],
+        &["token", "revoke", "root", "1", "--all"],
+        &["token", "revoke", "carol", &rows[0].0.to_string()],
+        &["token", "add", "root", "--expires-in", "soon"],
+        &["set", "root"],
+        &["set", "nobody", "--no-admin"],
+        &["set", "root", "--admin", "--no-admin"],
+    ] {
+        let stderr = user_cmd_fails(d, &config, args);
+        assert!(
+            !stderr.is_empty() && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(user_cmd(d, &config, &["token", "list", "root"]), listed);
+
+    let mut server = serve(d, &config, &[]);
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &mut server).await;
+    let base = server.base();
+    let get = |path: &str, token: &str| {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+    };
+    let by_property = "/api/system/processes/search/byProperty";
+    for token in [&first, &expiring, &third] {
+        assert_eq!(get(by_property, token).await.unwrap().status(), 200);
+    }
+    // The use shows in the list.
+    let used = user_cmd(d, &config, &["token", "list", "root"]);
+    assert!(
+        used.lines()
+            .all(|l| token_fields(l).1["last_used"].ends_with('Z')),
+        "{used}"
+    );
+
+    // Revoking one token cuts it off at once, the running server included.
+    user_cmd(
+        d,
+        &config,
+        &["token", "revoke", "root", &rows[0].0.to_string()],
+    );
+    assert_eq!(get(by_property, &first).await.unwrap().status(), 401);
+    assert_eq!(get(by_property, &expiring).await.unwrap().status(), 200);
+    let left = user_cmd(d, &config, &["token", "list", "root"]);
+    assert_eq!(left.lines().count(), 2, "{left}");
+
+    // Demoted, root keeps its tokens but not the admin-only calls; promoted again, it has them.
+    assert!(user_cmd(d, &config, &["set", "root", "--no-admin"]).is_empty());
+    assert_eq!(get(by_property, &expiring).await.unwrap().status(), 403);
+    assert_eq!(
+        get("/api/authn/status", &expiring).await.unwrap().status(),
+        200
+    );
+    user_cmd(d, &config, &["set", "root", "--admin"]);
+    assert_eq!(get(by_property, &third).await.unwrap().status(), 200);
+
+    // Groups come and go.
+    let lab_scripts = "/api/system/scripts/lab-only";
+    assert_eq!(get(lab_scripts, &carol).await.unwrap().status(), 403);
+    user_cmd(d, &config, &["set", "carol", "--group", "lab"]);
+    assert_eq!(get(lab_scripts, &carol).await.unwrap().status(), 200);
+    user_cmd(d, &config, &["set", "carol", "--no-group", "lab"]);
+    assert_eq!(get(lab_scripts, &carol).await.unwrap().status(), 403);
+
+    // --all revokes every token of that user and no one else's.
+    user_cmd(d, &config, &["token", "revoke", "carol", "--all"]);
+    for token in [&carol, &carol_too] {
+        assert_eq!(get("/api/authn/status", token).await.unwrap().status(), 401);
+    }
+    assert!(user_cmd(d, &config, &["token", "list", "carol"]).is_empty());
+    assert_eq!(get(by_property, &third).await.unwrap().status(), 200);
+}
+
+/// `processd user add NAME --password-stdin` with `password` on standard input.
+fn set_password(dir: &Path, config: &Path, name: &str, password: &str) {
+    use std::io::Write;
+    let mut child = processd(dir)
+        .args(["user", "add", name, "--password-stdin", "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[actix_web::test]
+async fn a_new_password_from_the_cli_ends_older_login_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "127.0.0.1:0");
+    set_password(dir.path(), &config, "editor", "first secret");
+    let mut server = serve(dir.path(), &config, &[]);
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &mut server).await;
+    let base = server.base();
+    let login = |password: &'static str| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let res = client
+                .post(format!("{base}/api/authn/login"))
+                .form(&[("user", "editor"), ("password", password)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.headers()["authorization"].to_str().unwrap().to_owned()
+        }
+    };
+    let status = |authorization: String| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            client
+                .get(format!("{base}/api/authn/status"))
+                .header("Authorization", authorization)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let old = login("first secret").await;
+    assert_eq!(status(old.clone()).await, 200);
+    set_password(dir.path(), &config, "editor", "second secret");
+    assert_eq!(status(old).await, 401);
+    let fresh = login("second secret").await;
+    assert_eq!(status(fresh).await, 200);
+}

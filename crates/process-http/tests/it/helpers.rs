@@ -357,7 +357,7 @@ async fn spawn(
             let user = store
                 .upsert_user(name, admin, &groups, now)
                 .unwrap_or_else(|e| panic!("{backend}: user {name}: {e}"));
-            let token = store.create_token(user.id, now);
+            let token = store.create_token(user.id, now, None);
             tokens.push(token.unwrap_or_else(|e| panic!("{backend}: token: {e}")));
         }
         (tokens[0].clone(), tokens[1].clone(), tokens[2].clone())

@@ -108,7 +108,7 @@ fn concurrent_user_and_token_writes() {
                             .upsert_user(&name, t % 2 == 0, &groups, at(0))
                             .unwrap_or_else(|e| panic!("{}: upsert: {e}", store.backend()));
                         let token = store
-                            .create_token(user.id, at(0))
+                            .create_token(user.id, at(0), None)
                             .unwrap_or_else(|e| panic!("{}: token: {e}", store.backend()));
                         (user, token)
                     })
@@ -121,7 +121,10 @@ fn concurrent_user_and_token_writes() {
             assert_eq!(user.admin, t % 2 == 0);
             assert_eq!(user.groups, [format!("g{t}")]);
             assert_eq!(store.get_user(user.id).unwrap().as_ref(), Some(user));
-            assert_eq!(store.user_by_token(token).unwrap().as_ref(), Some(user));
+            assert_eq!(
+                store.user_by_token(token, at(0)).unwrap().as_ref(),
+                Some(user)
+            );
         }
     });
 }

@@ -41,6 +41,39 @@ fn migrations_go_up_down_and_up_again() {
 }
 
 #[test]
+fn token_management_keeps_tokens_across_its_down_and_up() {
+    each_database(|store| {
+        store.migrate().unwrap();
+        let alice = user(store, "alice");
+        let lasting = store.create_token(alice.id, at(1), None).unwrap();
+        let expiring = store.create_token(alice.id, at(2), Some(at(100))).unwrap();
+
+        let reverted = store.revert_last_migration().unwrap();
+        // A newer migration must revert its way down to this one first.
+        assert_eq!(
+            reverted, "20261202000006",
+            "2026-12-02-000006_token_management"
+        );
+        assert_eq!(store.migrate().unwrap().len(), 1);
+
+        // A token without expiry survives with a fresh id; one that was to expire does not
+        // (the old schema would have kept it for ever).
+        assert_eq!(
+            store.user_by_token(&lasting, at(3)).unwrap(),
+            Some(alice.clone())
+        );
+        assert_eq!(store.user_by_token(&expiring, at(3)).unwrap(), None);
+        let tokens = store.list_tokens("alice").unwrap().unwrap();
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].creation_time, at(1));
+        // New tokens and session versions work on the rebuilt table.
+        let next = store.create_token(alice.id, at(4), None).unwrap();
+        assert!(store.user_by_token(&next, at(5)).unwrap().is_some());
+        assert!(store.end_sessions(alice.id).unwrap());
+    });
+}
+
+#[test]
 fn unknown_database_urls_are_refused() {
     let dir = tempfile::TempDir::new().unwrap();
     for url in ["mysql://localhost/x", "sqlite://", "/tmp/x.db"] {
