@@ -238,13 +238,14 @@ mod tests {
         let oid = owner.user_id();
         let hidden = |c: &Caller| Err(missing(c));
         // (caller, owner, policy, capability presented, expected)
-        let cases: &[(
-            &Caller,
+        type Case<'a> = (
+            &'a Caller,
             Option<UserId>,
             AnonymousAccess,
             bool,
             Result<(), Denied>,
-        )] = &[
+        );
+        let cases: &[Case] = &[
             (&owner, oid, Capability, false, Ok(())),
             (&admin, oid, Capability, false, Ok(())),
             (&other, oid, Capability, false, hidden(&other)),

@@ -586,6 +586,7 @@ mandatory = true
             ("login_attempts = 0", "no login attempts"),
             ("archive_stall_timeout = \"soon\"", "stall duration"),
             ("confine_scripts = \"maybe\"", "confine mode"),
+            ("anonymous_process_access = \"open\"", "anonymous access"),
             ("script_read_paths = [\"relative/dir\"]", "relative path"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script.parameter]]\nname = \"-f\"\ntype = \"blob\"", "type"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script]]\nname = \"x\"\ncommand = [\"a\"]", "duplicate"),
@@ -601,6 +602,7 @@ mandatory = true
         assert_eq!(c.login_window, Duration::from_secs(60));
         assert_eq!(c.metrics_allowed, MetricsAllowed::Anyone);
         assert!(c.trusted_origins.is_empty());
+        assert_eq!(c.anonymous_process_access, AnonymousAccess::Capability);
         let c = Config::parse(
             SAMPLE,
             Path::new("."),
@@ -609,9 +611,11 @@ mandatory = true
                 ("PROCESSD_BODY_IDLE_TIMEOUT", "5s"),
                 ("PROCESSD_METRICS_ALLOWED", "admin"),
                 ("PROCESSD_TRUSTED_ORIGINS", r#"["https://ui.example.org"]"#),
+                ("PROCESSD_ANONYMOUS_PROCESS_ACCESS", "public"),
             ]),
         )
         .unwrap();
+        assert_eq!(c.anonymous_process_access, AnonymousAccess::Public);
         assert_eq!(c.max_archives, 3);
         assert_eq!(c.body_idle_timeout, Duration::from_secs(5));
         assert_eq!(c.metrics_allowed, MetricsAllowed::Admin);
