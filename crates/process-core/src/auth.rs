@@ -62,23 +62,69 @@ pub fn may_start(caller: &Caller, script: &Script) -> Result<(), Denied> {
     }
 }
 
-/// May `caller` see, follow, stop or delete a process owned by `owner` (None: started
-/// anonymously)? Admins see everything, users their own, and anyone the anonymous ones. The
-/// answer for someone else's process is the same as for a missing one, so ids leak nothing:
-/// anonymous callers are asked to log in, users are told it does not exist.
-pub fn may_access(caller: &Caller, owner: Option<UserId>) -> Result<(), Denied> {
-    match (caller, owner) {
-        (_, None) => Ok(()),
-        (Caller::User(u), _) if u.admin => Ok(()),
-        (Caller::User(u), Some(o)) if u.id == o => Ok(()),
-        (Caller::User(_), Some(_)) => Err(Denied::Hidden),
-        (Caller::Anonymous, Some(_)) => Err(Denied::Unauthenticated),
+/// Who may see a process started anonymously: the `anonymous_process_access` setting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AnonymousAccess {
+    /// Only whoever presents the capability its launch answered with (and admins): process
+    /// ids are sequential, so anything weaker lets anyone read every anonymous process.
+    #[default]
+    Capability,
+    /// Everyone, as if published: for sites whose anonymous scripts produce nothing private.
+    Public,
+}
+
+impl AnonymousAccess {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Capability => "capability",
+            Self::Public => "public",
+        }
     }
 }
 
+impl std::str::FromStr for AnonymousAccess {
+    type Err = crate::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "capability" => Ok(Self::Capability),
+            "public" => Ok(Self::Public),
+            other => Err(crate::ParseError::new(
+                "anonymous_process_access",
+                other,
+                "capability or public",
+            )),
+        }
+    }
+}
+
+/// May `caller` see or follow a process owned by `owner` (None: started anonymously)?
+/// Admins see everything and users their own. A process started anonymously belongs to
+/// nobody: it is seen by whoever presents its capability (`capability_matches`), or by
+/// everyone when the site made anonymous processes `Public`. The answer for a process the
+/// caller may not see is the one for a missing process (`missing`), so ids leak nothing.
+pub fn may_access(
+    caller: &Caller,
+    owner: Option<UserId>,
+    anonymous: AnonymousAccess,
+    capability_matches: bool,
+) -> Result<(), Denied> {
+    match (caller, owner) {
+        (Caller::User(u), _) if u.admin => Ok(()),
+        (Caller::User(u), Some(o)) if u.id == o => Ok(()),
+        (_, None) if capability_matches || anonymous == AnonymousAccess::Public => Ok(()),
+        _ => Err(missing(caller)),
+    }
+}
+
+/// May `caller` see something only its owner and admins see (an upload session)?
+pub fn may_access_owned(caller: &Caller, owner: UserId) -> Result<(), Denied> {
+    may_access(caller, Some(owner), AnonymousAccess::Capability, false)
+}
+
 /// May `caller` stop or delete a process it can see? The owner and admins may; a process
-/// started anonymously belongs to nobody, so only an admin may end or remove it (anyone
-/// could otherwise stop anyone's anonymous work).
+/// started anonymously belongs to nobody, so only an admin may end or remove it: its
+/// capability is for reading, and travels in links that get shared.
 pub fn may_modify(caller: &Caller, owner: Option<UserId>) -> Result<(), Denied> {
     match (caller, owner) {
         (Caller::User(u), _) if u.admin => Ok(()),
@@ -184,30 +230,63 @@ mod tests {
 
     #[test]
     fn access_rules() {
+        use AnonymousAccess::{Capability, Public};
         let owner = user(false, &[]);
         let other = user(false, &[]);
         let admin = user(true, &[]);
+        let anon = Caller::Anonymous;
         let oid = owner.user_id();
-        assert_eq!(may_access(&owner, oid), Ok(()));
-        assert_eq!(may_access(&admin, oid), Ok(()));
-        assert_eq!(may_access(&other, oid), Err(Denied::Hidden));
+        let hidden = |c: &Caller| Err(missing(c));
+        // (caller, owner, policy, capability presented, expected)
+        type Case<'a> = (
+            &'a Caller,
+            Option<UserId>,
+            AnonymousAccess,
+            bool,
+            Result<(), Denied>,
+        );
+        let cases: &[Case] = &[
+            (&owner, oid, Capability, false, Ok(())),
+            (&admin, oid, Capability, false, Ok(())),
+            (&other, oid, Capability, false, hidden(&other)),
+            (&other, oid, Public, true, hidden(&other)),
+            (&anon, oid, Public, true, hidden(&anon)),
+            // Anonymous processes: the capability opens them, the policy may publish them.
+            (&anon, None, Capability, false, hidden(&anon)),
+            (&anon, None, Capability, true, Ok(())),
+            (&anon, None, Public, false, Ok(())),
+            (&other, None, Capability, false, hidden(&other)),
+            (&other, None, Capability, true, Ok(())),
+            (&other, None, Public, false, Ok(())),
+            (&admin, None, Capability, false, Ok(())),
+        ];
+        for (caller, owner, policy, presented, expected) in cases {
+            assert_eq!(
+                may_access(caller, *owner, *policy, *presented),
+                *expected,
+                "{caller:?} {owner:?} {policy:?} {presented}"
+            );
+        }
+        assert_eq!(missing(&other), Denied::Hidden);
+        assert_eq!(missing(&anon), Denied::Unauthenticated);
+        assert_eq!(may_access_owned(&owner, oid.unwrap()), Ok(()));
+        assert_eq!(may_access_owned(&other, oid.unwrap()), Err(Denied::Hidden));
         assert_eq!(
-            may_access(&Caller::Anonymous, oid),
+            may_access_owned(&anon, oid.unwrap()),
             Err(Denied::Unauthenticated)
         );
-        assert_eq!(may_access(&Caller::Anonymous, None), Ok(()));
-        assert_eq!(may_access(&other, None), Ok(()));
-        assert_eq!(missing(&other), Denied::Hidden);
         assert_eq!(may_modify(&owner, oid), Ok(()));
         assert_eq!(may_modify(&admin, oid), Ok(()));
         assert_eq!(may_modify(&admin, None), Ok(()));
         assert_eq!(may_modify(&other, oid), Err(Denied::Hidden));
         assert_eq!(may_modify(&other, None), Err(Denied::Forbidden));
+        assert_eq!(may_modify(&anon, None), Err(Denied::Unauthenticated));
         assert_eq!(
-            may_modify(&Caller::Anonymous, None),
-            Err(Denied::Unauthenticated)
+            "capability".parse::<AnonymousAccess>(),
+            Ok(AnonymousAccess::Capability)
         );
-        assert_eq!(missing(&Caller::Anonymous), Denied::Unauthenticated);
+        assert_eq!("public".parse::<AnonymousAccess>(), Ok(Public));
+        assert!("open".parse::<AnonymousAccess>().is_err());
     }
 
     #[test]

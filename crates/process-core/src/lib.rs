@@ -19,7 +19,7 @@ pub mod script;
 pub mod status;
 pub mod upload;
 
-pub use auth::{Caller, Denied, ListScope, User};
+pub use auth::{AnonymousAccess, Caller, Denied, ListScope, User};
 pub use error::ParseError;
 pub use file::ProcessFile;
 pub use ids::{FileId, ProcessId, UploadId, UserId};

@@ -29,6 +29,9 @@ pub struct Process {
     pub dependency_type: DependencyType,
     pub executor_job_id: Option<String>,
     pub output_truncated: bool,
+    /// For a process started anonymously, the SHA-256 (hex) of the capability its launch
+    /// answered with; the capability itself is never stored.
+    pub access_hash: Option<String>,
 }
 
 impl Process {
@@ -57,6 +60,7 @@ impl Process {
             dependency_type: DependencyType::AfterOk,
             executor_job_id: None,
             output_truncated: false,
+            access_hash: None,
         }
     }
 
@@ -108,6 +112,8 @@ pub struct NewProcess {
     pub not_before: Option<OffsetDateTime>,
     pub depends_on: Vec<ProcessId>,
     pub dependency_type: DependencyType,
+    /// See [`Process::access_hash`].
+    pub access_hash: Option<String>,
 }
 
 #[cfg(test)]

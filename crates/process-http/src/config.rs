@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use process_core::script::parse_duration;
-use process_core::{Catalog, ParamType, ParameterSpec, Principal, Script, ScriptName};
+use process_core::{
+    AnonymousAccess, Catalog, ParamType, ParameterSpec, Principal, Script, ScriptName,
+};
 use process_runner::{ConfineMode, ContainConfig};
 use serde::Deserialize;
 
@@ -62,6 +64,7 @@ struct RawConfig {
     script_read_paths: Option<Vec<PathBuf>>,
     script_write_paths: Option<Vec<PathBuf>>,
     run_as: Option<String>,
+    anonymous_process_access: Option<String>,
     #[serde(default)]
     script: Vec<RawScript>,
 }
@@ -99,6 +102,7 @@ const KEYS: &[&str] = &[
     "script_read_paths",
     "script_write_paths",
     "run_as",
+    "anonymous_process_access",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -191,6 +195,9 @@ pub struct Config {
     pub max_depends_on: usize,
     /// Most `parameter.<name>` filters one listing may carry.
     pub max_parameter_filters: usize,
+    /// Who sees a process started anonymously: whoever presents the capability its launch
+    /// answered with (the default), or everyone (`public`).
+    pub anonymous_process_access: AnonymousAccess,
     /// Login attempts a client address, and an account, may make per `login_window`.
     pub login_attempts: u32,
     pub login_window: Duration,
@@ -329,6 +336,12 @@ impl Config {
             jwt_key_file: raw.jwt_key_file.map(absolute),
             max_depends_on: raw.max_depends_on.unwrap_or(100),
             max_parameter_filters: raw.max_parameter_filters.unwrap_or(20),
+            anonymous_process_access: match raw.anonymous_process_access.as_deref() {
+                Some(s) => s
+                    .parse()
+                    .map_err(|e: process_core::ParseError| invalid(e.to_string()))?,
+                None => AnonymousAccess::default(),
+            },
             login_attempts,
             login_window: duration(raw.login_window, 60)?,
             login_max_concurrent_hashes,
@@ -576,6 +589,7 @@ mandatory = true
             ("login_attempts = 0", "no login attempts"),
             ("archive_stall_timeout = \"soon\"", "stall duration"),
             ("confine_scripts = \"maybe\"", "confine mode"),
+            ("anonymous_process_access = \"open\"", "anonymous access"),
             ("script_read_paths = [\"relative/dir\"]", "relative path"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script.parameter]]\nname = \"-f\"\ntype = \"blob\"", "type"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script]]\nname = \"x\"\ncommand = [\"a\"]", "duplicate"),
@@ -591,6 +605,7 @@ mandatory = true
         assert_eq!(c.login_window, Duration::from_secs(60));
         assert_eq!(c.metrics_allowed, MetricsAllowed::Anyone);
         assert!(c.trusted_origins.is_empty());
+        assert_eq!(c.anonymous_process_access, AnonymousAccess::Capability);
         let c = Config::parse(
             SAMPLE,
             Path::new("."),
@@ -599,9 +614,11 @@ mandatory = true
                 ("PROCESSD_BODY_IDLE_TIMEOUT", "5s"),
                 ("PROCESSD_METRICS_ALLOWED", "admin"),
                 ("PROCESSD_TRUSTED_ORIGINS", r#"["https://ui.example.org"]"#),
+                ("PROCESSD_ANONYMOUS_PROCESS_ACCESS", "public"),
             ]),
         )
         .unwrap();
+        assert_eq!(c.anonymous_process_access, AnonymousAccess::Public);
         assert_eq!(c.max_archives, 3);
         assert_eq!(c.body_idle_timeout, Duration::from_secs(5));
         assert_eq!(c.metrics_allowed, MetricsAllowed::Admin);

@@ -1,5 +1,6 @@
-//! Request parts parsed once at the edge: the id in a process or bitstream path, and which
-//! form of the console output the client accepts.
+//! Request parts parsed once at the edge: the id in a process or bitstream path, the
+//! capability presented for an anonymous process, and which form of the console output the
+//! client accepts.
 
 use std::future::{ready, Ready};
 use std::str::FromStr;
@@ -7,8 +8,9 @@ use std::str::FromStr;
 use actix_web::http::header::{Accept, Header};
 use actix_web::{FromRequest, HttpRequest};
 use process_core::auth::missing;
-use process_core::{Caller, FileId, ProcessId};
+use process_core::{Caller, FileId, Process, ProcessId};
 
+use crate::capability::{self, Capability};
 use crate::error::ApiError;
 
 /// The `{id}` of a process route. A segment that is no process id (`abc`, `0`, `-1`) is not a
@@ -54,6 +56,59 @@ impl FromRequest for BitstreamPath {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(Ok(Self(segment(req, "uuid"))))
+    }
+}
+
+/// The capability a request presents for a process started anonymously: the
+/// `X-Process-Access` header, else the `access` query parameter. It is only compared (as a
+/// digest, through `auth::may_access`), and carried on in the links of an answer about the
+/// process it opens, so a client following links keeps its access.
+pub struct ProcessAccess(Option<Capability>);
+
+impl ProcessAccess {
+    /// Does the presented capability open `process`?
+    pub fn opens(&self, process: &Process) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|c| c.opens(process.access_hash.as_deref()))
+    }
+
+    /// The capability to carry in the links of an answer about `process`: only one that opens
+    /// it, never whatever a client sent.
+    pub fn carried(&self, process: &Process) -> Option<&str> {
+        self.0
+            .as_ref()
+            .filter(|c| c.opens(process.access_hash.as_deref()))
+            .map(|c| c.value.as_str())
+    }
+
+    fn of_request(req: &HttpRequest) -> Self {
+        let header = req
+            .headers()
+            .get(capability::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let query = || {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                .ok()?
+                .into_iter()
+                .find(|(k, _)| k == capability::QUERY)
+                .map(|(_, v)| v)
+        };
+        Self(
+            header
+                .or_else(query)
+                .and_then(|v| Capability::presented(&v)),
+        )
+    }
+}
+
+impl FromRequest for ProcessAccess {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(Ok(Self::of_request(req)))
     }
 }
 

@@ -72,6 +72,24 @@ impl PageLinks {
     }
 }
 
+/// `href` carrying the capability of an anonymous process (when the answer is about one the
+/// caller opened with it), so a client that follows the link keeps its access.
+pub fn with_access(href: String, access: Option<&str>) -> String {
+    if access.is_none() {
+        return href;
+    }
+    let sep = if href.contains('?') { '&' } else { '?' };
+    format!("{href}{sep}{}", access_query(access))
+}
+
+/// `access=<capability>`, or nothing: the query that `with_access` adds (a capability is hex,
+/// so it needs no escaping).
+pub fn access_query(access: Option<&str>) -> String {
+    access
+        .map(|a| format!("{}={a}", crate::capability::QUERY))
+        .unwrap_or_default()
+}
+
 /// RFC 3339 in UTC, as the API writes every time.
 pub fn timestamp(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod capability;
 pub mod config;
 pub mod error;
 pub mod extract;

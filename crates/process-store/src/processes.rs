@@ -29,6 +29,7 @@ struct NewProcessRow<'a> {
     creation_time: i64,
     not_before: Option<i64>,
     dependency_type: &'a str,
+    access_hash: Option<&'a str>,
 }
 
 #[derive(Insertable)]
@@ -199,6 +200,7 @@ pub(crate) fn insert_process(
         creation_time: to_micros(new.creation_time),
         not_before: new.not_before.map(to_micros),
         dependency_type: new.dependency_type.as_str(),
+        access_hash: new.access_hash.as_deref(),
     };
     let id: i64 = dispatch!(conn, |c| diesel::insert_into(p::table)
         .values(&row)

@@ -27,6 +27,7 @@ pub struct ProcessRow {
     pub dependency_type: String,
     pub executor_job_id: Option<String>,
     pub output_truncated: bool,
+    pub access_hash: Option<String>,
 }
 
 impl ProcessRow {
@@ -55,6 +56,7 @@ impl ProcessRow {
         p.dependency_type = self.dependency_type.parse()?;
         p.executor_job_id = self.executor_job_id;
         p.output_truncated = self.output_truncated;
+        p.access_hash = self.access_hash;
         Ok(p)
     }
 }

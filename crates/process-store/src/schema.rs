@@ -45,6 +45,7 @@ diesel::table! {
         dependency_type -> Text,
         executor_job_id -> Nullable<Text>,
         output_truncated -> Bool,
+        access_hash -> Nullable<Text>,
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use process_core::ProcessFile;
 use serde::Serialize;
 
-use crate::hal::Link;
+use crate::hal::{with_access, Link};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MetadataValue {
@@ -63,7 +63,12 @@ pub struct BitstreamResource {
 }
 
 impl BitstreamResource {
-    pub fn from_file(f: &ProcessFile, expiry: Option<time::OffsetDateTime>) -> Self {
+    /// The resource; `access` is the capability of its process that its links carry.
+    pub fn from_file(
+        f: &ProcessFile,
+        expiry: Option<time::OffsetDateTime>,
+        access: Option<&str>,
+    ) -> Self {
         let this = format!("/api/core/bitstreams/{}", f.id);
         let mut metadata = BTreeMap::new();
         let name = crate::names::shown(&f.name);
@@ -88,8 +93,8 @@ impl BitstreamResource {
             sequence_id: None,
             kind: "bitstream",
             links: BitstreamLinks {
-                content: Link::new(format!("{this}/content")),
-                this: Link::new(this),
+                content: Link::new(with_access(format!("{this}/content"), access)),
+                this: Link::new(with_access(this, access)),
             },
         }
     }

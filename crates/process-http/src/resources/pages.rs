@@ -4,7 +4,7 @@
 use process_core::{Caller, Page, Process, ProcessFile, Script, UploadDefinition};
 use serde::Serialize;
 
-use crate::hal::{Link, PageInfo, PageLinks};
+use crate::hal::{access_query, with_access, Link, PageInfo, PageLinks};
 use crate::resources::process::expiry;
 use crate::resources::upload::{UploadDefinitionResource, UPLOADS_PATH};
 use crate::resources::{BitstreamResource, ProcessResource, ScriptResource};
@@ -58,7 +58,7 @@ impl ProcessPage {
         Self::new(
             page.items
                 .iter()
-                .map(|p| ProcessResource::from_process(p, retention_days))
+                .map(|p| ProcessResource::from_process(p, retention_days, None))
                 .collect(),
             PageInfo::of(page),
             PageLinks::of(page, path, &query),
@@ -80,12 +80,14 @@ impl ScriptPage {
 }
 
 impl BitstreamPage {
-    /// A page of the files of `process`, of `filetype` when given.
+    /// A page of the files of `process`, of `filetype` when given; every link carries
+    /// `access`, the process's capability, when the caller opened it with one.
     pub fn of(
         process: &Process,
         filetype: Option<&str>,
         page: &Page<ProcessFile>,
         retention_days: Option<u32>,
+        access: Option<&str>,
     ) -> Self {
         let path = match filetype {
             Some(t) => format!("{}/files/{t}", ProcessResource::href(process)),
@@ -95,10 +97,10 @@ impl BitstreamPage {
         Self::new(
             page.items
                 .iter()
-                .map(|f| BitstreamResource::from_file(f, expiry))
+                .map(|f| BitstreamResource::from_file(f, expiry, access))
                 .collect(),
             PageInfo::of(page),
-            PageLinks::of(page, &path, ""),
+            PageLinks::of(page, &path, &access_query(access)),
         )
     }
 }
@@ -121,13 +123,14 @@ pub struct FiletypesResource {
 }
 
 impl FiletypesResource {
-    pub fn of(process: &Process, values: Vec<String>) -> Self {
+    pub fn of(process: &Process, values: Vec<String>, access: Option<&str>) -> Self {
+        let this = format!("{}/filetypes", ProcessResource::href(process));
         Self {
             id: "filetypes",
             values,
             kind: "filetypes",
             links: SelfLink {
-                this: Link::new(format!("{}/filetypes", ProcessResource::href(process))),
+                this: Link::new(with_access(this, access)),
             },
         }
     }

@@ -3,7 +3,7 @@
 use process_core::{Param, Process};
 use serde::Serialize;
 
-use crate::hal::{timestamp, Link};
+use crate::hal::{timestamp, with_access, Link};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ParameterResource {
@@ -55,6 +55,11 @@ pub struct ProcessResource {
     pub expiry_date: Option<String>,
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// Only in the answer to an anonymous launch: the capability that lets whoever presents it
+    /// (`X-Process-Access` header or `access` query parameter) see this process. Shown once;
+    /// the service keeps only its digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
     #[serde(rename = "_links")]
     pub links: ProcessLinks,
 }
@@ -71,8 +76,10 @@ impl ProcessResource {
         format!("/api/system/processes/{}", p.id)
     }
 
-    pub fn from_process(p: &Process, retention_days: Option<u32>) -> Self {
+    /// The resource; `access` is the capability its links carry (see `hal::with_access`).
+    pub fn from_process(p: &Process, retention_days: Option<u32>, access: Option<&str>) -> Self {
         let this = Self::href(p);
+        let link = |href: String| Link::new(with_access(href, access));
         Self {
             process_id: p.id.to_string(),
             user_id: p.owner.map(|u| u.to_string()),
@@ -92,12 +99,13 @@ impl ProcessResource {
             output_truncated: p.output_truncated,
             expiry_date: expiry(p, retention_days).map(timestamp),
             kind: "process",
+            access_token: None,
             links: ProcessLinks {
                 script: Link::new(format!("/api/system/scripts/{}", p.script)),
-                output: Link::new(format!("{this}/output")),
-                files: Link::new(format!("{this}/files")),
-                filetypes: Link::new(format!("{this}/filetypes")),
-                this: Link::new(this),
+                output: link(format!("{this}/output")),
+                files: link(format!("{this}/files")),
+                filetypes: link(format!("{this}/filetypes")),
+                this: link(this),
             },
         }
     }

@@ -5,7 +5,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::BitstreamPath;
+use crate::extract::{BitstreamPath, ProcessAccess};
 use crate::resources::pages::ErrorResource;
 use crate::resources::process::expiry;
 use crate::resources::responses::BitstreamErrors;
@@ -29,10 +29,12 @@ async fn get_bitstream(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     id: BitstreamPath,
+    access: ProcessAccess,
 ) -> Result<HttpResponse, ApiError> {
-    let (file, process) = files::visible(&state, &caller, id.id(&caller)?).await?;
+    let (file, process) = files::visible(&state, &caller, &access, id.id(&caller)?).await?;
     let expiry = expiry(&process, state.config.retention_days);
-    Ok(HttpResponse::Ok().json(BitstreamResource::from_file(&file, expiry)))
+    let body = BitstreamResource::from_file(&file, expiry, access.carried(&process));
+    Ok(HttpResponse::Ok().json(body))
 }
 
 #[utoipa::path(get, path = "/api/core/bitstreams/{uuid}/content", tag = "files",
@@ -54,9 +56,10 @@ async fn get_bitstream_content(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     id: BitstreamPath,
+    access: ProcessAccess,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (file, _) = files::visible(&state, &caller, id.id(&caller)?).await?;
+    let (file, _) = files::visible(&state, &caller, &access, id.id(&caller)?).await?;
     let mut res = download::serve(&state, &req, &file).await?;
     // Opened in a browser anyway, a script's output runs with no origin and no scripts.
     res.headers_mut().insert(

@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::ProcessPath;
+use crate::extract::{ProcessAccess, ProcessPath};
 use crate::limits::ClientAddr;
 use crate::resources::pages::{BitstreamPage, ErrorResource, FiletypesResource};
 use crate::resources::requests::{FiletypePath, Paging};
@@ -32,12 +32,14 @@ async fn list_files(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     id: ProcessPath,
+    access: ProcessAccess,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.id(&caller)?;
-    let (process, page) = files::list(&state, &caller, id, None, &paging).await?;
-    let retention = state.config.retention_days;
-    Ok(HttpResponse::Ok().json(BitstreamPage::of(&process, None, &page, retention)))
+    let (process, page) = files::list(&state, &caller, &access, id, None, &paging).await?;
+    let (retention, carried) = (state.config.retention_days, access.carried(&process));
+    let body = BitstreamPage::of(&process, None, &page, retention, carried);
+    Ok(HttpResponse::Ok().json(body))
 }
 
 #[utoipa::path(get, path = "/api/system/processes/{id}/files/{filetype}", tag = "files",
@@ -53,13 +55,14 @@ async fn list_files_of_type(
     Auth(caller): Auth,
     id: ProcessPath,
     path: web::Path<FiletypePath>,
+    access: ProcessAccess,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, filetype) = (id.id(&caller)?, path.into_inner().filetype);
     let of_type = Some(filetype.clone());
-    let (process, page) = files::list(&state, &caller, id, of_type, &paging).await?;
-    let retention = state.config.retention_days;
-    let body = BitstreamPage::of(&process, Some(&filetype), &page, retention);
+    let (process, page) = files::list(&state, &caller, &access, id, of_type, &paging).await?;
+    let (retention, carried) = (state.config.retention_days, access.carried(&process));
+    let body = BitstreamPage::of(&process, Some(&filetype), &page, retention, carried);
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -73,9 +76,11 @@ async fn list_filetypes(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     id: ProcessPath,
+    access: ProcessAccess,
 ) -> Result<HttpResponse, ApiError> {
-    let (process, values) = files::filetypes(&state, &caller, id.id(&caller)?).await?;
-    Ok(HttpResponse::Ok().json(FiletypesResource::of(&process, values)))
+    let (process, values) = files::filetypes(&state, &caller, &access, id.id(&caller)?).await?;
+    let body = FiletypesResource::of(&process, values, access.carried(&process));
+    Ok(HttpResponse::Ok().json(body))
 }
 
 #[utoipa::path(get, path = "/api/system/processes/{id}/archive", tag = "files", params(("id" = String, Path, description = "The processId")),
@@ -89,11 +94,12 @@ async fn get_archive(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     id: ProcessPath,
+    access: ProcessAccess,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.id(&caller)?;
     let addr = ClientAddr::of_request(&req);
-    let body = files::archive(&state, &caller, addr, id).await?;
+    let body = files::archive(&state, &caller, &access, addr, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/zip"))
         .insert_header(attachment(&format!("process-{id}.zip")))

@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{OutputForm, ProcessPath};
+use crate::extract::{OutputForm, ProcessAccess, ProcessPath};
 use crate::limits::ClientAddr;
 use crate::resources::pages::ErrorResource;
 use crate::resources::requests::OutputQuery;
@@ -41,12 +41,13 @@ async fn get_output(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     id: ProcessPath,
+    access: ProcessAccess,
     q: web::Query<OutputQuery>,
     form: OutputForm,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     // Visibility first: a hidden process answers 404 whatever the query says.
-    let process = processes::visible(&state, &caller, id.id(&caller)?).await?;
+    let process = processes::visible(&state, &caller, &access, id.id(&caller)?).await?;
     let range = q.range()?;
     let id = process.id;
     Ok(match form {

@@ -5,7 +5,7 @@ use actix_web::{delete, get, post, web, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::ProcessPath;
+use crate::extract::{ProcessAccess, ProcessPath};
 use crate::resources::pages::{ErrorResource, ProcessPage};
 use crate::resources::requests::{ListParams, ListQuery};
 use crate::resources::responses::{ListErrors, ProcessErrors};
@@ -91,10 +91,11 @@ async fn get_process(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     id: ProcessPath,
+    access: ProcessAccess,
 ) -> Result<HttpResponse, ApiError> {
-    let process = processes::visible(&state, &caller, id.id(&caller)?).await?;
-    let retention = state.config.retention_days;
-    Ok(HttpResponse::Ok().json(ProcessResource::from_process(&process, retention)))
+    let process = processes::visible(&state, &caller, &access, id.id(&caller)?).await?;
+    let (retention, carried) = (state.config.retention_days, access.carried(&process));
+    Ok(HttpResponse::Ok().json(ProcessResource::from_process(&process, retention, carried)))
 }
 
 #[utoipa::path(post, path = "/api/system/processes/{id}/stop", tag = "processes", params(("id" = String, Path, description = "The processId")),
@@ -108,10 +109,12 @@ async fn stop_process(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     id: ProcessPath,
+    access: ProcessAccess,
 ) -> Result<HttpResponse, ApiError> {
-    let process = processes::stop(&state, &caller, id.id(&caller)?).await?;
-    let retention = state.config.retention_days;
-    Ok(HttpResponse::Accepted().json(ProcessResource::from_process(&process, retention)))
+    let process = processes::stop(&state, &caller, &access, id.id(&caller)?).await?;
+    let (retention, carried) = (state.config.retention_days, access.carried(&process));
+    let body = ProcessResource::from_process(&process, retention, carried);
+    Ok(HttpResponse::Accepted().json(body))
 }
 
 #[utoipa::path(delete, path = "/api/system/processes/{id}", tag = "processes", params(("id" = String, Path, description = "The processId")),
@@ -125,7 +128,8 @@ async fn delete_process(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     id: ProcessPath,
+    access: ProcessAccess,
 ) -> Result<HttpResponse, ApiError> {
-    processes::delete(&state, &caller, id.id(&caller)?).await?;
+    processes::delete(&state, &caller, &access, id.id(&caller)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,6 +6,8 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::ProcessAccess;
+use crate::hal::with_access;
 use crate::resources::pages::{ErrorResource, ScriptPage};
 use crate::resources::requests::{LaunchForm, Paging};
 use crate::resources::responses::{LoginRequired, StreamedBodyErrors};
@@ -59,8 +61,8 @@ async fn get_script(
     params(("name" = String, Path, description = "The script to start")),
     request_body(content = LaunchForm, content_type = "multipart/form-data"),
     responses(
-        (status = 202, description = "Accepted; the new process", body = ProcessResource,
-            headers(("Location" = String, description = "The process's URL"))),
+        (status = 202, description = "Accepted; the new process (started anonymously: with its `accessToken`, which its links carry)", body = ProcessResource,
+            headers(("Location" = String, description = "The process's URL (started anonymously: with `?access=` and its capability)"))),
         (status = 400, description = "A parameter is missing, unknown or of the wrong type", body = ErrorResource),
         LoginRequired,
         (status = 403, description = "The caller may not start this script", body = ErrorResource),
@@ -77,12 +79,17 @@ async fn create_process(
     state: web::Data<AppState>,
     Auth(caller): Auth,
     name: web::Path<String>,
+    access: ProcessAccess,
     req: HttpRequest,
     payload: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let process = launch(&state, &caller, &name, &req, payload).await?;
+    let launched = launch(&state, &caller, &access, &name, &req, payload).await?;
+    let (process, capability) = (&launched.process, launched.capability.as_deref());
     let retention = state.config.retention_days;
+    let mut body = ProcessResource::from_process(process, retention, capability);
+    body.access_token = launched.capability.clone();
+    let location = with_access(ProcessResource::href(process), capability);
     Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, ProcessResource::href(&process)))
-        .json(ProcessResource::from_process(&process, retention)))
+        .insert_header((header::LOCATION, location))
+        .json(body))
 }

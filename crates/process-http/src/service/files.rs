@@ -10,6 +10,7 @@ use process_core::auth::missing;
 use process_core::{Caller, FileId, Page, Process, ProcessFile, ProcessId};
 
 use crate::error::ApiError;
+use crate::extract::ProcessAccess;
 use crate::limits::{CallerKey, CapKey, ClientAddr, Full};
 use crate::resources::requests::Paging;
 use crate::service::{archive, processes};
@@ -20,11 +21,12 @@ use crate::state::AppState;
 pub async fn list(
     state: &AppState,
     caller: &Caller,
+    access: &ProcessAccess,
     id: ProcessId,
     filetype: Option<String>,
     paging: &Paging,
 ) -> Result<(Process, Page<ProcessFile>), ApiError> {
-    let process = processes::visible(state, caller, id).await?;
+    let process = processes::visible(state, caller, access, id).await?;
     let request = paging.request()?;
     let of_type = filetype.clone();
     let page = state
@@ -43,9 +45,10 @@ pub async fn list(
 pub async fn filetypes(
     state: &AppState,
     caller: &Caller,
+    access: &ProcessAccess,
     id: ProcessId,
 ) -> Result<(Process, Vec<String>), ApiError> {
-    let process = processes::visible(state, caller, id).await?;
+    let process = processes::visible(state, caller, access, id).await?;
     let values = state.db(move |s| s.filetypes(id)).await?;
     Ok((process, values))
 }
@@ -54,13 +57,14 @@ pub async fn filetypes(
 pub async fn visible(
     state: &AppState,
     caller: &Caller,
+    access: &ProcessAccess,
     id: FileId,
 ) -> Result<(ProcessFile, Process), ApiError> {
     let file = state
         .db(move |s| s.get_file(id))
         .await?
         .ok_or_else(|| ApiError::from(missing(caller)))?;
-    let process = processes::visible(state, caller, file.process_id).await?;
+    let process = processes::visible(state, caller, access, file.process_id).await?;
     Ok((file, process))
 }
 
@@ -69,10 +73,11 @@ pub async fn visible(
 pub async fn archive(
     state: &AppState,
     caller: &Caller,
+    access: &ProcessAccess,
     addr: ClientAddr,
     id: ProcessId,
 ) -> Result<impl Stream<Item = io::Result<Bytes>> + use<>, ApiError> {
-    processes::visible(state, caller, id).await?;
+    processes::visible(state, caller, access, id).await?;
     let slot = state
         .archives
         .try_acquire(CapKey::Caller(CallerKey::of(caller, addr)))

@@ -18,7 +18,9 @@ use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::capability::Capability;
 use crate::error::ApiError;
+use crate::extract::ProcessAccess;
 use crate::service::body::{content_length, content_type, io_error, receive, too_large, Pace};
 use crate::service::uploads;
 use crate::state::AppState;
@@ -50,13 +52,23 @@ struct PropertyJson {
     value: Option<serde_json::Value>,
 }
 
+/// A stored process, with the capability to see it when it was started anonymously (shown
+/// to the launcher once; only its digest is stored).
+pub struct Launched {
+    pub process: Process,
+    pub capability: Option<String>,
+}
+
+/// Launches `script_name` for `caller`; `access` is the capability the request presented,
+/// which `dependsOn` may need (see `check_dependencies`).
 pub async fn launch(
     state: &AppState,
     caller: &Caller,
+    access: &ProcessAccess,
     script_name: &str,
     req: &HttpRequest,
     payload: Multipart,
-) -> Result<Process, ApiError> {
+) -> Result<Launched, ApiError> {
     if state.runner.is_draining() {
         return Err(ApiError::Unavailable("processd is shutting down".into()));
     }
@@ -95,7 +107,9 @@ pub async fn launch(
         .flat_map(|u| u.files.iter().map(|f| f.name.as_str()))
         .collect();
     let parameters = validate(script, &form.properties, &sent, &in_session)?;
-    check_dependencies(state, caller, &form.depends_on).await?;
+    check_dependencies(state, caller, access, &form.depends_on).await?;
+    // Nobody owns an anonymous process: its capability is what lets its launcher see it again.
+    let capability = caller.user_id().is_none().then(Capability::generate);
     let new = NewProcess {
         owner: caller.user_id(),
         script: script.name.clone(),
@@ -104,6 +118,7 @@ pub async fn launch(
         not_before: form.start_time,
         depends_on: form.depends_on.clone(),
         dependency_type: form.dependency_type,
+        access_hash: capability.as_ref().map(|c| c.digest.clone()),
     };
     let (inputs, uploaded): (Vec<NewFile>, Vec<Placed>) = form.uploads.into_iter().unzip();
     // From here the blocking task owns the uploaded files: it runs to its end even if the
@@ -125,12 +140,20 @@ pub async fn launch(
         .await?;
     state.metrics.launches.inc();
     state.runner.wake();
-    Ok(process)
+    Ok(Launched {
+        process,
+        capability: capability.map(|c| c.value),
+    })
 }
 
+/// Every process in `dependsOn` must be one the caller may see, by the same rule as a `GET`:
+/// an anonymous one needs its capability on this launch request (header or `?access=`), so
+/// an anonymous caller may name at most one anonymous process, the one whose capability it
+/// presents (unless anonymous processes are public). Others answer like a missing id.
 async fn check_dependencies(
     state: &AppState,
     caller: &Caller,
+    access: &ProcessAccess,
     ids: &[ProcessId],
 ) -> Result<(), ApiError> {
     if ids.is_empty() {
@@ -138,11 +161,12 @@ async fn check_dependencies(
     }
     let wanted = ids.to_vec();
     let found = state.db(move |s| s.get_processes(&wanted)).await?;
+    let policy = state.config.anonymous_process_access;
     for id in ids {
         let visible = found
             .iter()
             .find(|p| p.id == *id)
-            .is_some_and(|p| may_access(caller, p.owner).is_ok());
+            .is_some_and(|p| may_access(caller, p.owner, policy, access.opens(p)).is_ok());
         if !visible {
             return Err(ApiError::BadRequest(format!(
                 "dependsOn: unknown process {id}"

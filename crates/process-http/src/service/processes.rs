@@ -15,19 +15,22 @@ use process_store::Waiters;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
+use crate::extract::ProcessAccess;
 use crate::state::AppState;
 
-/// The process `id` if `caller` may see it. A missing process and someone else's get the
-/// same answer.
+/// The process `id` if `caller`, presenting `access`, may see it. A missing process and
+/// someone else's get the same answer.
 pub async fn visible(
     state: &AppState,
     caller: &Caller,
+    access: &ProcessAccess,
     id: ProcessId,
 ) -> Result<Process, ApiError> {
     let process = state.db(move |s| s.get_process(id)).await?;
     match process {
         Some(p) => {
-            may_access(caller, p.owner)?;
+            let policy = state.config.anonymous_process_access;
+            may_access(caller, p.owner, policy, access.opens(&p))?;
             Ok(p)
         }
         None => Err(missing(caller).into()),
@@ -133,8 +136,13 @@ fn parse_query(
 }
 
 /// Stops a process the caller may see; answers with its state afterwards.
-pub async fn stop(state: &AppState, caller: &Caller, id: ProcessId) -> Result<Process, ApiError> {
-    let process = visible(state, caller, id).await?;
+pub async fn stop(
+    state: &AppState,
+    caller: &Caller,
+    access: &ProcessAccess,
+    id: ProcessId,
+) -> Result<Process, ApiError> {
+    let process = visible(state, caller, access, id).await?;
     may_modify(caller, process.owner)?;
     if process.status().is_terminal() {
         return Err(ApiError::ProcessFinished {
@@ -157,8 +165,13 @@ pub async fn stop(state: &AppState, caller: &Caller, id: ProcessId) -> Result<Pr
 }
 
 /// Deletes a process the caller may see, with its output and files.
-pub async fn delete(state: &AppState, caller: &Caller, id: ProcessId) -> Result<(), ApiError> {
-    let process = visible(state, caller, id).await?;
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    access: &ProcessAccess,
+    id: ProcessId,
+) -> Result<(), ApiError> {
+    let process = visible(state, caller, access, id).await?;
     may_modify(caller, process.owner)?;
     // Administrators win over waiters (they fail `dependency`); others may not delete what
     // someone waits on.

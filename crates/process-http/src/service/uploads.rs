@@ -1,11 +1,11 @@
 //! Upload sessions: creating, reading, changing and deleting them, streaming a file's bytes
 //! to disk, and handing a LOADED session to a launch. Who may see a session is decided by
-//! `auth::may_access` with its owner, exactly as for a process: someone else's session looks
+//! `auth::may_access_owned` with its owner, as for a process: someone else's session looks
 //! like a missing one.
 
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
-use process_core::auth::{list_scope, may_access, missing, require_user};
+use process_core::auth::{list_scope, may_access_owned, missing, require_user};
 use process_core::upload::DefinitionEvent;
 use process_core::{Caller, FileId, NewUploadFile, Page, UploadDefinition, UploadId, UserId};
 use process_datadir::Staged;
@@ -63,7 +63,7 @@ pub async fn visible(
     };
     match state.db(move |s| s.get_upload(id)).await? {
         Some(def) => {
-            may_access(caller, Some(def.owner))?;
+            may_access_owned(caller, def.owner)?;
             Ok(def)
         }
         None => Err(missing(caller).into()),
@@ -336,7 +336,7 @@ pub async fn for_launch(
 ) -> Result<UploadDefinition, ApiError> {
     let def = state.db(move |s| s.get_upload(id)).await?;
     let def = def
-        .filter(|d| may_access(caller, Some(d.owner)).is_ok())
+        .filter(|d| may_access_owned(caller, d.owner).is_ok())
         .ok_or_else(|| {
             ApiError::BadRequest(format!(
                 "uploadDefinitionId: unknown upload definition {id}"

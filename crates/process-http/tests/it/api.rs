@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::helpers::{spawn_app, TestApp, BACKENDS};
+use crate::helpers::{spawn_app, spawn_app_with, TestApp, BACKENDS};
 
 /// GET `path` as `token`; the status and the JSON body (Null when the body is not JSON).
 async fn get_json(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -677,9 +677,10 @@ async fn other_users_processes_are_indistinguishable_from_missing_ones() {
 }
 
 #[actix_web::test]
-async fn a_process_started_anonymously_is_visible_to_anyone() {
+async fn with_public_access_a_process_started_anonymously_is_visible_to_anyone() {
     for backend in BACKENDS {
-        let Some(app) = spawn_app(backend).await else {
+        let public = "anonymous_process_access = \"public\"";
+        let Some(app) = spawn_app_with(backend, public).await else {
             continue;
         };
         let id = app
@@ -688,11 +689,14 @@ async fn a_process_started_anonymously_is_visible_to_anyone() {
         let p = app.wait_done(&id, None).await;
         assert_eq!(p["processStatus"], "COMPLETED", "{backend:?}: {p}");
         assert!(p["userId"].is_null(), "{p}");
+        // No capability presented: the site made anonymous processes public.
         for token in [None, Some(&app.bob), Some(&app.alice), Some(&app.admin)] {
             let token = token.map(String::as_str);
-            let p = app.process(&id, token).await;
+            let (_, p) = get_json(&app, &format!("/api/system/processes/{id}"), token).await;
             assert_eq!(p["processId"], id.as_str());
-            assert_eq!(app.output(&id, token).await, "-s\npublic\n");
+            let res = app.get(&format!("/api/system/processes/{id}/output"), token);
+            let text = res.send().await.unwrap().text().await.unwrap();
+            assert_eq!(text, "-s\npublic\n");
             let (status, _) =
                 get_json(&app, &format!("/api/system/processes/{id}/files"), token).await;
             assert_eq!(status, 200);

@@ -78,7 +78,13 @@ allowed = ["anonymous"]
     }
 }
 
-async fn launch(base: &str, script: &str) -> String {
+/// An anonymous process: its id and the capability its launch answered with.
+struct Launched {
+    id: String,
+    access: String,
+}
+
+async fn launch(base: &str, script: &str) -> Launched {
     let form = reqwest::multipart::Form::new().text("properties", "[]");
     let res = reqwest::Client::new()
         .post(format!("{base}/api/system/scripts/{script}/processes"))
@@ -88,31 +94,28 @@ async fn launch(base: &str, script: &str) -> String {
         .unwrap();
     assert_eq!(res.status(), 202);
     let body: Value = res.json().await.unwrap();
-    body["processId"].as_str().unwrap().to_owned()
+    Launched {
+        id: body["processId"].as_str().unwrap().to_owned(),
+        access: body["accessToken"].as_str().unwrap().to_owned(),
+    }
 }
 
-async fn get(base: &str, path: &str) -> reqwest::Response {
+/// `GET .../processes/{id}{rest}` as its anonymous launcher.
+async fn get(base: &str, p: &Launched, rest: &str) -> reqwest::Response {
     reqwest::Client::new()
-        .get(format!("{base}{path}"))
+        .get(format!("{base}/api/system/processes/{}{rest}", p.id))
+        .header("X-Process-Access", &p.access)
         .send()
         .await
         .unwrap()
 }
 
-async fn process(base: &str, id: &str) -> Value {
-    get(base, &format!("/api/system/processes/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap()
+async fn process(base: &str, p: &Launched) -> Value {
+    get(base, p, "").await.json().await.unwrap()
 }
 
-async fn output_lines(base: &str, id: &str) -> Vec<String> {
-    let text = get(base, &format!("/api/system/processes/{id}/output"))
-        .await
-        .text()
-        .await
-        .unwrap();
+async fn output_lines(base: &str, p: &Launched) -> Vec<String> {
+    let text = get(base, p, "/output").await.text().await.unwrap();
     text.lines().map(str::to_owned).collect()
 }
 

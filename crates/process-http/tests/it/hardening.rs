@@ -323,12 +323,14 @@ async fn stalled_archive_downloads_are_capped_and_dropped() {
             continue;
         };
         // 32 MiB that do not compress: far more than the socket buffers hold, so a client
-        // that stops reading stalls the archive. Started anonymously, everyone may read it.
+        // that stops reading stalls the archive. Started anonymously, any user who presents
+        // its capability may read it.
         let id = app
             .launch_ok("random", None, json!([{"name": "-z", "value": 32 << 20}]))
             .await;
         assert_eq!(app.wait_done(&id, None).await["processStatus"], "COMPLETED");
-        let path = format!("/api/system/processes/{id}/archive");
+        let access = app.capability(&id).unwrap();
+        let path = format!("/api/system/processes/{id}/archive?access={access}");
 
         let mut stalled = Vec::new();
         for token in [&app.alice, &app.alice] {
@@ -408,10 +410,13 @@ async fn live_followers_are_capped_per_process_and_per_caller() {
             let res = launch_parts(&app, "echo", None, &later()).await;
             assert_eq!(res.status(), 202);
             let p: Value = res.json().await.unwrap();
-            ids.push(p["processId"].as_str().unwrap().to_owned());
+            // Anonymous: followed by users who present its capability.
+            let access = p["accessToken"].as_str().unwrap().to_owned();
+            ids.push((p["processId"].as_str().unwrap().to_owned(), access));
         }
-        let follow = |id: &str, token: &str| {
-            app.get(&format!("/api/system/processes/{id}/output"), Some(token))
+        let follow = |(id, access): &(String, String), token: &str| {
+            let path = format!("/api/system/processes/{id}/output?access={access}");
+            app.get(&path, Some(token))
                 .header("Accept", "text/event-stream")
                 .send()
         };

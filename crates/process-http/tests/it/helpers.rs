@@ -172,6 +172,8 @@ pub struct TestApp {
     pub bob: String,
     pub backend: Backend,
     pub dir: tempfile::TempDir,
+    /// The capabilities anonymous `launch_ok`s were answered with, by process id.
+    capabilities: Mutex<std::collections::HashMap<String, String>>,
     _db: TestDatabase,
 }
 
@@ -215,7 +217,28 @@ impl TestApp {
             .expect("launch request")
     }
 
-    /// Launches and asserts 202; returns the process id.
+    /// The capability an anonymous `launch_ok` of process `id` was answered with.
+    pub fn capability(&self, id: &str) -> Option<String> {
+        self.capabilities.lock().unwrap().get(id).cloned()
+    }
+
+    /// A request as the launcher of `id` makes it: with the token, or, for a process this
+    /// app launched anonymously, presenting its capability in the `X-Process-Access` header.
+    pub fn as_launcher(
+        &self,
+        req: reqwest::RequestBuilder,
+        id: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        match (token, self.capability(id)) {
+            (None, Some(c)) => req.header("X-Process-Access", c),
+            _ => auth(req, token),
+        }
+    }
+
+    /// Launches and asserts 202; returns the process id. Anonymous launches keep the
+    /// capability they were answered with: `process`, `output` and the waits present it when
+    /// called without a token, as the launcher would.
     pub async fn launch_ok(&self, script: &str, token: Option<&str>, properties: Value) -> String {
         let res = self.launch(script, token, properties, vec![]).await;
         assert_eq!(
@@ -225,12 +248,26 @@ impl TestApp {
             res.text().await.unwrap_or_default()
         );
         let body: Value = res.json().await.expect("json");
-        body["processId"].as_str().expect("processId").to_owned()
+        self.remember(&body)
+    }
+
+    /// Keeps the capability of an anonymous launch's answer `body` for the helpers that act
+    /// as its launcher; returns the process id.
+    pub fn remember(&self, body: &Value) -> String {
+        let id = body["processId"].as_str().expect("processId").to_owned();
+        if let Some(c) = body["accessToken"].as_str() {
+            self.capabilities
+                .lock()
+                .unwrap()
+                .insert(id.clone(), c.to_owned());
+        }
+        id
     }
 
     pub async fn process(&self, id: &str, token: Option<&str>) -> Value {
+        let url = self.url(&format!("/api/system/processes/{id}"));
         let res = self
-            .get(&format!("/api/system/processes/{id}"), token)
+            .as_launcher(self.client.get(url), id, token)
             .send()
             .await
             .expect("get");
@@ -271,8 +308,9 @@ impl TestApp {
     }
 
     pub async fn output(&self, id: &str, token: Option<&str>) -> String {
+        let url = self.url(&format!("/api/system/processes/{id}/output"));
         let res = self
-            .get(&format!("/api/system/processes/{id}/output"), token)
+            .as_launcher(self.client.get(url), id, token)
             .send()
             .await
             .expect("output");
@@ -373,6 +411,7 @@ async fn spawn(
         bob,
         backend,
         dir,
+        capabilities: Mutex::default(),
         _db: db,
     })
 }

@@ -115,8 +115,11 @@ async fn an_accepted_launch_answers_202_with_location_and_the_process() {
         let body: Value = res.json().await.expect("json");
         let id = body["processId"].as_str().expect("processId is a string");
         assert!(id.parse::<u64>().is_ok_and(|n| n > 0), "{body}");
+        app.remember(&body);
+        // Started anonymously: the capability to see it again, in the body and the Location.
+        let access = body["accessToken"].as_str().expect("accessToken");
         assert!(
-            location.ends_with(&format!("/api/system/processes/{id}")),
+            location.ends_with(&format!("/api/system/processes/{id}?access={access}")),
             "{location}"
         );
         assert!(
@@ -141,10 +144,22 @@ async fn an_accepted_launch_answers_202_with_location_and_the_process() {
         assert!(body["creationTime"].is_string(), "{body}");
         let links = &body["_links"];
         for (rel, suffix) in [
-            ("self", format!("/api/system/processes/{id}")),
-            ("output", format!("/api/system/processes/{id}/output")),
-            ("files", format!("/api/system/processes/{id}/files")),
-            ("filetypes", format!("/api/system/processes/{id}/filetypes")),
+            (
+                "self",
+                format!("/api/system/processes/{id}?access={access}"),
+            ),
+            (
+                "output",
+                format!("/api/system/processes/{id}/output?access={access}"),
+            ),
+            (
+                "files",
+                format!("/api/system/processes/{id}/files?access={access}"),
+            ),
+            (
+                "filetypes",
+                format!("/api/system/processes/{id}/filetypes?access={access}"),
+            ),
             ("script", "/api/system/scripts/echo".to_owned()),
         ] {
             assert!(

@@ -330,14 +330,17 @@ async fn administrators_win_over_waiters() {
                 .text("properties", "[]")
                 .text("dependsOn", target.clone())
                 .text("startTime", far.clone());
+            // Depending on an anonymous process takes its capability.
+            let post = app
+                .client
+                .post(app.url("/api/system/scripts/echo/processes"));
             let res = app
-                .post("/api/system/scripts/echo/processes", owner)
+                .as_launcher(post, &target, owner)
                 .multipart(form)
                 .send()
                 .await
                 .unwrap();
-            let waiter: Value = launched(res).await;
-            let waiter = waiter["processId"].as_str().unwrap().to_owned();
+            let waiter = app.remember(&launched(res).await);
             let del = app
                 .delete(&format!("/api/system/processes/{target}"), deleter)
                 .send()

@@ -2,6 +2,7 @@
 //! PostgreSQL.
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod anonymous;
 mod api;
 mod authn;
 mod cli;

@@ -30,21 +30,25 @@ async fn only_admins_end_or_remove_anonymous_processes() {
     let id = app.launch_ok("echo", None, json!([])).await;
     app.wait_done(&id, None).await;
     let path = format!("/api/system/processes/{id}");
+    // Its capability lets a caller see it, not end or remove it.
+    let access = app.capability(&id).unwrap();
     for (token, status) in [(None, 401), (Some(app.bob.as_str()), 403)] {
-        let res = app.delete(&path, token).send().await.unwrap();
-        assert_eq!(res.status(), status);
-        let res = app
-            .post(&format!("{path}/stop"), token)
+        let res = app.delete(&path, token).header("X-Process-Access", &access);
+        assert_eq!(res.send().await.unwrap().status(), status);
+        let res = app.post(&format!("{path}/stop"), token);
+        let res = res
+            .header("X-Process-Access", &access)
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), status);
     }
-    // Everyone may still read it; an admin may delete it.
-    assert_eq!(
-        app.process(&id, Some(&app.bob)).await["processId"],
-        id.as_str()
-    );
+    // Whoever holds the capability may still read it; an admin may delete it.
+    let res = app
+        .get(&path, Some(&app.bob))
+        .header("X-Process-Access", &access);
+    let body: serde_json::Value = res.send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["processId"], id.as_str());
     let res = app.delete(&path, Some(&app.admin)).send().await.unwrap();
     assert_eq!(res.status(), 204);
 }

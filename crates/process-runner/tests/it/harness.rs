@@ -206,6 +206,7 @@ pub fn new_process(script: &str) -> NewProcess {
         not_before: None,
         depends_on: Vec::new(),
         dependency_type: DependencyType::AfterOk,
+        access_hash: None,
     }
 }
 

@@ -96,6 +96,7 @@ async fn dependencies_decide_whether_and_when_a_process_runs() {
     let after = |parent, ty| NewProcess {
         depends_on: vec![parent],
         dependency_type: ty,
+        access_hash: None,
         ..new_process("job")
     };
 

@@ -84,6 +84,7 @@ pub fn new_process(script_name: &str, creation: OffsetDateTime) -> NewProcess {
         not_before: None,
         depends_on: Vec::new(),
         dependency_type: DependencyType::AfterOk,
+        access_hash: None,
     }
 }
 

@@ -66,6 +66,7 @@ fn finished(store: &Store, at: OffsetDateTime, depends_on: Vec<ProcessId>) -> Pr
             &NewProcess {
                 depends_on,
                 dependency_type: DependencyType::AfterAny,
+                access_hash: None,
                 ..new_process("x", at)
             },
             &[],
@@ -99,6 +100,7 @@ fn sweep_deletes_only_expired_finished_processes() {
                     script: script("x"),
                     depends_on: vec![waited_on],
                     dependency_type: DependencyType::AfterOk,
+                    access_hash: None,
                     ..new_process("x", now)
                 },
                 &[],
