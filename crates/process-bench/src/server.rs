@@ -337,15 +337,15 @@ fn follow_log(stderr: impl std::io::Read, path: &Path, port: &mpsc::Sender<u16>)
     }
 }
 
-/// The port of tracing's `processd listening port=N` line (colour codes removed first).
+/// The port of processd's `processd listening on ADDR:PORT` line (colour codes removed first).
 fn listening_port(line: &str) -> Option<u16> {
     let plain = strip_ansi(line);
-    if !plain.contains("processd listening") {
-        return None;
-    }
-    let rest = &plain[plain.find("port=")? + 5..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
+    let addr = plain
+        .split("processd listening on ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?;
+    addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
 }
 
 fn strip_ansi(s: &str) -> String {
@@ -372,10 +372,9 @@ mod tests {
 
     #[test]
     fn finds_the_port_in_plain_and_coloured_logs() {
-        let plain = "2026-01-01T00:00:00Z  INFO processd: processd listening port=40123";
+        let plain = "2026-01-01T00:00:00Z  INFO processd: processd listening on 127.0.0.1:40123";
         assert_eq!(listening_port(plain), Some(40123));
-        let coloured =
-            "\u{1b}[2m2026\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m processd listening \u{1b}[3mport\u{1b}[0m\u{1b}[2m=\u{1b}[0m8081";
+        let coloured = "\u{1b}[2m2026\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m \u{1b}[2mprocessd\u{1b}[0m\u{1b}[2m:\u{1b}[0m processd listening on [::1]:8081";
         assert_eq!(listening_port(coloured), Some(8081));
         assert_eq!(listening_port("INFO processd: migrations applied"), None);
     }
