@@ -79,6 +79,13 @@ pub struct Server {
     _dir: tempfile::TempDir,
 }
 
+/// A launched process as its launcher knows it.
+pub struct Launched {
+    pub id: i64,
+    /// The capability of an anonymous launch (`accessToken`), presented when reading it.
+    pub access: Option<String>,
+}
+
 impl Server {
     pub async fn start(processd: &Path, opts: ServerOptions) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
@@ -167,8 +174,9 @@ impl Server {
         }
     }
 
-    /// Launches `script` without parameters; returns the process id.
-    pub async fn launch(&self, script: &str) -> anyhow::Result<i64> {
+    /// Launches `script` without parameters; returns the process id and, for an anonymous
+    /// launch, the capability that lets its launcher read it.
+    pub async fn launch(&self, script: &str) -> anyhow::Result<Launched> {
         let form = reqwest::multipart::Form::new().text("properties", "[]");
         let resp = self
             .client
@@ -183,21 +191,24 @@ impl Server {
         }
         // DSpace gives ids as strings; accept numbers too.
         let id = &body["processId"];
-        id.as_i64()
+        let id = id
+            .as_i64()
             .or_else(|| id.as_str().and_then(|s| s.parse().ok()))
-            .with_context(|| format!("no processId in {body}"))
+            .with_context(|| format!("no processId in {body}"))?;
+        let access = body["accessToken"].as_str().map(str::to_owned);
+        Ok(Launched { id, access })
     }
 
     /// The process's status string.
-    pub async fn status(&self, id: i64) -> anyhow::Result<String> {
-        let resp = self
-            .authorized(
-                self.client
-                    .get(self.url(&format!("/api/system/processes/{id}"))),
-            )
-            .send()
-            .await?
-            .error_for_status()?;
+    pub async fn status(&self, process: &Launched) -> anyhow::Result<String> {
+        let mut req = self.authorized(
+            self.client
+                .get(self.url(&format!("/api/system/processes/{}", process.id))),
+        );
+        if let Some(access) = &process.access {
+            req = req.header("X-Process-Access", access);
+        }
+        let resp = req.send().await?.error_for_status()?;
         let body: Value = resp.json().await?;
         Ok(body["processStatus"]
             .as_str()
@@ -209,15 +220,15 @@ impl Server {
     /// A process that ends otherwise is an error.
     pub async fn wait_completed(
         &self,
-        id: i64,
+        process: &Launched,
         first: Duration,
         max: Duration,
     ) -> anyhow::Result<()> {
         let mut delay = first;
         loop {
-            match self.status(id).await?.as_str() {
+            match self.status(process).await?.as_str() {
                 "COMPLETED" => return Ok(()),
-                "FAILED" => bail!("process {id} FAILED"),
+                "FAILED" => bail!("process {} FAILED", process.id),
                 _ => {}
             }
             tokio::time::sleep(delay).await;

@@ -55,10 +55,15 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     .await?;
     let cpu = server.cpu_seconds()?;
     let t = Instant::now();
-    let id = server.launch("lines").await?;
+    let launched = server.launch("lines").await?;
     server
-        .wait_completed(id, Duration::from_millis(5), Duration::from_millis(20))
+        .wait_completed(
+            &launched,
+            Duration::from_millis(5),
+            Duration::from_millis(20),
+        )
         .await?;
+    let id = launched.id;
     let captured = t.elapsed();
     let cpu = server.cpu_seconds()? - cpu;
     let stored = db::stdout_lines(&server.db_path(), id).context("counting stored lines")?;

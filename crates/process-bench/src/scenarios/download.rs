@@ -35,12 +35,23 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         },
     )
     .await?;
-    let id = server.launch("blob").await?;
+    let launched = server.launch("blob").await?;
     server
-        .wait_completed(id, Duration::from_millis(10), Duration::from_millis(50))
+        .wait_completed(
+            &launched,
+            Duration::from_millis(10),
+            Duration::from_millis(50),
+        )
         .await?;
+    let id = launched.id;
+    // An anonymous launch is read with its capability; the content link then carries it.
+    let access = launched
+        .access
+        .as_deref()
+        .map(|a| format!("?access={a}"))
+        .unwrap_or_default();
     let (_, files) = server
-        .get_admin(&format!("/api/system/processes/{id}/files"))
+        .get_admin(&format!("/api/system/processes/{id}/files{access}"))
         .await?;
     let href = files["_embedded"]["bitstreams"][0]["_links"]["content"]["href"]
         .as_str()

@@ -91,9 +91,13 @@ async fn drive(server: &Arc<Server>, n: usize, c: usize) -> anyhow::Result<Vec<D
         clients.push(tokio::spawn(async move {
             while next.fetch_add(1, Ordering::Relaxed) < n {
                 let t = Instant::now();
-                let id = server.launch("noop").await?;
+                let launched = server.launch("noop").await?;
                 server
-                    .wait_completed(id, Duration::from_millis(1), Duration::from_millis(8))
+                    .wait_completed(
+                        &launched,
+                        Duration::from_millis(1),
+                        Duration::from_millis(8),
+                    )
                     .await?;
                 let d = t.elapsed();
                 latencies
