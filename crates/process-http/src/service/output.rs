@@ -201,6 +201,14 @@ pub fn follow_slots(
     })
 }
 
+/// What the shared poller of a live feed sees of process `id`.
+async fn look(state: web::Data<AppState>, id: ProcessId) -> Result<Seen, ApiError> {
+    let last_seq = state.log(move |o| o.last_output_seq(id)).await?;
+    let process = state.db(move |s| s.get_process(id)).await?;
+    let finished = process.is_none_or(|p| p.status().is_terminal());
+    Ok(Seen { last_seq, finished })
+}
+
 /// A live feed: the lines after `after` (the `Last-Event-ID`), new lines as they are stored,
 /// then an `end` event with the final status. History comes from the store; once a follower
 /// has caught up it takes new batches from the capture's broadcast, so many followers of one
@@ -273,10 +281,11 @@ pub fn follow(
                 None => {
                     // Not fed from memory: wait for the shared poller to see a new line or the
                     // end, with a comment every heartbeat (which also shows a gone client).
-                    let state = f.state.clone();
-                    let rx = f
-                        .watch
-                        .get_or_insert_with(|| state.watchers.watch(&state, f.id));
+                    let (state, id) = (f.state.clone(), f.id);
+                    let rx = f.watch.get_or_insert_with(|| {
+                        let looker = state.clone();
+                        state.watchers.watch(id, move || look(looker.clone(), id))
+                    });
                     let seen = *rx.borrow_and_update();
                     match seen {
                         Some(seen) if seen.finished => {}
