@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
+use process_core::output::dependency_deleted;
 use process_core::{
-    ListScope, NewProcess, Page, Process, ProcessFile, ProcessId, ProcessQuery, ProcessStatus,
-    SortDir, SortField, Transition,
+    ListScope, NewProcess, OutputLine, OutputLog, Page, Process, ProcessFile, ProcessId,
+    ProcessQuery, ProcessStatus, SortDir, SortField, Transition,
 };
 
 use crate::connection::{dispatch, write_transaction, AnyConnection, MultiBackend};
@@ -308,6 +309,25 @@ pub struct Deleted {
     pub files: Vec<ProcessFile>,
     /// SCHEDULED processes that waited on it and are now FAILED `dependency`.
     pub failed_waiters: Vec<ProcessId>,
+}
+
+impl Deleted {
+    /// What every delete does after its rows are gone, through the output-log port: removes the
+    /// process's console log and tells each waiter it failed why it did not run.
+    pub fn settle<L: OutputLog + ?Sized>(
+        &self,
+        log: &L,
+        at: time::OffsetDateTime,
+    ) -> Result<(), L::Error> {
+        let id = self.process.id;
+        log.remove_output(id)?;
+        for waiter in &self.failed_waiters {
+            let seq = log.last_output_seq(*waiter)? + 1;
+            let line = OutputLine::service(seq, at, &dependency_deleted(id));
+            log.append_output(*waiter, &[line])?;
+        }
+        Ok(())
+    }
 }
 
 /// What a delete does to SCHEDULED processes waiting on the deleted one.

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use process_core::output::dependency_deleted;
 use process_core::retention::cutoff;
-use process_core::OutputLine;
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
@@ -43,11 +41,8 @@ impl Store {
                         waiters = d.failed_waiters.len(),
                         "retention: deleted an expired process"
                     );
-                    for waiter in &d.failed_waiters {
-                        let seq = self.last_output_seq(*waiter)? + 1;
-                        let text = dependency_deleted(id);
-                        self.append_output(*waiter, &[OutputLine::service(seq, now, &text)])?;
-                    }
+                    // The store is today's output log too.
+                    d.settle(self, now)?;
                 }
             }
         }

@@ -4,8 +4,6 @@
 use process_core::auth::{
     list_scope, may_access, may_modify, missing, require_admin, require_user,
 };
-use process_core::output::dependency_deleted;
-use process_core::OutputLine;
 use process_core::{
     Caller, Catalog, ListScope, Page, PageRequest, ParamFilter, Process, ProcessId, ProcessQuery,
     ProcessStatus, ScriptName, Sort, UserId,
@@ -184,15 +182,5 @@ pub async fn delete(
     let Some(deleted) = state.db(move |s| s.delete_process(id, waiters)).await? else {
         return Err(missing(caller).into());
     };
-    state
-        .log(move |o| {
-            o.remove_output(id)?;
-            for waiter in deleted.failed_waiters {
-                let seq = o.last_output_seq(waiter)? + 1;
-                let line = OutputLine::service(seq, at, &dependency_deleted(id));
-                o.append_output(waiter, &[line])?;
-            }
-            Ok(())
-        })
-        .await
+    state.log(move |o| deleted.settle(o, at)).await
 }
