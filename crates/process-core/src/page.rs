@@ -17,20 +17,32 @@ impl PageRequest {
     /// Deep pages cost a scan; beyond this offset we refuse rather than stall.
     pub const MAX_OFFSET: u64 = 10_000_000;
 
+    /// `page` and `size` as a client sent them. As Spring (and so DSpace) does, a size over
+    /// the maximum is clamped to it and a size of 0 (or none) is the default: the DSpace UI
+    /// asks for `size=9999` to mean "all". A negative or non-numeric value is refused.
     pub fn new(page: Option<&str>, size: Option<&str>) -> Result<Self, ParseError> {
-        let page = match page {
+        let page = match page.filter(|p| !p.is_empty()) {
             None => 0,
             Some(p) => p
                 .parse::<u32>()
                 .map_err(|_| ParseError::new("page", p, "a page number (0, 1, ...)"))?,
         };
-        let size = match size {
+        let size = match size.filter(|s| !s.is_empty()) {
             None => Self::DEFAULT_SIZE,
-            Some(s) => s
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=Self::MAX_SIZE).contains(n))
-                .ok_or_else(|| ParseError::new("size", s, "a page size from 1 to 100"))?,
+            Some(s) if s.bytes().all(|b| b.is_ascii_digit()) => {
+                // All digits: only an overflow fails to parse, and that is over the maximum.
+                match s.parse::<u64>().unwrap_or(u64::MAX) {
+                    0 => Self::DEFAULT_SIZE,
+                    n => u32::try_from(n.min(u64::from(Self::MAX_SIZE))).unwrap_or(Self::MAX_SIZE),
+                }
+            }
+            Some(s) => {
+                return Err(ParseError::new(
+                    "size",
+                    s,
+                    "a page size (0 or none: 20; over 100: 100)",
+                ))
+            }
         };
         let req = Self { page, size };
         if req.offset() > Self::MAX_OFFSET {
@@ -160,8 +172,16 @@ mod tests {
         assert_eq!(PageRequest::new(None, None), Ok(PageRequest::first(20)));
         let p = PageRequest::new(Some("2"), Some("5")).unwrap();
         assert_eq!((p.page(), p.size(), p.offset()), (2, 5, 10));
-        assert!(PageRequest::new(None, Some("0")).is_err());
-        assert!(PageRequest::new(None, Some("101")).is_err());
+        // Spring's rules: 0 or nothing is the default, too large is the maximum.
+        assert_eq!(PageRequest::new(None, Some("0")).unwrap().size(), 20);
+        assert_eq!(PageRequest::new(None, Some("")).unwrap().size(), 20);
+        assert_eq!(PageRequest::new(None, Some("101")).unwrap().size(), 100);
+        assert_eq!(PageRequest::new(None, Some("9999")).unwrap().size(), 100);
+        let huge = PageRequest::new(None, Some("99999999999999999999999")).unwrap();
+        assert_eq!(huge.size(), 100);
+        for bad in ["-1", "abc", "1.5", "+5", " 5"] {
+            assert!(PageRequest::new(None, Some(bad)).is_err(), "{bad}");
+        }
         assert!(PageRequest::new(Some("-1"), None).is_err());
         assert!(PageRequest::new(Some("4000000000"), Some("100")).is_err());
     }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, Service, ServiceResponse};
-use actix_web::middleware::DefaultHeaders;
+use actix_cors::Cors;
+use actix_web::http::header;
+use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use futures_util::future::{ready, Either};
@@ -23,7 +25,7 @@ use crate::jwt;
 use crate::limits::{self, Caps, LoginLimits};
 use crate::metrics::{method_label, Metrics, RequestLabels};
 use crate::state::{AppState, Followers};
-use crate::{guards, housekeeping};
+use crate::{guards, housekeeping, methods};
 use crate::{openapi, routes};
 
 pub struct Application {
@@ -122,23 +124,36 @@ impl Application {
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
+            let origins = &app_state.config.cors_allowed_origins;
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
                 .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
                 .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
                 .configure(configure)
+                .default_service(web::to(methods::fallback))
+                .wrap_fn(|mut req, srv| {
+                    let head = methods::head_as_get(&mut req);
+                    srv.call(req).map_ok(move |res| {
+                        if head {
+                            methods::without_body(res)
+                        } else {
+                            res.map_into_boxed_body()
+                        }
+                    })
+                })
                 .wrap_fn(|req, srv| {
-                    let trusted = req
+                    let refused = req
                         .app_data::<web::Data<AppState>>()
-                        .map(|s| s.config.trusted_origins.clone())
-                        .unwrap_or_default();
-                    match guards::foreign_origin(&req, &trusted) {
+                        .and_then(|s| guards::foreign_origin(&req, &s.config));
+                    match refused {
                         Some(refused) => Either::Left(ready(Ok(req.error_response(refused).map_into_right_body()))),
                         None => Either::Right(srv.call(req).map_ok(ServiceResponse::map_into_left_body)),
                     }
                 })
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+                // No origin listed: no CORS header at all.
+                .wrap(Condition::new(!origins.is_empty(), cors(origins)))
                 .wrap_fn(|req, srv| {
                     let started = Instant::now();
                     let method = req.method().clone();
@@ -250,6 +265,42 @@ fn containment(config: &Config) -> anyhow::Result<Containment> {
         database.as_deref(),
         &script_dirs,
     )?)
+}
+
+/// CORS for the pages of `origins`, as the DSpace UI needs it: credentials, the headers it
+/// sends (`X-XSRF-TOKEN` and `X-Requested-With` included) and the ones it reads (the JWT in
+/// `Authorization`, `Location`, download names and ranges). Another origin gets no CORS
+/// headers (and `guards::foreign_origin` refuses its changes); a preflight from it is a 400.
+fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::ACCEPT,
+            header::CONTENT_TYPE,
+            header::RANGE,
+            header::IF_NONE_MATCH,
+            header::IF_RANGE,
+            header::IF_MODIFIED_SINCE,
+            header::HeaderName::from_static("last-event-id"),
+            header::HeaderName::from_static("x-requested-with"),
+            header::HeaderName::from_static("x-xsrf-token"),
+            // The capability of an anonymous process (`capability::HEADER`).
+            header::HeaderName::from_static("x-process-access"),
+        ])
+        .expose_headers([
+            header::AUTHORIZATION,
+            header::LOCATION,
+            header::CONTENT_DISPOSITION,
+            header::CONTENT_RANGE,
+            header::ACCEPT_RANGES,
+            header::ETAG,
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+        ])
+        .supports_credentials()
+        .max_age(3600);
+    origins.iter().fold(cors, |cors, o| cors.allowed_origin(o))
 }
 
 /// Every route of the API.

@@ -12,12 +12,15 @@ use process_core::{
 use process_runner::{ConfineMode, ContainConfig};
 use serde::Deserialize;
 
+use crate::forwarded::{parse_origin, PublicUrl, TrustedProxies};
+
 /// The configuration used when no file is given: the example scripts of the repository.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../../../examples/processd.toml");
 
-/// Relative script paths of the embedded default resolve against the repository it was
-/// built from.
-const REPOSITORY_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+/// The folder the embedded default was read from. Relative script paths resolve against the
+/// folder of the config they are written in, the embedded one included, so
+/// `processd serve --config examples/processd.toml` and `processd serve` run the same scripts.
+const EMBEDDED_DEFAULT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -60,6 +63,11 @@ struct RawConfig {
     body_min_bytes_per_second: Option<u64>,
     metrics_allowed: Option<String>,
     trusted_origins: Option<Vec<String>>,
+    public_url: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
+    cors_allowed_origins: Option<Vec<String>>,
+    name: Option<String>,
+    ui_url: Option<String>,
     confine_scripts: Option<String>,
     script_read_paths: Option<Vec<PathBuf>>,
     script_write_paths: Option<Vec<PathBuf>>,
@@ -98,6 +106,11 @@ const KEYS: &[&str] = &[
     "body_min_bytes_per_second",
     "metrics_allowed",
     "trusted_origins",
+    "public_url",
+    "trusted_proxies",
+    "cors_allowed_origins",
+    "name",
+    "ui_url",
     "confine_scripts",
     "script_read_paths",
     "script_write_paths",
@@ -225,6 +238,18 @@ pub struct Config {
     /// Origins (`https://ui.example.org`) whose pages may send state-changing requests,
     /// besides the service's own.
     pub trusted_origins: Vec<String>,
+    /// Where clients reach this service (`https://repo.example.org/server`): every link and
+    /// `Location` is made under it. `None`: derived from each request.
+    pub public_url: Option<PublicUrl>,
+    /// Reverse proxies whose `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Origins whose pages may call the API from a browser (CORS); lower case, no trailing
+    /// slash. They may also change things, as if they were in `trusted_origins`.
+    pub cors_allowed_origins: Vec<String>,
+    /// The service's name, as `GET /api` shows it (`dspaceName`).
+    pub name: String,
+    /// The web UI's URL, as `GET /api` shows it (`dspaceUI`).
+    pub ui_url: Option<String>,
     /// How local runs are contained (`confine_scripts`, `script_read_paths`,
     /// `script_write_paths`, `run_as`).
     pub contain: ContainConfig,
@@ -247,7 +272,7 @@ impl Config {
                     .unwrap_or(Path::new("."));
                 Self::parse(&text, base, &env)
             }
-            None => Self::parse(EMBEDDED_DEFAULT, Path::new(REPOSITORY_ROOT), &env),
+            None => Self::parse(EMBEDDED_DEFAULT, Path::new(EMBEDDED_DEFAULT_DIR), &env),
         }
     }
 
@@ -364,6 +389,23 @@ impl Config {
                 }
             },
             trusted_origins: raw.trusted_origins.unwrap_or_default(),
+            public_url: raw
+                .public_url
+                .filter(|u| !u.is_empty())
+                .map(|u| PublicUrl::parse(&u))
+                .transpose()
+                .map_err(invalid)?,
+            trusted_proxies: TrustedProxies::parse(&raw.trusted_proxies.unwrap_or_default())
+                .map_err(invalid)?,
+            cors_allowed_origins: raw
+                .cors_allowed_origins
+                .unwrap_or_default()
+                .iter()
+                .map(|o| parse_origin("cors_allowed_origins", o))
+                .collect::<Result<_, _>>()
+                .map_err(invalid)?,
+            name: raw.name.unwrap_or_else(|| "processd".to_owned()),
+            ui_url: raw.ui_url.filter(|u| !u.is_empty()),
             contain,
             catalog,
         })
@@ -627,8 +669,62 @@ mandatory = true
 
     #[test]
     fn the_embedded_default_loads() {
-        let c = Config::parse(EMBEDDED_DEFAULT, Path::new(REPOSITORY_ROOT), &[]).unwrap();
+        let c = Config::parse(EMBEDDED_DEFAULT, Path::new(EMBEDDED_DEFAULT_DIR), &[]).unwrap();
         assert!(c.catalog.iter().count() >= 2);
         assert_eq!(c.bind, "127.0.0.1:8080");
+    }
+
+    /// One rule for the file and the embedded copy: script paths resolve against the folder
+    /// the config was written in.
+    #[test]
+    fn example_scripts_resolve_from_the_file_and_the_embedded_default() {
+        let example = Path::new(EMBEDDED_DEFAULT_DIR).join("processd.toml");
+        let from_file = Config::load(Some(&example)).unwrap();
+        let embedded = Config::load(None).unwrap();
+        for c in [&from_file, &embedded] {
+            let script = &c.catalog.get("row-count").unwrap().command[2];
+            assert!(Path::new(script).is_absolute(), "{script}");
+            assert!(Path::new(script).is_file(), "{script}");
+            assert!(script.ends_with("examples/scripts/row_count.py"), "{script}");
+        }
+    }
+
+    #[test]
+    fn link_and_cors_keys() {
+        let c = Config::parse(SAMPLE, Path::new("."), &[]).unwrap();
+        assert!(c.public_url.is_none() && c.cors_allowed_origins.is_empty());
+        assert_eq!((c.name.as_str(), c.ui_url.as_deref()), ("processd", None));
+        let text = format!(
+            "public_url = \"https://repo.example.org/server/\"\n\
+             trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n\
+             cors_allowed_origins = [\"https://UI.example.org/\"]\n\
+             name = \"Lab\"\nui_url = \"https://ui.example.org\"\n{SAMPLE}"
+        );
+        let c = Config::parse(&text, Path::new("."), &[]).unwrap();
+        assert_eq!(
+            c.public_url.as_ref().unwrap().origin(),
+            "https://repo.example.org"
+        );
+        assert!(c.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
+        assert_eq!(c.cors_allowed_origins, ["https://ui.example.org"]);
+        assert_eq!((c.name.as_str(), c.ui_url.as_deref()), ("Lab", Some("https://ui.example.org")));
+        let c = Config::parse(
+            SAMPLE,
+            Path::new("."),
+            &env(&[
+                ("PROCESSD_PUBLIC_URL", "http://localhost:9000"),
+                ("PROCESSD_CORS_ALLOWED_ORIGINS", r#"["http://localhost:4000"]"#),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.public_url.unwrap().origin(), "http://localhost:9000");
+        assert_eq!(c.cors_allowed_origins, ["http://localhost:4000"]);
+        for bad in [
+            "public_url = \"repo.example.org\"",
+            "trusted_proxies = [\"proxy\"]",
+            "cors_allowed_origins = [\"*\"]",
+        ] {
+            assert!(Config::parse(bad, Path::new("."), &[]).is_err(), "{bad}");
+        }
     }
 }

@@ -58,6 +58,12 @@ pub enum ApiError {
     CrossOrigin(String),
     #[error("{0}")]
     NotFound(String),
+    /// A path that exists, asked with a method it does not have; `allow` lists those it has.
+    #[error("{method} is not allowed on this resource; it allows {allow}")]
+    MethodNotAllowed {
+        method: actix_web::http::Method,
+        allow: String,
+    },
     /// More ids, filters or parts than one request may carry; the message names the limit.
     #[error("{0}")]
     LimitExceeded(String),
@@ -156,6 +162,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
             ApiError::CrossOrigin(_) => (S::FORBIDDEN, "cross_origin"),
             ApiError::NotFound(_) => (S::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed { .. } => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::LimitExceeded(_) => (S::BAD_REQUEST, "limit_exceeded"),
             ApiError::RequestTimeout(_) => (S::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
@@ -221,6 +228,11 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized(_)) {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            if let Ok(value) = HeaderValue::from_str(allow) {
+                res.headers_mut().insert(header::ALLOW, value);
+            }
         }
         if let Some(after) = self.retry_after() {
             // Whole seconds, rounded up: a client that waits this long is let through.

@@ -5,28 +5,41 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 
+use crate::config::Config;
 use crate::error::ApiError;
+use crate::forwarded::{authority, forwarded_headers};
 
 /// A state-changing request sent by a page of another origin: refused. Without this, any web
 /// page a developer visits could start an anonymous script on the processd at
 /// `localhost:8080` (a multipart form POST needs no CORS preflight). Requests without an
-/// `Origin` do not come from such a page; the service's own origin (its `Host`) and the
-/// `trusted_origins` of the config are let through. This is not CORS: nothing is answered to
-/// preflights, and reading responses is not opened to anyone.
-pub fn foreign_origin(req: &ServiceRequest, trusted: &[String]) -> Option<ApiError> {
+/// `Origin` do not come from such a page. Let through: the service's own origin (the host its
+/// links are made with, see `forwarded`, and `public_url`'s), `trusted_origins` (pages that
+/// may change things but not read answers) and `cors_allowed_origins` (pages that may call the
+/// API from a browser: reading without changing would be no use to them, so one list is
+/// enough for a UI). CORS itself, preflights and the headers that let a page read answers, is
+/// the `actix-cors` middleware's.
+pub fn foreign_origin(req: &ServiceRequest, config: &Config) -> Option<ApiError> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return None;
     }
     let origin = req.headers().get(header::ORIGIN)?;
     let origin = origin.to_str().unwrap_or("null").trim();
-    let host = req.connection_info().host().to_owned();
+    let forwarded = forwarded_headers(req.request(), &config.trusted_proxies);
+    let host = authority(req.request(), forwarded);
+    let public = config.public_url.as_ref().is_some_and(|p| {
+        let scheme = format!("{}://", p.scheme());
+        origin.to_ascii_lowercase().starts_with(&scheme) && same_origin(origin, p.authority())
+    });
     let allowed = same_origin(origin, &host)
-        || trusted
+        || public
+        || config
+            .trusted_origins
             .iter()
+            .chain(&config.cors_allowed_origins)
             .any(|t| t.trim_end_matches('/').eq_ignore_ascii_case(origin));
     (!allowed).then(|| {
         ApiError::CrossOrigin(format!(
-            "requests from pages of {origin} may not change anything here; add it to trusted_origins to allow it"
+            "requests from pages of {origin} may not change anything here; add it to cors_allowed_origins (or trusted_origins) to allow it"
         ))
     })
 }

@@ -1,17 +1,55 @@
 //! HAL building blocks: links and the Spring-style page object DSpace clients read. (The
-//! `page` and `size` a client sends are `resources::requests::Paging`.)
+//! `page` and `size` a client sends are `resources::requests::Paging`.) Every link is absolute,
+//! made by a `BaseUrl` (`crate::forwarded` says where it comes from), as DSpace's are: a client
+//! follows `_links` literally, from another origin or behind a path prefix.
 
 use process_core::Page;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Link {
-    pub href: String,
+    /// An absolute URL.
+    href: String,
 }
 
 impl Link {
-    pub fn new(href: impl Into<String>) -> Self {
-        Self { href: href.into() }
+    pub fn href(&self) -> &str {
+        &self.href
+    }
+}
+
+/// Where this service is reached by the client of one request, as an absolute URL without a
+/// trailing slash (`https://repo.example.org/server`): `public_url`, or what the request says
+/// (see `crate::forwarded`). The one way to make a link or a `Location`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    /// `url` is trusted to be `scheme://authority[/prefix]`; a trailing slash is dropped.
+    pub(crate) fn new(url: &str) -> Self {
+        Self(url.trim_end_matches('/').to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The absolute URL of `path` (`/api/...`).
+    pub fn href(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+
+    pub fn link(&self, path: &str) -> Link {
+        Link {
+            href: self.href(path),
+        }
+    }
+
+    /// A link that carries the capability of an anonymous process (see `with_access`).
+    pub fn link_with(&self, path: &str, access: Option<&str>) -> Link {
+        Link {
+            href: with_access(self.href(path), access),
+        }
     }
 }
 
@@ -50,7 +88,7 @@ pub struct PageLinks {
 }
 
 impl PageLinks {
-    pub fn of<T>(page: &Page<T>, path: &str, query: &str) -> Self {
+    pub fn of<T>(base: &BaseUrl, page: &Page<T>, path: &str, query: &str) -> Self {
         let size = page.request.size();
         let at = |n: u64| {
             let extra = if query.is_empty() {
@@ -58,7 +96,7 @@ impl PageLinks {
             } else {
                 format!("&{query}")
             };
-            Link::new(format!("{path}?page={n}&size={size}{extra}"))
+            base.link(&format!("{path}?page={n}&size={size}{extra}"))
         };
         let number = u64::from(page.request.page());
         let last = page.total_pages().saturating_sub(1);

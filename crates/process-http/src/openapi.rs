@@ -37,6 +37,7 @@ async fn get_openapi() -> HttpResponse {
         get_openapi,
         routes::root::get_health,
         routes::root::get_metrics,
+        routes::authn::get_authn,
         routes::authn::login,
         routes::authn::status,
         routes::authn::logout,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use process_core::ProcessFile;
 use serde::Serialize;
 
-use crate::hal::{with_access, Link};
+use crate::hal::{BaseUrl, Link};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MetadataValue {
@@ -65,6 +65,7 @@ pub struct BitstreamResource {
 impl BitstreamResource {
     /// The resource; `access` is the capability of its process that its links carry.
     pub fn from_file(
+        base: &BaseUrl,
         f: &ProcessFile,
         expiry: Option<time::OffsetDateTime>,
         access: Option<&str>,
@@ -93,8 +94,8 @@ impl BitstreamResource {
             sequence_id: None,
             kind: "bitstream",
             links: BitstreamLinks {
-                content: Link::new(with_access(format!("{this}/content"), access)),
-                this: Link::new(with_access(this, access)),
+                content: base.link_with(&format!("{this}/content"), access),
+                this: base.link_with(&this, access),
             },
         }
     }

@@ -6,6 +6,7 @@ pub mod pages;
 pub mod process;
 pub mod requests;
 pub mod responses;
+pub mod root;
 pub mod script;
 pub mod upload;
 

@@ -4,7 +4,7 @@
 use process_core::{Caller, Page, Process, ProcessFile, Script, UploadDefinition};
 use serde::Serialize;
 
-use crate::hal::{access_query, with_access, Link, PageInfo, PageLinks};
+use crate::hal::{access_query, BaseUrl, Link, PageInfo, PageLinks};
 use crate::resources::process::expiry;
 use crate::resources::upload::{UploadDefinitionResource, UPLOADS_PATH};
 use crate::resources::{BitstreamResource, ProcessResource, ScriptResource};
@@ -45,6 +45,7 @@ impl ProcessPage {
     /// A page of a listing at `path`; `pairs` is the query string it was asked with, kept in
     /// the page links (without `page` and `size`, which each link sets).
     pub fn of(
+        base: &BaseUrl,
         page: &Page<Process>,
         retention_days: Option<u32>,
         path: &str,
@@ -58,23 +59,23 @@ impl ProcessPage {
         Self::new(
             page.items
                 .iter()
-                .map(|p| ProcessResource::from_process(p, retention_days, None))
+                .map(|p| ProcessResource::from_process(base, p, retention_days, None))
                 .collect(),
             PageInfo::of(page),
-            PageLinks::of(page, path, &query),
+            PageLinks::of(base, page, path, &query),
         )
     }
 }
 
 impl ScriptPage {
-    pub fn of(page: &Page<&Script>) -> Self {
+    pub fn of(base: &BaseUrl, page: &Page<&Script>) -> Self {
         Self::new(
             page.items
                 .iter()
-                .map(|s| ScriptResource::from_script(s))
+                .map(|s| ScriptResource::from_script(base, s))
                 .collect(),
             PageInfo::of(page),
-            PageLinks::of(page, "/api/system/scripts", ""),
+            PageLinks::of(base, page, "/api/system/scripts", ""),
         )
     }
 }
@@ -83,6 +84,7 @@ impl BitstreamPage {
     /// A page of the files of `process`, of `filetype` when given; every link carries
     /// `access`, the process's capability, when the caller opened it with one.
     pub fn of(
+        base: &BaseUrl,
         process: &Process,
         filetype: Option<&str>,
         page: &Page<ProcessFile>,
@@ -90,17 +92,17 @@ impl BitstreamPage {
         access: Option<&str>,
     ) -> Self {
         let path = match filetype {
-            Some(t) => format!("{}/files/{t}", ProcessResource::href(process)),
-            None => format!("{}/files", ProcessResource::href(process)),
+            Some(t) => format!("{}/files/{t}", ProcessResource::path(process)),
+            None => format!("{}/files", ProcessResource::path(process)),
         };
         let expiry = expiry(process, retention_days);
         Self::new(
             page.items
                 .iter()
-                .map(|f| BitstreamResource::from_file(f, expiry, access))
+                .map(|f| BitstreamResource::from_file(base, f, expiry, access))
                 .collect(),
             PageInfo::of(page),
-            PageLinks::of(page, &path, &access_query(access)),
+            PageLinks::of(base, page, &path, &access_query(access)),
         )
     }
 }
@@ -123,50 +125,19 @@ pub struct FiletypesResource {
 }
 
 impl FiletypesResource {
-    pub fn of(process: &Process, values: Vec<String>, access: Option<&str>) -> Self {
-        let this = format!("{}/filetypes", ProcessResource::href(process));
+    pub fn of(
+        base: &BaseUrl,
+        process: &Process,
+        values: Vec<String>,
+        access: Option<&str>,
+    ) -> Self {
+        let this = format!("{}/filetypes", ProcessResource::path(process));
         Self {
             id: "filetypes",
             values,
             kind: "filetypes",
             links: SelfLink {
-                this: Link::new(with_access(this, access)),
-            },
-        }
-    }
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RootLinks {
-    #[serde(rename = "self")]
-    pub this: Link,
-    pub scripts: Link,
-    pub processes: Link,
-    #[serde(rename = "uploadDefinitions")]
-    pub upload_definitions: Link,
-    pub openapi: Link,
-    pub login: Link,
-    pub status: Link,
-}
-
-/// `GET /api`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RootResource {
-    #[serde(rename = "_links")]
-    pub links: RootLinks,
-}
-
-impl Default for RootResource {
-    fn default() -> Self {
-        Self {
-            links: RootLinks {
-                this: Link::new("/api"),
-                scripts: Link::new("/api/system/scripts"),
-                processes: Link::new("/api/system/processes"),
-                upload_definitions: Link::new("/api/system/uploadDefinitions"),
-                openapi: Link::new("/api/openapi.json"),
-                login: Link::new("/api/authn/login"),
-                status: Link::new("/api/authn/status"),
+                this: base.link_with(&this, access),
             },
         }
     }
@@ -212,7 +183,7 @@ pub struct AuthnStatusResource {
 
 impl AuthnStatusResource {
     /// Who `caller` is: anonymous, or the user with their groups.
-    pub fn of(caller: Caller) -> Self {
+    pub fn of(base: &BaseUrl, caller: Caller) -> Self {
         let embedded = match caller {
             Caller::Anonymous => None,
             Caller::User(u) => Some(EmbeddedEperson {
@@ -232,7 +203,7 @@ impl AuthnStatusResource {
             kind: "status",
             embedded,
             links: SelfLink {
-                this: Link::new("/api/authn/status"),
+                this: base.link("/api/authn/status"),
             },
         }
     }
@@ -274,17 +245,17 @@ pub struct UploadDefinitionPage {
 }
 
 impl UploadDefinitionPage {
-    pub fn of(page: &Page<UploadDefinition>) -> Self {
+    pub fn of(base: &BaseUrl, page: &Page<UploadDefinition>) -> Self {
         Self {
             embedded: UploadDefinitionList {
                 upload_definitions: page
                     .items
                     .iter()
-                    .map(UploadDefinitionResource::from_definition)
+                    .map(|d| UploadDefinitionResource::from_definition(base, d))
                     .collect(),
             },
             page: PageInfo::of(page),
-            links: PageLinks::of(page, UPLOADS_PATH, ""),
+            links: PageLinks::of(base, page, UPLOADS_PATH, ""),
         }
     }
 }

@@ -3,7 +3,7 @@
 use process_core::{Param, Process};
 use serde::Serialize;
 
-use crate::hal::{timestamp, with_access, Link};
+use crate::hal::{timestamp, BaseUrl, Link};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ParameterResource {
@@ -72,14 +72,20 @@ pub fn expiry(p: &Process, retention_days: Option<u32>) -> Option<time::OffsetDa
 }
 
 impl ProcessResource {
-    pub fn href(p: &Process) -> String {
+    /// The path of `p` (under a `BaseUrl`).
+    pub fn path(p: &Process) -> String {
         format!("/api/system/processes/{}", p.id)
     }
 
     /// The resource; `access` is the capability its links carry (see `hal::with_access`).
-    pub fn from_process(p: &Process, retention_days: Option<u32>, access: Option<&str>) -> Self {
-        let this = Self::href(p);
-        let link = |href: String| Link::new(with_access(href, access));
+    pub fn from_process(
+        base: &BaseUrl,
+        p: &Process,
+        retention_days: Option<u32>,
+        access: Option<&str>,
+    ) -> Self {
+        let this = Self::path(p);
+        let link = |path: String| base.link_with(&path, access);
         Self {
             process_id: p.id.to_string(),
             user_id: p.owner.map(|u| u.to_string()),
@@ -101,7 +107,7 @@ impl ProcessResource {
             kind: "process",
             access_token: None,
             links: ProcessLinks {
-                script: Link::new(format!("/api/system/scripts/{}", p.script)),
+                script: base.link(&format!("/api/system/scripts/{}", p.script)),
                 output: link(format!("{this}/output")),
                 files: link(format!("{this}/files")),
                 filetypes: link(format!("{this}/filetypes")),

@@ -3,7 +3,7 @@
 use process_core::Script;
 use serde::Serialize;
 
-use crate::hal::Link;
+use crate::hal::{BaseUrl, Link};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -36,7 +36,7 @@ pub struct ScriptResource {
 }
 
 impl ScriptResource {
-    pub fn from_script(s: &Script) -> Self {
+    pub fn from_script(base: &BaseUrl, s: &Script) -> Self {
         let this = format!("/api/system/scripts/{}", s.name);
         Self {
             id: s.name.to_string(),
@@ -55,8 +55,8 @@ impl ScriptResource {
                 })
                 .collect(),
             links: ScriptLinks {
-                processes: Link::new(format!("{this}/processes")),
-                this: Link::new(this),
+                processes: base.link(&format!("{this}/processes")),
+                this: base.link(&this),
             },
         }
     }

@@ -6,7 +6,7 @@
 use process_core::{UploadDefinition, UploadFile};
 use serde::Serialize;
 
-use crate::hal::{timestamp, Link};
+use crate::hal::{timestamp, BaseUrl, Link};
 use crate::resources::bitstream::CheckSum;
 
 pub const UPLOADS_PATH: &str = "/api/system/uploadDefinitions";
@@ -41,7 +41,7 @@ pub struct FileDefinitionResource {
 }
 
 impl FileDefinitionResource {
-    pub fn from_file(f: &UploadFile) -> Self {
+    pub fn from_file(base: &BaseUrl, f: &UploadFile) -> Self {
         Self {
             id: f.id.to_string(),
             name: crate::names::shown(&f.name).into_owned(),
@@ -57,7 +57,7 @@ impl FileDefinitionResource {
                 value: md5.clone(),
             }),
             links: FileDefinitionLinks {
-                upload: Link::new(format!("{UPLOADS_PATH}/{}/files/{}", f.upload_id, f.id)),
+                upload: base.link(&format!("{UPLOADS_PATH}/{}/files/{}", f.upload_id, f.id)),
             },
         }
     }
@@ -99,12 +99,13 @@ pub struct UploadDefinitionResource {
 }
 
 impl UploadDefinitionResource {
-    pub fn href(d: &UploadDefinition) -> String {
+    /// The path of `d` (under a `BaseUrl`).
+    pub fn path(d: &UploadDefinition) -> String {
         format!("{UPLOADS_PATH}/{}", d.id)
     }
 
-    pub fn from_definition(d: &UploadDefinition) -> Self {
-        let this = Self::href(d);
+    pub fn from_definition(base: &BaseUrl, d: &UploadDefinition) -> Self {
+        let this = Self::path(d);
         Self {
             id: d.id.to_string(),
             status: d.status.as_str(),
@@ -113,7 +114,7 @@ impl UploadDefinitionResource {
             file_definitions: d
                 .files
                 .iter()
-                .map(FileDefinitionResource::from_file)
+                .map(|f| FileDefinitionResource::from_file(base, f))
                 .collect(),
             metadata: Metadata {
                 created_date: timestamp(d.create_date),
@@ -125,8 +126,8 @@ impl UploadDefinitionResource {
             links: UploadDefinitionLinks {
                 process: d
                     .process_id
-                    .map(|p| Link::new(format!("/api/system/processes/{p}"))),
-                this: Link::new(this),
+                    .map(|p| base.link(&format!("/api/system/processes/{p}"))),
+                this: base.link(&this),
             },
         }
     }

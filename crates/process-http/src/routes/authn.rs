@@ -6,14 +6,26 @@ use process_core::Caller;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::hal::BaseUrl;
 use crate::limits::ClientAddr;
 use crate::resources::pages::{AuthnStatusResource, ErrorResource};
 use crate::resources::requests::LoginForm;
+use crate::resources::root::AuthnResource;
 use crate::service::authn;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(login).service(status).service(logout);
+    cfg.service(get_authn)
+        .service(login)
+        .service(status)
+        .service(logout);
+}
+
+#[utoipa::path(get, path = "/api/authn", tag = "authn",
+    responses((status = 200, description = "Links to login, logout and status", body = AuthnResource)))]
+#[get("/api/authn")]
+async fn get_authn(base: BaseUrl) -> HttpResponse {
+    HttpResponse::Ok().json(AuthnResource::of(&base))
 }
 
 /// `user` and `password` as form fields; answers 200 with `Authorization: Bearer <JWT>`.
@@ -38,7 +50,6 @@ async fn login(
     let jwt = authn::login(&state, ClientAddr::of_request(&req), user, password).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::AUTHORIZATION, format!("Bearer {jwt}")))
-        .insert_header((header::ACCESS_CONTROL_EXPOSE_HEADERS, "Authorization"))
         .finish())
 }
 
@@ -49,8 +60,8 @@ async fn login(
     ),
     security((), ("bearer" = [])))]
 #[get("/api/authn/status")]
-async fn status(Auth(caller): Auth) -> HttpResponse {
-    HttpResponse::Ok().json(AuthnStatusResource::of(caller))
+async fn status(Auth(caller): Auth, base: BaseUrl) -> HttpResponse {
+    HttpResponse::Ok().json(AuthnStatusResource::of(&base, caller))
 }
 
 /// Ends every login session of the caller. A token that no longer authenticates (a JWT of

@@ -5,6 +5,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::hal::BaseUrl;
 use crate::extract::{BitstreamPath, ProcessAccess};
 use crate::resources::pages::ErrorResource;
 use crate::resources::process::expiry;
@@ -28,12 +29,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn get_bitstream(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     id: BitstreamPath,
     access: ProcessAccess,
 ) -> Result<HttpResponse, ApiError> {
     let (file, process) = files::visible(&state, &caller, &access, id.id(&caller)?).await?;
     let expiry = expiry(&process, state.config.retention_days);
-    let body = BitstreamResource::from_file(&file, expiry, access.carried(&process));
+    let body = BitstreamResource::from_file(&base, &file, expiry, access.carried(&process));
     Ok(HttpResponse::Ok().json(body))
 }
 

@@ -6,6 +6,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::hal::BaseUrl;
 use crate::extract::{ProcessAccess, ProcessPath};
 use crate::limits::ClientAddr;
 use crate::resources::pages::{BitstreamPage, ErrorResource, FiletypesResource};
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn list_files(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     id: ProcessPath,
     access: ProcessAccess,
     paging: web::Query<Paging>,
@@ -38,7 +40,7 @@ async fn list_files(
     let id = id.id(&caller)?;
     let (process, page) = files::list(&state, &caller, &access, id, None, &paging).await?;
     let (retention, carried) = (state.config.retention_days, access.carried(&process));
-    let body = BitstreamPage::of(&process, None, &page, retention, carried);
+    let body = BitstreamPage::of(&base, &process, None, &page, retention, carried);
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -53,6 +55,7 @@ async fn list_files(
 async fn list_files_of_type(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     id: ProcessPath,
     path: web::Path<FiletypePath>,
     access: ProcessAccess,
@@ -62,7 +65,7 @@ async fn list_files_of_type(
     let of_type = Some(filetype.clone());
     let (process, page) = files::list(&state, &caller, &access, id, of_type, &paging).await?;
     let (retention, carried) = (state.config.retention_days, access.carried(&process));
-    let body = BitstreamPage::of(&process, Some(&filetype), &page, retention, carried);
+    let body = BitstreamPage::of(&base, &process, Some(&filetype), &page, retention, carried);
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -75,11 +78,12 @@ async fn list_files_of_type(
 async fn list_filetypes(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     id: ProcessPath,
     access: ProcessAccess,
 ) -> Result<HttpResponse, ApiError> {
     let (process, values) = files::filetypes(&state, &caller, &access, id.id(&caller)?).await?;
-    let body = FiletypesResource::of(&process, values, access.carried(&process));
+    let body = FiletypesResource::of(&base, &process, values, access.carried(&process));
     Ok(HttpResponse::Ok().json(body))
 }
 

@@ -5,6 +5,7 @@ use actix_web::{delete, get, post, web, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::hal::BaseUrl;
 use crate::extract::{ProcessAccess, ProcessPath};
 use crate::resources::pages::{ErrorResource, ProcessPage};
 use crate::resources::requests::{ListParams, ListQuery};
@@ -26,14 +27,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// One page of a listing, as HAL.
 async fn list_page(
     state: &AppState,
-    auth: Auth,
+    (auth, base): (Auth, BaseUrl),
     listing: Listing,
     path: &str,
     q: ListQuery,
 ) -> Result<HttpResponse, ApiError> {
     let page = processes::list(state, &auth.0, listing, &q).await?;
     let retention = state.config.retention_days;
-    Ok(HttpResponse::Ok().json(ProcessPage::of(&page, retention, path, &q)))
+    Ok(HttpResponse::Ok().json(ProcessPage::of(&base, &page, retention, path, &q)))
 }
 
 #[utoipa::path(get, path = "/api/system/processes", tag = "processes", params(ListParams),
@@ -45,9 +46,10 @@ async fn list_page(
 async fn list_processes(
     state: web::Data<AppState>,
     auth: Auth,
+    base: BaseUrl,
     q: ListQuery,
 ) -> Result<HttpResponse, ApiError> {
-    list_page(&state, auth, Listing::All, "/api/system/processes", q).await
+    list_page(&state, (auth, base), Listing::All, "/api/system/processes", q).await
 }
 
 #[utoipa::path(get, path = "/api/system/processes/search/byProperty", tag = "processes", params(ListParams),
@@ -60,10 +62,11 @@ async fn list_processes(
 async fn search_by_property(
     state: web::Data<AppState>,
     auth: Auth,
+    base: BaseUrl,
     q: ListQuery,
 ) -> Result<HttpResponse, ApiError> {
     let path = "/api/system/processes/search/byProperty";
-    list_page(&state, auth, Listing::ByProperty, path, q).await
+    list_page(&state, (auth, base), Listing::ByProperty, path, q).await
 }
 
 #[utoipa::path(get, path = "/api/system/processes/search/own", tag = "processes", params(ListParams),
@@ -75,10 +78,11 @@ async fn search_by_property(
 async fn search_own(
     state: web::Data<AppState>,
     auth: Auth,
+    base: BaseUrl,
     q: ListQuery,
 ) -> Result<HttpResponse, ApiError> {
     let path = "/api/system/processes/search/own";
-    list_page(&state, auth, Listing::Own, path, q).await
+    list_page(&state, (auth, base), Listing::Own, path, q).await
 }
 
 #[utoipa::path(get, path = "/api/system/processes/{id}", tag = "processes", params(("id" = String, Path, description = "The processId")),
@@ -90,12 +94,14 @@ async fn search_own(
 async fn get_process(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     id: ProcessPath,
     access: ProcessAccess,
 ) -> Result<HttpResponse, ApiError> {
     let process = processes::visible(&state, &caller, &access, id.id(&caller)?).await?;
     let (retention, carried) = (state.config.retention_days, access.carried(&process));
-    Ok(HttpResponse::Ok().json(ProcessResource::from_process(&process, retention, carried)))
+    let body = ProcessResource::from_process(&base, &process, retention, carried);
+    Ok(HttpResponse::Ok().json(body))
 }
 
 #[utoipa::path(post, path = "/api/system/processes/{id}/stop", tag = "processes", params(("id" = String, Path, description = "The processId")),
@@ -108,12 +114,13 @@ async fn get_process(
 async fn stop_process(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     id: ProcessPath,
     access: ProcessAccess,
 ) -> Result<HttpResponse, ApiError> {
     let process = processes::stop(&state, &caller, &access, id.id(&caller)?).await?;
     let (retention, carried) = (state.config.retention_days, access.carried(&process));
-    let body = ProcessResource::from_process(&process, retention, carried);
+    let body = ProcessResource::from_process(&base, &process, retention, carried);
     Ok(HttpResponse::Accepted().json(body))
 }
 

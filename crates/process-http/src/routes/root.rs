@@ -9,7 +9,9 @@ use process_core::Denied;
 use crate::auth::Auth;
 use crate::config::MetricsAllowed;
 use crate::error::ApiError;
-use crate::resources::pages::{ErrorResource, HealthResource, RootResource};
+use crate::hal::BaseUrl;
+use crate::resources::pages::{ErrorResource, HealthResource};
+use crate::resources::root::{RootResource, Site};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -19,10 +21,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[utoipa::path(get, path = "/api", tag = "service",
-    responses((status = 200, description = "Links to the resources of the API", body = RootResource)))]
+    responses((status = 200, description = "What this service is, and links to the resources of the API", body = RootResource)))]
 #[get("/api")]
-async fn get_root() -> HttpResponse {
-    HttpResponse::Ok().json(RootResource::default())
+async fn get_root(state: web::Data<AppState>, base: BaseUrl) -> HttpResponse {
+    let site = Site {
+        name: &state.config.name,
+        ui_url: state.config.ui_url.as_deref(),
+    };
+    HttpResponse::Ok().json(RootResource::of(&base, &site))
 }
 
 /// 200 when the database answers, 503 otherwise.

@@ -7,7 +7,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::ProcessAccess;
-use crate::hal::with_access;
+use crate::hal::BaseUrl;
 use crate::resources::pages::{ErrorResource, ScriptPage};
 use crate::resources::requests::{LaunchForm, Paging};
 use crate::resources::responses::{LoginRequired, StreamedBodyErrors};
@@ -32,10 +32,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn list_scripts(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let page = scripts::startable(&state.catalog, &caller, paging.request()?);
-    Ok(HttpResponse::Ok().json(ScriptPage::of(&page)))
+    Ok(HttpResponse::Ok().json(ScriptPage::of(&base, &page)))
 }
 
 #[utoipa::path(get, path = "/api/system/scripts/{name}", tag = "scripts",
@@ -51,10 +52,11 @@ async fn list_scripts(
 async fn get_script(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let script = scripts::get(&state.catalog, &caller, &name)?;
-    Ok(HttpResponse::Ok().json(ScriptResource::from_script(script)))
+    Ok(HttpResponse::Ok().json(ScriptResource::from_script(&base, script)))
 }
 
 #[utoipa::path(post, path = "/api/system/scripts/{name}/processes", tag = "scripts",
@@ -78,6 +80,7 @@ async fn get_script(
 async fn create_process(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     name: web::Path<String>,
     access: ProcessAccess,
     req: HttpRequest,
@@ -86,10 +89,10 @@ async fn create_process(
     let launched = launch(&state, &caller, &access, &name, &req, payload).await?;
     let (process, capability) = (&launched.process, launched.capability.as_deref());
     let retention = state.config.retention_days;
-    let mut body = ProcessResource::from_process(process, retention, capability);
+    let mut body = ProcessResource::from_process(&base, process, retention, capability);
     body.access_token = launched.capability.clone();
-    let location = with_access(ProcessResource::href(process), capability);
+    let location = base.link_with(&ProcessResource::path(process), capability);
     Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, location))
+        .insert_header((header::LOCATION, location.href()))
         .json(body))
 }

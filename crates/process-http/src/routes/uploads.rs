@@ -7,6 +7,7 @@ use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::hal::BaseUrl;
 use crate::resources::pages::{ErrorResource, UploadDefinitionPage};
 use crate::resources::requests::{DefinitionBody, FileDefinitionBody, Paging};
 use crate::resources::responses::{LoginRequired, StreamedBodyErrors, UploadErrors};
@@ -25,8 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(upload_file);
 }
 
-fn ok(def: &process_core::UploadDefinition) -> HttpResponse {
-    HttpResponse::Ok().json(UploadDefinitionResource::from_definition(def))
+fn ok(base: &BaseUrl, def: &process_core::UploadDefinition) -> HttpResponse {
+    HttpResponse::Ok().json(UploadDefinitionResource::from_definition(base, def))
 }
 
 #[utoipa::path(get, path = "/api/system/uploadDefinitions", tag = "uploads", params(Paging),
@@ -39,10 +40,11 @@ fn ok(def: &process_core::UploadDefinition) -> HttpResponse {
 async fn list_upload_definitions(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let page = uploads::list(&state, &caller, &paging).await?;
-    Ok(HttpResponse::Ok().json(UploadDefinitionPage::of(&page)))
+    Ok(HttpResponse::Ok().json(UploadDefinitionPage::of(&base, &page)))
 }
 
 #[utoipa::path(post, path = "/api/system/uploadDefinitions", tag = "uploads",
@@ -56,13 +58,14 @@ async fn list_upload_definitions(
 async fn create_upload_definition(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let def = uploads::create(&state, &caller, &req, payload).await?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, UploadDefinitionResource::href(&def)))
-        .json(UploadDefinitionResource::from_definition(&def)))
+        .insert_header((header::LOCATION, base.href(&UploadDefinitionResource::path(&def))))
+        .json(UploadDefinitionResource::from_definition(&base, &def)))
 }
 
 #[utoipa::path(get, path = "/api/system/uploadDefinitions/{id}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID")),
@@ -74,9 +77,10 @@ async fn create_upload_definition(
 async fn get_upload_definition(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&uploads::visible(&state, &caller, &id).await?))
+    Ok(ok(&base, &uploads::visible(&state, &caller, &id).await?))
 }
 
 #[utoipa::path(put, path = "/api/system/uploadDefinitions/{id}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID")),
@@ -91,11 +95,13 @@ async fn get_upload_definition(
 async fn update_upload_definition(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     id: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     Ok(ok(
+        &base,
         &uploads::update(&state, &caller, &id, &req, payload).await?
     ))
 }
@@ -127,6 +133,7 @@ async fn delete_upload_definition(
 async fn add_file_definition(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     id: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
@@ -135,9 +142,9 @@ async fn add_file_definition(
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
-            format!("{}/files/{file}", UploadDefinitionResource::href(&def)),
+            base.href(&format!("{}/files/{file}", UploadDefinitionResource::path(&def))),
         ))
-        .json(UploadDefinitionResource::from_definition(&def)))
+        .json(UploadDefinitionResource::from_definition(&base, &def)))
 }
 
 #[utoipa::path(delete, path = "/api/system/uploadDefinitions/{id}/files/{file}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID"), ("file" = String, Path, description = "The file definition's UUID")),
@@ -171,12 +178,13 @@ async fn delete_file_definition(
 async fn upload_file(
     state: web::Data<AppState>,
     Auth(caller): Auth,
+    base: BaseUrl,
     path: web::Path<(String, String)>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (id, file) = path.into_inner();
-    Ok(ok(&uploads::upload_file(
+    Ok(ok(&base, &uploads::upload_file(
         &state, &caller, &id, &file, &req, payload,
     )
     .await?))

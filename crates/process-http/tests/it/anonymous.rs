@@ -77,7 +77,7 @@ async fn an_anonymous_process_is_seen_only_with_its_capability() {
         );
         assert_eq!(
             location,
-            format!("/api/system/processes/{id}?access={access}")
+            app.url(&format!("/api/system/processes/{id}?access={access}"))
         );
         let done = app.wait_done(&id, None).await;
         assert_eq!(done["processStatus"], "COMPLETED", "{backend}: {done}");

@@ -178,8 +178,14 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The URL of `path`; an absolute URL (a link the service gave) is taken as it is, as a
+    /// client follows links literally.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
+        } else {
+            format!("{}{}", self.base, path)
+        }
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {

@@ -149,13 +149,16 @@ async fn a_loaded_session_feeds_a_launch_and_completes() {
             .map(|v| v.to_str().unwrap().to_owned());
         let def = expect_json(res, 201, "create").await;
         let uid = id(&def);
-        assert_eq!(location, Some(format!("{UPLOADS}/{uid}")));
+        assert_eq!(location, Some(app.url(&format!("{UPLOADS}/{uid}"))));
         assert_eq!(def["status"], "NEW", "{def}");
         assert_eq!(def["type"], "uploadDefinition");
         assert!(uuid::Uuid::parse_str(&uid).is_ok());
         assert!(def["createDate"].as_str().unwrap().ends_with('Z'), "{def}");
         assert!(def["metadata"]["createdByUserId"].is_string(), "{def}");
-        assert_eq!(def["_links"]["self"]["href"], format!("{UPLOADS}/{uid}"));
+        assert_eq!(
+            def["_links"]["self"]["href"],
+            app.url(&format!("{UPLOADS}/{uid}"))
+        );
         let files = def["fileDefinitions"].as_array().unwrap();
         assert_eq!(files.len(), 2);
         for (f, name) in files.iter().zip(["a.csv", "b.csv"]) {
@@ -253,7 +256,7 @@ async fn a_loaded_session_feeds_a_launch_and_completes() {
         assert_eq!(completed["processId"], pid.as_str());
         assert_eq!(
             completed["_links"]["process"]["href"],
-            format!("/api/system/processes/{pid}")
+            app.url(&format!("/api/system/processes/{pid}"))
         );
         // The session's own copies are gone: the process owns the bytes now.
         assert!(files_in(&data(&app, "uploads")).is_empty());
@@ -645,7 +648,7 @@ async fn file_definitions_are_added_replaced_and_deleted() {
             .unwrap();
         let added = expect_json(res, 201, "add").await;
         let marc3 = file_id(&added, "marc3.mrc");
-        assert_eq!(location, format!("{UPLOADS}/{uid}/files/{marc3}"));
+        assert_eq!(location, app.url(&format!("{UPLOADS}/{uid}/files/{marc3}")));
         assert_eq!(added["status"], "IN_PROGRESS", "{added}");
         assert_eq!(file(&added, "marc3.mrc")["status"], "NEW");
         let res = app
