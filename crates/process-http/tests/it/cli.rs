@@ -14,7 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_processd");
 
 /// `processd` run in `cwd`, with no `PROCESSD_*` variable inherited from the test's
 /// environment.
-fn processd(cwd: &Path) -> Command {
+pub fn processd(cwd: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(cwd);
     for (key, _) in std::env::vars() {
@@ -26,11 +26,11 @@ fn processd(cwd: &Path) -> Command {
     cmd
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null()).output().expect("run processd")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -110,7 +110,7 @@ fn serve(dir: &Path, config: &Path, env: &[(&str, &str)]) -> ServeProcess {
 
 /// `/healthz` of a server that is listening (its listener is bound before it says so, so
 /// the first request is answered); panics with the server's log when it is not healthy.
-async fn wait_healthy(client: &reqwest::Client, server: &mut ServeProcess) -> Value {
+pub async fn wait_healthy(client: &reqwest::Client, server: &mut ServeProcess) -> Value {
     if let Some(status) = server.child.try_wait().unwrap() {
         panic!("serve exited with {status}: {}", server.log());
     }
