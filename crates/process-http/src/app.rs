@@ -5,8 +5,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::{Server, Service, ServiceResponse};
 use actix_cors::Cors;
+use actix_web::dev::{Server, Service, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{web, App, HttpServer};

@@ -685,7 +685,10 @@ mandatory = true
             let script = &c.catalog.get("row-count").unwrap().command[2];
             assert!(Path::new(script).is_absolute(), "{script}");
             assert!(Path::new(script).is_file(), "{script}");
-            assert!(script.ends_with("examples/scripts/row_count.py"), "{script}");
+            assert!(
+                script.ends_with("examples/scripts/row_count.py"),
+                "{script}"
+            );
         }
     }
 
@@ -707,13 +710,19 @@ mandatory = true
         );
         assert!(c.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
         assert_eq!(c.cors_allowed_origins, ["https://ui.example.org"]);
-        assert_eq!((c.name.as_str(), c.ui_url.as_deref()), ("Lab", Some("https://ui.example.org")));
+        assert_eq!(
+            (c.name.as_str(), c.ui_url.as_deref()),
+            ("Lab", Some("https://ui.example.org"))
+        );
         let c = Config::parse(
             SAMPLE,
             Path::new("."),
             &env(&[
                 ("PROCESSD_PUBLIC_URL", "http://localhost:9000"),
-                ("PROCESSD_CORS_ALLOWED_ORIGINS", r#"["http://localhost:4000"]"#),
+                (
+                    "PROCESSD_CORS_ALLOWED_ORIGINS",
+                    r#"["http://localhost:4000"]"#,
+                ),
             ]),
         )
         .unwrap();

@@ -96,7 +96,11 @@ impl TrustedProxies {
 /// proxy's `X-Forwarded-Host`, else `Host`, else (no `Host`, or one that is no `host[:port]`)
 /// the address the connection came in on; a trusted proxy's `X-Forwarded-Prefix` goes before
 /// `/api`.
-pub fn base_url(req: &HttpRequest, public: Option<&PublicUrl>, proxies: &TrustedProxies) -> BaseUrl {
+pub fn base_url(
+    req: &HttpRequest,
+    public: Option<&PublicUrl>,
+    proxies: &TrustedProxies,
+) -> BaseUrl {
     if let Some(public) = public {
         return public.base();
     }
@@ -137,7 +141,10 @@ pub fn authority(req: &HttpRequest, forwarded: Option<&HeaderMap>) -> String {
 
 /// The headers of `req` when its peer is a trusted proxy: they may say where the request was
 /// first sent.
-pub fn forwarded_headers<'r>(req: &'r HttpRequest, proxies: &TrustedProxies) -> Option<&'r HeaderMap> {
+pub fn forwarded_headers<'r>(
+    req: &'r HttpRequest,
+    proxies: &TrustedProxies,
+) -> Option<&'r HeaderMap> {
     proxies.trusts_peer(req).then(|| req.headers())
 }
 
@@ -230,11 +237,9 @@ fn valid_prefix(p: &str) -> bool {
 /// lower-cased as browsers send it, or why it is not one.
 pub fn parse_origin(key: &str, origin: &str) -> Result<String, String> {
     let o = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-    let ok = o
-        .split_once("://")
-        .is_some_and(|(scheme, authority)| {
-            (scheme == "http" || scheme == "https") && valid_authority(authority)
-        });
+    let ok = o.split_once("://").is_some_and(|(scheme, authority)| {
+        (scheme == "http" || scheme == "https") && valid_authority(authority)
+    });
     if ok {
         Ok(o)
     } else {

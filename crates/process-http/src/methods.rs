@@ -161,12 +161,9 @@ mod tests {
     use super::*;
 
     fn allowed(path: &str) -> Option<String> {
-        table().allowed(path).map(|m| {
-            m.iter()
-                .map(Method::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
+        table()
+            .allowed(path)
+            .map(|m| m.iter().map(Method::as_str).collect::<Vec<_>>().join(", "))
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 pub struct Paging {
     /// Zero-based page number.
     pub page: Option<String>,
-    /// Page size, 1 to 100 (default 20).
+    /// Page size: 0 or none is 20, more than 100 is 100 (the `page` object says which).
     pub size: Option<String>,
 }
 
@@ -41,7 +41,7 @@ pub type ListQuery = web::Query<Vec<(String, String)>>;
 pub struct ListParams {
     /// Zero-based page number.
     page: Option<u32>,
-    /// Page size, 1 to 100 (default 20).
+    /// Page size: 0 or none is 20, more than 100 is 100 (the `page` object says which).
     size: Option<u32>,
     /// creationTime|startTime|endTime|scriptName, then ,asc or ,desc (default creationTime,desc).
     sort: Option<String>,

@@ -5,8 +5,8 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hal::BaseUrl;
 use crate::extract::{BitstreamPath, ProcessAccess};
+use crate::hal::BaseUrl;
 use crate::resources::pages::ErrorResource;
 use crate::resources::process::expiry;
 use crate::resources::responses::BitstreamErrors;

@@ -6,8 +6,8 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hal::BaseUrl;
 use crate::extract::{ProcessAccess, ProcessPath};
+use crate::hal::BaseUrl;
 use crate::limits::ClientAddr;
 use crate::resources::pages::{BitstreamPage, ErrorResource, FiletypesResource};
 use crate::resources::requests::{FiletypePath, Paging};

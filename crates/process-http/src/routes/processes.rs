@@ -5,8 +5,8 @@ use actix_web::{delete, get, post, web, HttpResponse};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hal::BaseUrl;
 use crate::extract::{ProcessAccess, ProcessPath};
+use crate::hal::BaseUrl;
 use crate::resources::pages::{ErrorResource, ProcessPage};
 use crate::resources::requests::{ListParams, ListQuery};
 use crate::resources::responses::{ListErrors, ProcessErrors};
@@ -49,7 +49,14 @@ async fn list_processes(
     base: BaseUrl,
     q: ListQuery,
 ) -> Result<HttpResponse, ApiError> {
-    list_page(&state, (auth, base), Listing::All, "/api/system/processes", q).await
+    list_page(
+        &state,
+        (auth, base),
+        Listing::All,
+        "/api/system/processes",
+        q,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/system/processes/search/byProperty", tag = "processes", params(ListParams),

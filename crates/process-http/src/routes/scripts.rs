@@ -64,7 +64,7 @@ async fn get_script(
     request_body(content = LaunchForm, content_type = "multipart/form-data"),
     responses(
         (status = 202, description = "Accepted; the new process (started anonymously: with its `accessToken`, which its links carry)", body = ProcessResource,
-            headers(("Location" = String, description = "The process's URL (started anonymously: with `?access=` and its capability)"))),
+            headers(("Location" = String, description = "The process's absolute URL (started anonymously: with `?access=` and its capability)"))),
         (status = 400, description = "A parameter is missing, unknown or of the wrong type", body = ErrorResource),
         LoginRequired,
         (status = 403, description = "The caller may not start this script", body = ErrorResource),

@@ -50,7 +50,7 @@ async fn list_upload_definitions(
 #[utoipa::path(post, path = "/api/system/uploadDefinitions", tag = "uploads",
     request_body(content = DefinitionBody, description = "The names of the files to upload"),
     responses(
-        (status = 201, description = "Created", body = UploadDefinitionResource, headers(("Location" = String, description = "Its URL"))),
+        (status = 201, description = "Created", body = UploadDefinitionResource, headers(("Location" = String, description = "Its absolute URL"))),
         (status = 400, description = "Bad body or file names", body = ErrorResource),
         LoginRequired,
     ), security(("bearer" = [])))]
@@ -64,7 +64,10 @@ async fn create_upload_definition(
 ) -> Result<HttpResponse, ApiError> {
     let def = uploads::create(&state, &caller, &req, payload).await?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, base.href(&UploadDefinitionResource::path(&def))))
+        .insert_header((
+            header::LOCATION,
+            base.href(&UploadDefinitionResource::path(&def)),
+        ))
         .json(UploadDefinitionResource::from_definition(&base, &def)))
 }
 
@@ -102,7 +105,7 @@ async fn update_upload_definition(
 ) -> Result<HttpResponse, ApiError> {
     Ok(ok(
         &base,
-        &uploads::update(&state, &caller, &id, &req, payload).await?
+        &uploads::update(&state, &caller, &id, &req, payload).await?,
     ))
 }
 
@@ -124,7 +127,7 @@ async fn delete_upload_definition(
 #[utoipa::path(post, path = "/api/system/uploadDefinitions/{id}/files", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID")),
     request_body(content = FileDefinitionBody, description = "A file to add"),
     responses(
-        (status = 201, description = "Added; the updated definition", body = UploadDefinitionResource, headers(("Location" = String, description = "The new file's URL"))),
+        (status = 201, description = "Added; the updated definition", body = UploadDefinitionResource, headers(("Location" = String, description = "The new file's absolute URL"))),
         (status = 400, description = "Bad body", body = ErrorResource),
         UploadErrors,
         (status = 422, description = "COMPLETED", body = ErrorResource),
@@ -142,7 +145,10 @@ async fn add_file_definition(
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
-            base.href(&format!("{}/files/{file}", UploadDefinitionResource::path(&def))),
+            base.href(&format!(
+                "{}/files/{file}",
+                UploadDefinitionResource::path(&def)
+            )),
         ))
         .json(UploadDefinitionResource::from_definition(&base, &def)))
 }
@@ -184,8 +190,8 @@ async fn upload_file(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (id, file) = path.into_inner();
-    Ok(ok(&base, &uploads::upload_file(
-        &state, &caller, &id, &file, &req, payload,
-    )
-    .await?))
+    Ok(ok(
+        &base,
+        &uploads::upload_file(&state, &caller, &id, &file, &req, payload).await?,
+    ))
 }

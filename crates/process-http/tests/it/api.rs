@@ -72,7 +72,10 @@ async fn root_health_and_unknown_routes() {
         };
         let (status, root) = get_json(&app, "/api", None).await;
         assert_eq!(status, 200, "{backend:?}");
-        assert_eq!(root["_links"]["scripts"]["href"], app.url("/api/system/scripts"));
+        assert_eq!(
+            root["_links"]["scripts"]["href"],
+            app.url("/api/system/scripts")
+        );
         assert_eq!(
             root["_links"]["processes"]["href"],
             app.url("/api/system/processes")

@@ -75,7 +75,12 @@ async fn a_ui_on_a_listed_origin_calls_the_api_from_a_browser() {
         let h = res.headers();
         assert_eq!(header(h, "access-control-allow-origin"), Some(UI));
         let exposed = listed(h, "access-control-expose-headers");
-        for name in ["authorization", "location", "content-disposition", "content-range"] {
+        for name in [
+            "authorization",
+            "location",
+            "content-disposition",
+            "content-range",
+        ] {
             assert!(exposed.contains(&name.to_owned()), "{name}: {exposed:?}");
         }
         assert!(header(h, "location").unwrap().starts_with(&app.base));
@@ -88,7 +93,10 @@ async fn a_ui_on_a_listed_origin_calls_the_api_from_a_browser() {
             .await
             .unwrap();
         assert_eq!(res.status(), 401);
-        assert_eq!(header(res.headers(), "access-control-allow-origin"), Some(UI));
+        assert_eq!(
+            header(res.headers(), "access-control-allow-origin"),
+            Some(UI)
+        );
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["code"], "unauthorized");
     }

@@ -36,14 +36,21 @@ fn all_under(v: &Value, base: &str) {
     hrefs(v, &mut found);
     assert!(!found.is_empty(), "no links in {v}");
     for href in found {
-        assert!(href.starts_with(&format!("{base}/api")), "{href} not under {base}");
+        assert!(
+            href.starts_with(&format!("{base}/api")),
+            "{href} not under {base}"
+        );
     }
 }
 
 /// A finished `outputs` process of alice with files; returns its id.
 async fn finished(app: &TestApp) -> String {
     let id = app
-        .launch_ok("outputs", Some(&app.alice), json!([{"name": "-z", "value": "3"}]))
+        .launch_ok(
+            "outputs",
+            Some(&app.alice),
+            json!([{"name": "-z", "value": "3"}]),
+        )
         .await;
     app.wait_done(&id, Some(&app.alice)).await;
     id
@@ -63,7 +70,12 @@ async fn every_link_and_location_is_under_public_url() {
         all_under(&root, public);
 
         let res = app
-            .launch("outputs", Some(&app.alice), json!([{"name": "-z", "value": "2"}]), vec![])
+            .launch(
+                "outputs",
+                Some(&app.alice),
+                json!([{"name": "-z", "value": "2"}]),
+                vec![],
+            )
             .await;
         assert_eq!(res.status(), 202);
         let location = res.headers()["location"].to_str().unwrap().to_owned();
@@ -74,7 +86,10 @@ async fn every_link_and_location_is_under_public_url() {
         app.wait_done(&id, Some(&app.alice)).await;
 
         // A forwarding header changes nothing: the configured URL wins.
-        let forwarded = [("X-Forwarded-Host", "evil.example"), ("Host", "other.example")];
+        let forwarded = [
+            ("X-Forwarded-Host", "evil.example"),
+            ("Host", "other.example"),
+        ];
         for path in [
             format!("/api/system/processes/{id}"),
             format!("/api/system/processes/{id}/files"),
@@ -90,7 +105,9 @@ async fn every_link_and_location_is_under_public_url() {
             all_under(&body, public);
         }
         let (_, files) = get(&app, &format!("/api/system/processes/{id}/files"), &[]).await;
-        let uuid = files["_embedded"]["bitstreams"][0]["uuid"].as_str().unwrap();
+        let uuid = files["_embedded"]["bitstreams"][0]["uuid"]
+            .as_str()
+            .unwrap();
         let (_, bitstream) = get(&app, &format!("/api/core/bitstreams/{uuid}"), &[]).await;
         assert_eq!(
             bitstream["_links"]["content"]["href"],
@@ -123,7 +140,10 @@ async fn a_trusted_proxy_says_where_clients_reach_the_service() {
             ("X-Forwarded-Prefix", "/server"),
         ];
         let (_, root) = get(&app, "/api", &proxy).await;
-        assert_eq!(root["dspaceServer"], "https://repo.example.org/server", "{backend:?}");
+        assert_eq!(
+            root["dspaceServer"], "https://repo.example.org/server",
+            "{backend:?}"
+        );
         all_under(&root, "https://repo.example.org/server");
         let res = app
             .launch("echo", Some(&app.alice), json!([]), vec![])
@@ -131,7 +151,10 @@ async fn a_trusted_proxy_says_where_clients_reach_the_service() {
         assert_eq!(res.status(), 202);
         // (reqwest sent no forwarding headers here: the launch's links use its Host.)
         let location = res.headers()["location"].to_str().unwrap();
-        assert!(location.starts_with(&app.url("/api/system/processes/")), "{location}");
+        assert!(
+            location.starts_with(&app.url("/api/system/processes/")),
+            "{location}"
+        );
 
         // The first of a list is the outermost proxy's; a malformed value is ignored.
         let (_, root) = get(
@@ -162,8 +185,7 @@ async fn a_trusted_proxy_says_where_clients_reach_the_service() {
 async fn forwarding_headers_from_anyone_else_are_ignored() {
     for backend in BACKENDS {
         // The test client (127.0.0.1) is not the trusted proxy.
-        let Some(app) = spawn_app_with(backend, "trusted_proxies = [\"10.0.0.0/8\"]").await
-        else {
+        let Some(app) = spawn_app_with(backend, "trusted_proxies = [\"10.0.0.0/8\"]").await else {
             continue;
         };
         let (_, root) = get(
@@ -182,7 +204,13 @@ async fn forwarding_headers_from_anyone_else_are_ignored() {
         // The Host the client addressed is used; one that is no host[:port] is not echoed.
         let (_, root) = get(&app, "/api", &[("Host", "repo.example.org:8080")]).await;
         assert_eq!(root["dspaceServer"], "http://repo.example.org:8080");
-        for bad in ["evil.example/x", "a b", "\"><script>", "user@host", "host:99999"] {
+        for bad in [
+            "evil.example/x",
+            "a b",
+            "\"><script>",
+            "user@host",
+            "host:99999",
+        ] {
             let (status, root) = get(&app, "/api", &[("Host", bad)]).await;
             assert_eq!(status, 200, "{bad}");
             assert_eq!(root["dspaceServer"], app.base, "{bad}");
@@ -211,7 +239,11 @@ async fn only_a_trusted_proxy_names_the_client_for_rate_limits() {
             let other = login("203.0.113.2", "u4").await.unwrap().status();
             // Behind a trusted proxy the second client has its own budget; otherwise
             // everything comes from the one peer and the header is the client's word.
-            assert_eq!(other, if separate { 401 } else { 429 }, "{backend:?} {trusted}");
+            assert_eq!(
+                other,
+                if separate { 401 } else { 429 },
+                "{backend:?} {trusted}"
+            );
         }
     }
 }
@@ -282,8 +314,12 @@ async fn page_sizes_are_clamped_and_zero_is_the_default() {
             assert_eq!(page["page"]["size"], 20, "{q}");
         }
         let id = finished(&app).await;
-        let (status, files) =
-            get(&app, &format!("/api/system/processes/{id}/files?size=500"), &[]).await;
+        let (status, files) = get(
+            &app,
+            &format!("/api/system/processes/{id}/files?size=500"),
+            &[],
+        )
+        .await;
         assert_eq!(status, 200);
         assert_eq!(files["page"]["size"], 100);
         for q in ["size=-1", "size=ten", "size=1.5"] {
@@ -310,7 +346,10 @@ async fn the_root_says_what_it_is_as_dspace_does() {
         assert_eq!(root["dspaceServer"], app.base);
         assert_eq!(
             root["dspaceVersion"],
-            format!("processd {} (DSpace 7 REST compatible)", env!("CARGO_PKG_VERSION"))
+            format!(
+                "processd {} (DSpace 7 REST compatible)",
+                env!("CARGO_PKG_VERSION")
+            )
         );
         for (rel, path) in [
             ("self", "/api"),
@@ -335,14 +374,27 @@ async fn the_root_says_what_it_is_as_dspace_does() {
             .await
             .unwrap();
         assert_eq!(authn["type"], "authn");
-        assert_eq!(authn["_links"]["login"]["href"], app.url("/api/authn/login"));
-        assert_eq!(authn["_links"]["logout"]["href"], app.url("/api/authn/logout"));
+        assert_eq!(
+            authn["_links"]["login"]["href"],
+            app.url("/api/authn/login")
+        );
+        assert_eq!(
+            authn["_links"]["logout"]["href"],
+            app.url("/api/authn/logout")
+        );
     }
     // Without ui_url, dspaceUI is null and the name is processd's.
     let Some(app) = spawn_app_with(BACKENDS[0], "").await else {
         return;
     };
-    let root: Value = app.get("/api", None).send().await.unwrap().json().await.unwrap();
+    let root: Value = app
+        .get("/api", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(root["dspaceUI"].is_null(), "{root}");
     assert_eq!(root["dspaceName"], "processd");
 }

@@ -103,7 +103,12 @@ async fn every_get_route_answers_head_with_its_headers_and_no_body() {
                 .unwrap();
             assert_eq!(head.status(), get.status(), "{backend:?}: HEAD {path}");
             assert!(get.status().is_success(), "GET {path}: {}", get.status());
-            for name in ["content-type", "content-disposition", "etag", "accept-ranges"] {
+            for name in [
+                "content-type",
+                "content-disposition",
+                "etag",
+                "accept-ranges",
+            ] {
                 assert_eq!(
                     head.headers().get(name),
                     get.headers().get(name),
@@ -120,7 +125,10 @@ async fn every_get_route_answers_head_with_its_headers_and_no_body() {
                 assert_eq!(head_len, get_len, "content-length of HEAD {path}");
             }
             assert!(!body.is_empty(), "GET {path} had a body");
-            assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path} has a body");
+            assert!(
+                head.bytes().await.unwrap().is_empty(),
+                "HEAD {path} has a body"
+            );
             checked += 1;
         }
         assert!(checked >= 15, "only {checked} GET routes");
@@ -196,11 +204,27 @@ async fn a_method_a_path_does_not_have_is_405_with_allow() {
         };
         for (method, path, allow) in [
             (Method::POST, "/api/system/processes", "GET, HEAD, OPTIONS"),
-            (Method::DELETE, "/api/system/scripts/echo", "GET, HEAD, OPTIONS"),
+            (
+                Method::DELETE,
+                "/api/system/scripts/echo",
+                "GET, HEAD, OPTIONS",
+            ),
             (Method::PUT, "/api/system/processes/1/stop", "POST, OPTIONS"),
-            (Method::HEAD, "/api/system/processes/1/stop", "POST, OPTIONS"),
-            (Method::GET, "/api/system/scripts/echo/processes", "POST, OPTIONS"),
-            (Method::PATCH, "/api/system/processes/1", "GET, HEAD, DELETE, OPTIONS"),
+            (
+                Method::HEAD,
+                "/api/system/processes/1/stop",
+                "POST, OPTIONS",
+            ),
+            (
+                Method::GET,
+                "/api/system/scripts/echo/processes",
+                "POST, OPTIONS",
+            ),
+            (
+                Method::PATCH,
+                "/api/system/processes/1",
+                "GET, HEAD, DELETE, OPTIONS",
+            ),
             (Method::GET, "/api/authn/login", "POST, OPTIONS"),
         ] {
             let res = app

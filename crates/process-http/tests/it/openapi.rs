@@ -69,6 +69,7 @@ async fn every_endpoint_is_documented() {
     let doc = Doc::fetch(&app).await;
     let expected = [
         ("get", "/api"),
+        ("get", "/api/authn"),
         ("get", "/api/openapi.json"),
         ("get", "/healthz"),
         ("get", "/metrics"),
@@ -121,6 +122,7 @@ async fn real_responses_match_the_document() {
 
         for (path, template) in [
             ("/api", "/api"),
+            ("/api/authn", "/api/authn"),
             ("/healthz", "/healthz"),
             ("/api/authn/status", "/api/authn/status"),
         ] {
