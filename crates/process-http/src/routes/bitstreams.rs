@@ -42,12 +42,14 @@ async fn get_bitstream(
         ("uuid" = String, Path, description = "The file's UUID"),
         ("Range" = Option<String>, Header, description = "bytes=START-END, bytes=START- or bytes=-SUFFIX"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
+        ("If-Range" = Option<String>, Header, description = "Serve the Range only if this ETag or date still names the file; else the whole file"),
     ),
     responses(
         (status = 200, description = "The whole file, as an attachment", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 304, description = "Not modified"),
         BitstreamErrors,
+        (status = 412, description = "If-Match or If-Unmodified-Since does not hold", body = ErrorResource),
         (status = 416, description = "The range is not satisfiable", body = ErrorResource),
     ),
     security((), ("bearer" = [])))]

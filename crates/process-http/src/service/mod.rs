@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod authn;
 pub mod body;
+pub mod conditional;
 pub mod download;
 pub mod files;
 pub mod launch;

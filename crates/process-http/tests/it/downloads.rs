@@ -565,8 +565,26 @@ async fn the_archive_holds_every_file_of_a_process() {
     }
 }
 
+/// GETs `url` as bob with `headers`: (status, Content-Range, Content-Disposition, body).
+async fn download(
+    app: &TestApp,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Option<String>, Option<String>, Vec<u8>) {
+    let mut req = app.get(url, Some(&app.bob));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let range = header(&res, "content-range");
+    let disposition = header(&res, "content-disposition");
+    (status, range, disposition, res.bytes().await.unwrap().to_vec())
+}
+
 /// RFC 9110 §14.2: "An origin server MUST ignore a Range header field that contains a range
-/// unit it does not understand." actix-files answers 416 instead.
+/// unit it does not understand"; the answer is still the file's, with its validators, and
+/// `If-None-Match` still applies.
 #[actix_web::test]
 async fn a_range_in_an_unknown_unit_is_ignored() {
     for backend in BACKENDS {
@@ -577,6 +595,9 @@ async fn a_range_in_an_unknown_unit_is_ignored() {
         let id = run_cat(&app, "digits.txt", &content).await;
         let uuid = file_uuid(&app, &id, "digits.txt").await;
         let url = format!("/api/core/bitstreams/{uuid}/content");
+        let plain = app.get(&url, Some(&app.bob)).send().await.unwrap();
+        let etag = header(&plain, "etag").expect("an ETag");
+        let modified = header(&plain, "last-modified").expect("a Last-Modified");
         for range in ["items=0-5", "lines=1-2"] {
             let res = app
                 .get(&url, Some(&app.bob))
@@ -586,7 +607,104 @@ async fn a_range_in_an_unknown_unit_is_ignored() {
                 .unwrap();
             assert_eq!(res.status(), 200, "{backend:?}: {range}");
             assert_eq!(header(&res, "content-range"), None, "{range}");
+            assert_eq!(header(&res, "etag").as_ref(), Some(&etag), "{range}");
+            assert_eq!(header(&res, "last-modified").as_ref(), Some(&modified));
             assert_eq!(res.bytes().await.unwrap().as_ref(), &content[..]);
+
+            let (status, _, _, body) = download(
+                &app,
+                &url,
+                &[("Range", range), ("If-None-Match", &etag)],
+            )
+            .await;
+            assert_eq!(status, 304, "{backend:?}: {range} with a matching ETag");
+            assert!(body.is_empty());
         }
+    }
+}
+
+/// `If-Range` (RFC 9110 §13.1.5): a range is served only while the validator still names the
+/// file; a stale ETag or date gets the whole file (200), never a part of a newer version.
+#[actix_web::test]
+async fn a_stale_if_range_gets_the_whole_file() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        let content = b"abcdefghijklmnopqrstuvwxyz".to_vec();
+        let id = run_cat(&app, "letters.txt", &content).await;
+        let uuid = file_uuid(&app, &id, "letters.txt").await;
+        let url = format!("/api/core/bitstreams/{uuid}/content");
+        let plain = app.get(&url, Some(&app.bob)).send().await.unwrap();
+        let etag = header(&plain, "etag").expect("an ETag");
+        let modified = header(&plain, "last-modified").expect("a Last-Modified");
+
+        for fresh in [etag.as_str(), modified.as_str()] {
+            let got = download(&app, &url, &[("Range", "bytes=2-4"), ("If-Range", fresh)]).await;
+            assert_eq!(got.0, 206, "{backend:?}: If-Range {fresh}");
+            assert_eq!(got.1.as_deref(), Some("bytes 2-4/26"));
+            assert_eq!(got.3, b"cde");
+        }
+        let weak = format!("W/{etag}");
+        for stale in [
+            "\"an-older-version\"",
+            weak.as_str(),
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "not a validator",
+        ] {
+            let got = download(&app, &url, &[("Range", "bytes=2-4"), ("If-Range", stale)]).await;
+            assert_eq!(got.0, 200, "{backend:?}: If-Range {stale}");
+            assert_eq!(got.1, None, "{stale}: a 200 has no Content-Range");
+            assert_eq!(got.3, content, "{stale}");
+        }
+    }
+}
+
+/// An invalid range (last before first, RFC 9110 §14.1.1) or a malformed one is ignored (200);
+/// an unsatisfiable one is a 416 that says the size and is no attachment.
+#[actix_web::test]
+async fn invalid_ranges_are_ignored_and_unsatisfiable_ones_refused() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        let content = b"0123456789".to_vec();
+        let id = run_cat(&app, "digits.txt", &content).await;
+        let uuid = file_uuid(&app, &id, "digits.txt").await;
+        let url = format!("/api/core/bitstreams/{uuid}/content");
+
+        for ignored in ["bytes=5-2", "bytes=0-1,7-3", "bytes=x-3", "bytes=1-2-3", "bytes"] {
+            let (status, range, disposition, body) =
+                download(&app, &url, &[("Range", ignored)]).await;
+            assert_eq!(status, 200, "{backend:?}: {ignored}");
+            assert_eq!(range, None, "{ignored}");
+            assert!(disposition.unwrap().starts_with("attachment"));
+            assert_eq!(body, content, "{ignored}");
+        }
+
+        for unsatisfiable in ["bytes=10-", "bytes=20-30", "bytes=10-12,15-"] {
+            let res = app
+                .get(&url, Some(&app.bob))
+                .header("Range", unsatisfiable)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 416, "{backend:?}: {unsatisfiable}");
+            assert_eq!(header(&res, "content-range").as_deref(), Some("bytes */10"));
+            assert_eq!(header(&res, "content-disposition"), None, "{unsatisfiable}");
+            let body: Value = res.json().await.expect("a JSON error");
+            assert_eq!(body["code"], "range_not_satisfiable", "{body}");
+        }
+
+        // Preconditions come before the range: a matching If-None-Match is a 304 even with
+        // an unsatisfiable range; a failed If-Match is a 412.
+        let plain = app.get(&url, Some(&app.bob)).send().await.unwrap();
+        let etag = header(&plain, "etag").expect("an ETag");
+        let got = download(&app, &url, &[("Range", "bytes=50-"), ("If-None-Match", &etag)]).await;
+        assert_eq!(got.0, 304, "{backend:?}");
+        let got = download(&app, &url, &[("If-Match", "\"another\"")]).await;
+        assert_eq!(got.0, 412, "{backend:?}");
+        let got = download(&app, &url, &[("If-Match", &etag), ("Range", "bytes=0-0")]).await;
+        assert_eq!((got.0, got.3), (206, b"0".to_vec()), "{backend:?}");
     }
 }
