@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
+use process_core::{OutputRange, Process};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -10,7 +11,9 @@ use crate::resources::pages::ErrorResource;
 use crate::resources::process::expiry;
 use crate::resources::responses::BitstreamErrors;
 use crate::resources::BitstreamResource;
-use crate::service::{download, files};
+use crate::service::files::Bitstream;
+use crate::service::output::{self, OUTPUT_TEXT};
+use crate::service::{console, download, files};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -31,7 +34,11 @@ async fn get_bitstream(
     id: BitstreamPath,
     access: ProcessAccess,
 ) -> Result<HttpResponse, ApiError> {
-    let (file, process) = files::visible(&state, &caller, &access, id.id(&caller)?).await?;
+    let (bitstream, process) = files::visible(&state, &caller, &access, id.id(&caller)?).await?;
+    let file = match bitstream {
+        Bitstream::Stored(file) => file,
+        Bitstream::Console => console::describe(&state, &process).await?,
+    };
     let expiry = expiry(&process, state.config.retention_days);
     let body = BitstreamResource::from_file(&file, expiry, access.carried(&process));
     Ok(HttpResponse::Ok().json(body))
@@ -61,12 +68,26 @@ async fn get_bitstream_content(
     access: ProcessAccess,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (file, _) = files::visible(&state, &caller, &access, id.id(&caller)?).await?;
-    let mut res = download::serve(&state, &req, &file).await?;
+    let (bitstream, process) = files::visible(&state, &caller, &access, id.id(&caller)?).await?;
+    let mut res = match bitstream {
+        Bitstream::Stored(file) => download::serve(&state, &req, &file).await?,
+        Bitstream::Console => console_text(state, &process),
+    };
     // Opened in a browser anyway, a script's output runs with no origin and no scripts.
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         header::HeaderValue::from_static("sandbox"),
     );
     Ok(res)
+}
+
+/// The console log as a file: its text as stored so far, whole (no Range: it may still grow,
+/// so it has no ETag either).
+fn console_text(state: web::Data<AppState>, process: &Process) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, OUTPUT_TEXT))
+        .insert_header(download::attachment(&console::name(process)))
+        .insert_header((header::ACCEPT_RANGES, "none"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .streaming(output::stored(state, process.id, OutputRange::default()))
 }

@@ -16,6 +16,7 @@ mod lifecycle;
 mod limits;
 mod metrics;
 mod openapi;
+mod output;
 mod retention;
 mod runs;
 mod secrets;
