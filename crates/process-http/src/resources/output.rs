@@ -67,18 +67,29 @@ pub struct LinesAsked<'a> {
 }
 
 impl OutputLinesResource {
-    pub fn of(process: &Process, lines: Vec<OutputLine>, complete: bool, asked: &LinesAsked) -> Self {
+    pub fn of(
+        process: &Process,
+        lines: Vec<OutputLine>,
+        complete: bool,
+        asked: &LinesAsked,
+    ) -> Self {
         let last = lines.last().map_or(asked.after, |l| l.seq);
         let base = ProcessResource::href(process);
         let at = |after: i64| {
-            let mut pairs = vec![("after", after.to_string()), ("size", asked.size.to_string())];
+            let mut pairs = vec![
+                ("after", after.to_string()),
+                ("size", asked.size.to_string()),
+            ];
             for (k, v) in [("fromTime", asked.from_time), ("toTime", asked.to_time)] {
                 if let Some(v) = v {
                     pairs.push((k, v.to_owned()));
                 }
             }
             let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-            Link::new(with_access(format!("{base}/output/lines?{query}"), asked.access))
+            Link::new(with_access(
+                format!("{base}/output/lines?{query}"),
+                asked.access,
+            ))
         };
         Self {
             embedded: LineList {

@@ -52,7 +52,8 @@ async fn get_bitstream(
         ("If-Range" = Option<String>, Header, description = "Serve the Range only if this ETag or date still names the file; else the whole file"),
     ),
     responses(
-        (status = 200, description = "The whole file, as an attachment", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The whole file, as an attachment (a console log: its text so far, always whole)",
+            content((Vec<u8> = "application/octet-stream"), (String = "text/plain"))),
         (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 304, description = "Not modified"),
         BitstreamErrors,

@@ -98,10 +98,17 @@ async fn a_bitstream_is_described_as_in_dspace() {
         };
         let id = run_outputs(&app, 1000).await;
         let files = bitstreams(&app, &format!("/api/system/processes/{id}/files")).await;
-        // Symlinks and the fifo are not registered.
+        // Symlinks and the fifo are not registered; the console log is listed too.
+        let log = format!("{id}-outputs.log");
         assert_eq!(
             names(&files),
-            ["export.csv", "nested/deep.txt", "result.txt", "zeros.bin"],
+            [
+                log.as_str(),
+                "export.csv",
+                "nested/deep.txt",
+                "result.txt",
+                "zeros.bin"
+            ],
             "{backend:?}"
         );
         let zeros = files.iter().find(|b| b["name"] == "zeros.bin").unwrap();
@@ -156,9 +163,26 @@ async fn a_bitstream_is_described_as_in_dspace() {
         assert_eq!(status, 200);
         assert_eq!(
             page["page"],
-            json!({"size": 3, "totalElements": 4, "totalPages": 2, "number": 1})
+            json!({"size": 3, "totalElements": 5, "totalPages": 2, "number": 1})
         );
-        assert_eq!(page["_embedded"]["bitstreams"].as_array().unwrap().len(), 1);
+        // The last stored file, then the console log, which comes after the stored files.
+        let second = page["_embedded"]["bitstreams"].as_array().unwrap();
+        assert_eq!(second.len(), 2, "{page}");
+        assert_eq!(second[1]["name"], log.as_str());
+        let (_, first) = json_of(&app, &format!("/api/system/processes/{id}/files?size=4")).await;
+        let first = first["_embedded"]["bitstreams"].as_array().unwrap().clone();
+        assert_eq!(first.len(), 4);
+        assert!(first.iter().all(|b| b["name"] != log.as_str()));
+        let (_, past) = json_of(
+            &app,
+            &format!("/api/system/processes/{id}/files?size=4&page=1"),
+        )
+        .await;
+        assert_eq!(
+            past["_embedded"]["bitstreams"][0]["name"],
+            log.as_str(),
+            "{past}"
+        );
         let (status, _) = json_of(&app, &format!("/api/system/processes/{id}/files?size=0")).await;
         assert_eq!(status, 400);
 
@@ -189,7 +213,7 @@ async fn files_are_listed_by_type() {
             .map(|v| v.as_str().unwrap())
             .collect();
         values.sort_unstable();
-        assert_eq!(values, ["exportCSV", "outputFile"]);
+        assert_eq!(values, ["exportCSV", "outputFile", "script_output"]);
         assert_eq!(types["id"], "filetypes");
         assert_eq!(types["type"], "filetypes");
         assert_eq!(
@@ -215,10 +239,10 @@ async fn files_are_listed_by_type() {
         assert_eq!(status, 404, "unknown filetype: {body}");
         assert_eq!(body["status"], 404);
 
-        // A process with an uploaded input: inputFile only.
+        // A process with an uploaded input: inputFile only (and its log).
         let cat = run_cat(&app, "in.txt", b"abc").await;
         let (_, types) = json_of(&app, &format!("/api/system/processes/{cat}/filetypes")).await;
-        assert_eq!(types["values"], json!(["inputFile"]));
+        assert_eq!(types["values"], json!(["inputFile", "script_output"]));
         let inputs = bitstreams(
             &app,
             &format!("/api/system/processes/{cat}/files/inputFile"),
@@ -230,13 +254,13 @@ async fn files_are_listed_by_type() {
         let out = app.output(&cat, Some(&app.bob)).await;
         assert!(out.starts_with("path=") && out.contains("\nabc"), "{out:?}");
 
-        // A process without files: empty list and no types.
+        // A process without files: its console log only.
         let echo = app.launch_ok("echo", Some(&app.bob), json!([])).await;
         app.wait_done(&echo, Some(&app.bob)).await;
         let (_, types) = json_of(&app, &format!("/api/system/processes/{echo}/filetypes")).await;
-        assert_eq!(types["values"], json!([]));
+        assert_eq!(types["values"], json!(["script_output"]));
         let none = bitstreams(&app, &format!("/api/system/processes/{echo}/files")).await;
-        assert!(none.is_empty());
+        assert_eq!(names(&none), [format!("{echo}-echo.log")]);
     }
 }
 
@@ -579,7 +603,12 @@ async fn download(
     let status = res.status().as_u16();
     let range = header(&res, "content-range");
     let disposition = header(&res, "content-disposition");
-    (status, range, disposition, res.bytes().await.unwrap().to_vec())
+    (
+        status,
+        range,
+        disposition,
+        res.bytes().await.unwrap().to_vec(),
+    )
 }
 
 /// RFC 9110 §14.2: "An origin server MUST ignore a Range header field that contains a range
@@ -611,12 +640,8 @@ async fn a_range_in_an_unknown_unit_is_ignored() {
             assert_eq!(header(&res, "last-modified").as_ref(), Some(&modified));
             assert_eq!(res.bytes().await.unwrap().as_ref(), &content[..]);
 
-            let (status, _, _, body) = download(
-                &app,
-                &url,
-                &[("Range", range), ("If-None-Match", &etag)],
-            )
-            .await;
+            let (status, _, _, body) =
+                download(&app, &url, &[("Range", range), ("If-None-Match", &etag)]).await;
             assert_eq!(status, 304, "{backend:?}: {range} with a matching ETag");
             assert!(body.is_empty());
         }
@@ -673,7 +698,13 @@ async fn invalid_ranges_are_ignored_and_unsatisfiable_ones_refused() {
         let uuid = file_uuid(&app, &id, "digits.txt").await;
         let url = format!("/api/core/bitstreams/{uuid}/content");
 
-        for ignored in ["bytes=5-2", "bytes=0-1,7-3", "bytes=x-3", "bytes=1-2-3", "bytes"] {
+        for ignored in [
+            "bytes=5-2",
+            "bytes=0-1,7-3",
+            "bytes=x-3",
+            "bytes=1-2-3",
+            "bytes",
+        ] {
             let (status, range, disposition, body) =
                 download(&app, &url, &[("Range", ignored)]).await;
             assert_eq!(status, 200, "{backend:?}: {ignored}");
@@ -700,7 +731,12 @@ async fn invalid_ranges_are_ignored_and_unsatisfiable_ones_refused() {
         // an unsatisfiable range; a failed If-Match is a 412.
         let plain = app.get(&url, Some(&app.bob)).send().await.unwrap();
         let etag = header(&plain, "etag").expect("an ETag");
-        let got = download(&app, &url, &[("Range", "bytes=50-"), ("If-None-Match", &etag)]).await;
+        let got = download(
+            &app,
+            &url,
+            &[("Range", "bytes=50-"), ("If-None-Match", &etag)],
+        )
+        .await;
         assert_eq!(got.0, 304, "{backend:?}");
         let got = download(&app, &url, &[("If-Match", "\"another\"")]).await;
         assert_eq!(got.0, 412, "{backend:?}");

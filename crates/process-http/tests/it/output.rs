@@ -17,7 +17,12 @@ fn path_of(href: &str) -> &str {
     href.find("/api/").map_or(href, |i| &href[i..])
 }
 
-async fn get(app: &TestApp, path: &str, token: Option<&str>, accept: Option<&str>) -> reqwest::Response {
+async fn get(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    accept: Option<&str>,
+) -> reqwest::Response {
     let mut req = app.get(path, token);
     if let Some(a) = accept {
         req = req.header("Accept", a);
@@ -40,7 +45,10 @@ async fn content(app: &TestApp, bitstream: &Value, token: Option<&str>) -> Strin
     assert_eq!(res.status(), 200, "{href}");
     let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(ct.starts_with("text/plain"), "{ct}");
-    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(disposition.starts_with("attachment"), "{disposition}");
     res.text().await.unwrap()
 }
@@ -88,7 +96,10 @@ async fn the_console_log_is_a_script_output_bitstream() {
         let log = json(&app, &output, alice, Some(UI_ACCEPT)).await;
         assert_eq!(log["type"], "bitstream", "{backend:?}: {log}");
         assert_eq!(log["name"], format!("{id}-sleep.log"));
-        assert_eq!(log["metadata"]["dc.title"][0]["value"], format!("{id}-sleep.log"));
+        assert_eq!(
+            log["metadata"]["dc.title"][0]["value"],
+            format!("{id}-sleep.log")
+        );
         assert_eq!(
             log["metadata"]["dspace.process.filetype"][0]["value"],
             "script_output"
@@ -104,11 +115,26 @@ async fn the_console_log_is_a_script_output_bitstream() {
         assert_eq!(log["checkSum"]["checkSumAlgorithm"], "MD5");
 
         // Listed with the files and filetypes, under its own type too.
-        let files = json(&app, &format!("/api/system/processes/{id}/files"), alice, None).await;
+        let files = json(
+            &app,
+            &format!("/api/system/processes/{id}/files"),
+            alice,
+            None,
+        )
+        .await;
         assert_eq!(the_log(&files, &id)["uuid"], uuid.as_str());
-        let types = json(&app, &format!("/api/system/processes/{id}/filetypes"), alice, None).await;
+        let types = json(
+            &app,
+            &format!("/api/system/processes/{id}/filetypes"),
+            alice,
+            None,
+        )
+        .await;
         assert!(
-            types["values"].as_array().unwrap().contains(&json!("script_output")),
+            types["values"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("script_output")),
             "{types}"
         );
         let of_type = format!("/api/system/processes/{id}/files/script_output");
@@ -129,9 +155,15 @@ async fn the_console_log_is_a_script_output_bitstream() {
         let log = json(&app, &bitstream, alice, None).await;
         assert_eq!(log["name"], format!("{id}-sleep.log"));
         assert_eq!(log["sizeBytes"], text.len(), "{backend:?}");
-        assert_eq!(log["checkSum"]["value"], hex::encode(Md5::digest(text.as_bytes())));
+        assert_eq!(
+            log["checkSum"]["value"],
+            hex::encode(Md5::digest(text.as_bytes()))
+        );
         assert_eq!(content(&app, &log, alice).await, text);
-        assert_eq!(json(&app, &output, alice, Some(UI_ACCEPT)).await["uuid"], uuid.as_str());
+        assert_eq!(
+            json(&app, &output, alice, Some(UI_ACCEPT)).await["uuid"],
+            uuid.as_str()
+        );
         // A Range is ignored on the log: it may grow, so it is always sent whole.
         let res = app
             .get(&format!("{bitstream}/content"), alice)
@@ -205,7 +237,10 @@ async fn output_is_negotiated_by_accept() {
         let res = get(&app, &path, alice, Some("text/event-stream")).await;
         assert_eq!(res.status(), 200);
         let feed = res.text().await.unwrap();
-        assert!(feed.contains("event: line") && feed.contains("event: end"), "{feed}");
+        assert!(
+            feed.contains("event: line") && feed.contains("event: end"),
+            "{feed}"
+        );
         // The text keeps its time filters; a bad one is a 400 in every form.
         let res = app
             .get(&path, alice)
@@ -245,7 +280,10 @@ async fn output_lines_are_followed_to_the_end() {
         let first = format!("/api/system/processes/{id}/output/lines?size=1");
         let page = json(&app, &first, alice, None).await;
         assert_eq!(page["type"], "outputlines", "{backend:?}: {page}");
-        assert_eq!((page["after"].clone(), page["last"].clone()), (json!(0), json!(1)));
+        assert_eq!(
+            (page["after"].clone(), page["last"].clone()),
+            (json!(0), json!(1))
+        );
         assert_eq!(page["size"], 1);
         let line = &page["_embedded"]["lines"][0];
         assert_eq!(line["seq"], 1);
@@ -255,10 +293,16 @@ async fn output_lines_are_followed_to_the_end() {
         // Running: nothing more yet, but a next link to poll.
         assert_eq!(page["complete"], false);
         let next = path_of(page["_links"]["next"]["href"].as_str().unwrap()).to_owned();
-        assert!(next.contains("after=1") && next.contains("size=1"), "{next}");
+        assert!(
+            next.contains("after=1") && next.contains("size=1"),
+            "{next}"
+        );
         let page = json(&app, &next, alice, None).await;
         assert_eq!(page["_embedded"]["lines"], json!([]));
-        assert_eq!((page["last"].clone(), page["complete"].clone()), (json!(1), json!(false)));
+        assert_eq!(
+            (page["last"].clone(), page["complete"].clone()),
+            (json!(1), json!(false))
+        );
 
         let res = app
             .post(&format!("/api/system/processes/{id}/stop"), alice)
@@ -298,7 +342,13 @@ async fn output_lines_are_followed_to_the_end() {
         }
         assert_eq!(json(&app, &base, alice, None).await["size"], 100);
         // Bad values: a JSON 400.
-        for query in ["after=-1", "after=x", "size=-2", "fromTime=yesterday", "toTime=1"] {
+        for query in [
+            "after=-1",
+            "after=x",
+            "size=-2",
+            "fromTime=yesterday",
+            "toTime=1",
+        ] {
             let res = get(&app, &format!("{base}?{query}"), alice, None).await;
             assert_eq!(res.status(), 400, "{query}");
             let body: Value = res.json().await.unwrap();

@@ -58,7 +58,10 @@ async fn output_json(
             assert!(page["_links"].get("next").is_none(), "{page}");
             return Value::Array(lines);
         }
-        let next = page["_links"]["next"]["href"].as_str().expect("next").to_owned();
+        let next = page["_links"]["next"]["href"]
+            .as_str()
+            .expect("next")
+            .to_owned();
         let res = app.get(&next, token).send().await.expect("next page");
         assert_eq!(res.status(), 200, "{next}");
         page = res.json().await.unwrap();
@@ -738,7 +741,8 @@ async fn delete_refuses_a_running_process_then_removes_everything() {
                 contents.push(f["_links"]["content"]["href"].as_str().unwrap().to_owned());
             }
         }
-        assert_eq!(contents.len(), 5, "{contents:?}");
+        // Five files and two console logs.
+        assert_eq!(contents.len(), 7, "{contents:?}");
         let files_dir = app.dir.path().join("data").join("files");
         assert_eq!(std::fs::read_dir(&files_dir).unwrap().count(), 1);
         for pid in [&with_input, &outputs] {
@@ -879,7 +883,11 @@ async fn output_files_are_registered_by_type_without_symlinks_or_fifos() {
             .map(|v| v.as_str().unwrap())
             .collect();
         values.sort_unstable();
-        assert_eq!(values, ["exportCSV", "outputFile", "script_output"], "{types}");
+        assert_eq!(
+            values,
+            ["exportCSV", "outputFile", "script_output"],
+            "{types}"
+        );
 
         let csv: Value = app
             .get(
