@@ -258,6 +258,8 @@ async fn walking_the_ids_anonymously_finds_nothing() {
             }
         }
         for id in &ids {
+            // Its launcher reads it once it has run (it may not have yet under load).
+            app.wait_done(id, None).await;
             assert_eq!(app.output(id, None).await, "-s\nsecret\n");
         }
     }
