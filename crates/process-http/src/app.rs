@@ -121,6 +121,7 @@ impl Application {
             archives,
             followers,
             watchers: Default::default(),
+            console_sums: Default::default(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

@@ -5,7 +5,7 @@
 use std::future::{ready, Ready};
 use std::str::FromStr;
 
-use actix_web::http::header::{Accept, Header};
+use actix_web::http::header::{Accept, Header, Quality};
 use actix_web::{FromRequest, HttpRequest};
 use process_core::auth::missing;
 use process_core::{Caller, FileId, Process, ProcessId};
@@ -112,8 +112,10 @@ impl FromRequest for ProcessAccess {
     }
 }
 
-/// What the client of `GET .../output` accepts most: an event stream (resuming after the
-/// `Last-Event-ID` line), JSON, or (the default) plain text.
+/// What the client of `GET .../output` prefers, by q-value (RFC 9110 §12.5.1; among equals,
+/// the more specific type, then the one listed first): an event stream (resuming after the
+/// `Last-Event-ID` line), JSON (the console log as a bitstream, which is what the DSpace UI's
+/// `application/json, text/plain, */*` asks for), or (the default) plain text.
 pub enum OutputForm {
     Events { after: i64 },
     Json,
@@ -125,14 +127,25 @@ impl OutputForm {
         let Ok(accept) = Accept::parse(req) else {
             return OutputForm::Text;
         };
-        for mime in accept.ranked() {
+        // A q of 0 means "not this".
+        let wanted = Accept(
+            accept
+                .0
+                .into_iter()
+                .filter(|m| m.quality > Quality::ZERO)
+                .collect(),
+        );
+        for mime in wanted.ranked() {
+            // `application/hal+json` has the subtype `hal` and the suffix `json`.
+            let json = mime.suffix().map(|s| s.as_str()) == Some("json");
             match (mime.type_().as_str(), mime.subtype().as_str()) {
+                ("application", _) if json => return OutputForm::Json,
                 ("text", "event-stream") => {
                     return OutputForm::Events {
                         after: last_event_id(req),
                     }
                 }
-                ("application", "json") => return OutputForm::Json,
+                ("application", "json" | "*") => return OutputForm::Json,
                 ("text", "plain" | "*") | ("*", "*") => return OutputForm::Text,
                 _ => {}
             }

@@ -51,6 +51,7 @@ async fn get_openapi() -> HttpResponse {
         routes::processes::stop_process,
         routes::processes::delete_process,
         routes::output::get_output,
+        routes::output::get_output_lines,
         routes::files::list_files,
         routes::files::list_files_of_type,
         routes::files::list_filetypes,

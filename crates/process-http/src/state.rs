@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::jwt::JwtKeys;
 use crate::limits::{Caps, LoginLimits};
 use crate::metrics::Metrics;
+use crate::service::console::Sums;
 use crate::service::watch::Watchers;
 
 /// The implementation behind the output-log port.
@@ -32,6 +33,8 @@ pub struct AppState {
     pub followers: Followers,
     /// One poller per process for the live feeds that cannot be fed from memory.
     pub watchers: Watchers,
+    /// Size and MD5 of console logs described as bitstreams.
+    pub console_sums: Sums,
 }
 
 /// Live output feeds held at once, per process and per caller.

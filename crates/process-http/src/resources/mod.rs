@@ -2,6 +2,7 @@
 //! carry no serialization of their own.
 
 pub mod bitstream;
+pub mod output;
 pub mod pages;
 pub mod process;
 pub mod requests;

@@ -78,6 +78,47 @@ impl OutputQuery {
     }
 }
 
+/// Lines of `/output/lines` per page: by default, and at most.
+const LINES_DEFAULT: u32 = 100;
+const LINES_MAX: u32 = 1_000;
+
+/// The query of `GET .../output/lines`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputLinesQuery {
+    /// Only lines after this `seq` (default 0: from the first); a page's `last` is the next
+    /// page's `after`.
+    #[param(minimum = 0)]
+    pub after: Option<u64>,
+    /// Lines per page: 1 to 1000 (default 100; 0 means the default, more means 1000).
+    #[param(minimum = 0)]
+    pub size: Option<u32>,
+    /// RFC 3339: only lines read at or after this time.
+    #[param(format = DateTime)]
+    pub from_time: Option<String>,
+    /// RFC 3339: only lines read at or before this time.
+    #[param(format = DateTime)]
+    pub to_time: Option<String>,
+}
+
+impl OutputLinesQuery {
+    /// The lines asked for and the page size.
+    pub fn range(&self) -> Result<(OutputRange, u32), ApiError> {
+        let after = i64::try_from(self.after.unwrap_or(0)).unwrap_or(i64::MAX);
+        let size = match self.size.unwrap_or(0) {
+            0 => LINES_DEFAULT,
+            n => n.min(LINES_MAX),
+        };
+        let range = OutputRange {
+            after_seq: after,
+            from_time: parse_time("fromTime", self.from_time.as_deref())?,
+            to_time: parse_time("toTime", self.to_time.as_deref())?,
+        };
+        Ok((range, size))
+    }
+}
+
 fn parse_time(name: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
     value
         .map(|v| {

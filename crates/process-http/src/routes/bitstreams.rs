@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
+use process_core::{OutputRange, Process};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -11,7 +12,9 @@ use crate::resources::pages::ErrorResource;
 use crate::resources::process::expiry;
 use crate::resources::responses::BitstreamErrors;
 use crate::resources::BitstreamResource;
-use crate::service::{download, files};
+use crate::service::files::Bitstream;
+use crate::service::output::{self, OUTPUT_TEXT};
+use crate::service::{console, download, files};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,7 +36,11 @@ async fn get_bitstream(
     id: BitstreamPath,
     access: ProcessAccess,
 ) -> Result<HttpResponse, ApiError> {
-    let (file, process) = files::visible(&state, &caller, &access, id.id(&caller)?).await?;
+    let (bitstream, process) = files::visible(&state, &caller, &access, id.id(&caller)?).await?;
+    let file = match bitstream {
+        Bitstream::Stored(file) => file,
+        Bitstream::Console => console::describe(&state, &process).await?,
+    };
     let expiry = expiry(&process, state.config.retention_days);
     let body = BitstreamResource::from_file(&base, &file, expiry, access.carried(&process));
     Ok(HttpResponse::Ok().json(body))
@@ -44,12 +51,15 @@ async fn get_bitstream(
         ("uuid" = String, Path, description = "The file's UUID"),
         ("Range" = Option<String>, Header, description = "bytes=START-END, bytes=START- or bytes=-SUFFIX"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
+        ("If-Range" = Option<String>, Header, description = "Serve the Range only if this ETag or date still names the file; else the whole file"),
     ),
     responses(
-        (status = 200, description = "The whole file, as an attachment", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The whole file, as an attachment (a console log: its text so far, always whole)",
+            content((Vec<u8> = "application/octet-stream"), (String = "text/plain"))),
         (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 304, description = "Not modified"),
         BitstreamErrors,
+        (status = 412, description = "If-Match or If-Unmodified-Since does not hold", body = ErrorResource),
         (status = 416, description = "The range is not satisfiable", body = ErrorResource),
     ),
     security((), ("bearer" = [])))]
@@ -61,12 +71,26 @@ async fn get_bitstream_content(
     access: ProcessAccess,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (file, _) = files::visible(&state, &caller, &access, id.id(&caller)?).await?;
-    let mut res = download::serve(&state, &req, &file).await?;
+    let (bitstream, process) = files::visible(&state, &caller, &access, id.id(&caller)?).await?;
+    let mut res = match bitstream {
+        Bitstream::Stored(file) => download::serve(&state, &req, &file).await?,
+        Bitstream::Console => console_text(state, &process),
+    };
     // Opened in a browser anyway, a script's output runs with no origin and no scripts.
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         header::HeaderValue::from_static("sandbox"),
     );
     Ok(res)
+}
+
+/// The console log as a file: its text as stored so far, whole (no Range: it may still grow,
+/// so it has no ETag either).
+fn console_text(state: web::Data<AppState>, process: &Process) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, OUTPUT_TEXT))
+        .insert_header(download::attachment(&console::name(process)))
+        .insert_header((header::ACCEPT_RANGES, "none"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .streaming(output::stored(state, process.id, OutputRange::default()))
 }

@@ -1,11 +1,14 @@
-//! Serving one stored file: actix-files does Range (206/416), ETag and If-None-Match; we add
-//! an attachment disposition with a safe name. The file is opened by `Layout::open_stored`,
-//! so only what was registered is ever served.
+//! Serving one stored file: `conditional` decides between 200, 206, 304, 412 and 416 (Range,
+//! If-Range, ETag and date preconditions); we add an attachment disposition with a safe name.
+//! The file is opened by `Layout::open_stored`, so only what was registered is ever served.
 
 use actix_files::NamedFile;
 use actix_web::body::BoxBody;
+use std::time::SystemTime;
+
 use actix_web::http::header::{
-    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+    self, Charset, ContentDisposition, DispositionParam, DispositionType, ETag, EntityTag,
+    ExtendedValue, HttpDate, LastModified,
 };
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -13,6 +16,7 @@ use process_core::ProcessFile;
 use process_datadir::StoredFileError;
 
 use crate::error::ApiError;
+use crate::service::conditional::{self, Answer, Validators};
 use crate::state::AppState;
 
 /// An ASCII name for `filename=`: the last path segment, with anything risky replaced.
@@ -76,53 +80,50 @@ pub async fn serve(
         }
         Err(StoredFileError::Io(e)) => return Err(ApiError::internal(e)),
     };
-    // The path only names the file (content type); the bytes come from the file opened above.
+    // actix-files names the content type from the path; the bytes come from the file opened
+    // above, and the answer is decided by `conditional` (see there why not by actix-files).
     let named = NamedFile::from_file(source, &path).map_err(ApiError::internal)?;
-    let named = named.set_content_disposition(attachment(&file.name));
-    // RFC 9110 §14.2: a Range in a unit other than bytes is ignored. actix-files would answer
-    // 416 instead, so such requests get the whole file without it looking at the header.
-    let foreign_unit = req
-        .headers()
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| !v.trim_start().to_ascii_lowercase().starts_with("bytes="));
-    if foreign_unit {
-        return whole(named).await;
-    }
+    let content_type = named.content_type().to_string();
     let size = named.metadata().len();
     let source = named.file().try_clone().map_err(ApiError::internal)?;
-    let mut res = named.into_response(req);
-    // actix-files answers a range that covers the whole file (`bytes=0-`) with 200 and a
-    // Content-Range; a Content-Range belongs to a 206.
-    if res.status() == StatusCode::OK && res.headers().contains_key(header::CONTENT_RANGE) {
-        *res.status_mut() = StatusCode::PARTIAL_CONTENT;
-    }
-    // actix-files decided status and headers (Range, ETag, preconditions); the bytes are sent
-    // in large chunks rather than its 64 KiB ones, which cap throughput near 1 GB/s.
-    if matches!(res.status(), StatusCode::OK | StatusCode::PARTIAL_CONTENT) {
-        let (offset, length) = match res.headers().get(header::CONTENT_RANGE) {
-            Some(v) => served_range(v.to_str().unwrap_or_default()).ok_or_else(|| {
-                ApiError::internal(anyhow::anyhow!("unexpected Content-Range {v:?}"))
-            })?,
-            None => (0, size),
-        };
-        res = res.set_body(body(source, offset, length).await?);
-    }
-    Ok(res)
+    // A stored file never changes, so its MD5 is a strong ETag that survives moves and
+    // restores of the data directory.
+    let validators = Validators {
+        etag: EntityTag::new_strong(file.md5.clone()),
+        last_modified: HttpDate::from(SystemTime::from(file.creation_time)),
+    };
+    let mut res = HttpResponse::build(StatusCode::OK);
+    res.insert_header(ETag(validators.etag.clone()))
+        .insert_header(LastModified(validators.last_modified));
+    let (offset, length) = match conditional::decide(req, &validators, size) {
+        Answer::NotModified => return Ok(res.status(StatusCode::NOT_MODIFIED).finish()),
+        Answer::PreconditionFailed => {
+            return Ok(HttpResponse::build(StatusCode::PRECONDITION_FAILED).finish())
+        }
+        // No disposition: the answer is an error, not the file.
+        Answer::Unsatisfiable => {
+            return Ok(HttpResponse::build(StatusCode::RANGE_NOT_SATISFIABLE)
+                .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
+                .finish())
+        }
+        Answer::Whole => (0, size),
+        Answer::Part { start, length } => {
+            res.status(StatusCode::PARTIAL_CONTENT).insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {start}-{}/{size}", start + length - 1),
+            ));
+            (start, length)
+        }
+    };
+    Ok(res
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header(attachment(&file.name))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .body(body(source, offset, length).await?))
 }
 
-/// `bytes FIRST-LAST/SIZE` (as actix-files wrote it) → (offset, length).
-fn served_range(content_range: &str) -> Option<(u64, u64)> {
-    let (first, last) = content_range
-        .strip_prefix("bytes ")?
-        .split_once('/')?
-        .0
-        .split_once('-')?;
-    let (first, last): (u64, u64) = (first.parse().ok()?, last.parse().ok()?);
-    (last >= first).then(|| (first, last - first + 1))
-}
-
-/// Bytes read per chunk of a download.
+/// Bytes read per chunk of a download: large ones, as actix-files' 64 KiB cap throughput
+/// near 1 GB/s.
 const DOWNLOAD_CHUNK: usize = 1024 * 1024;
 
 async fn body(source: std::fs::File, offset: u64, length: u64) -> Result<BoxBody, ApiError> {
@@ -137,31 +138,9 @@ async fn body(source: std::fs::File, offset: u64, length: u64) -> Result<BoxBody
     )))
 }
 
-/// The whole file as a 200, with the headers `NamedFile` would give it.
-async fn whole(named: NamedFile) -> Result<HttpResponse, ApiError> {
-    let length = named.metadata().len();
-    let content_type = named.content_type().to_string();
-    let disposition = named.content_disposition().to_string();
-    let source = named.file().try_clone().map_err(ApiError::internal)?;
-    let body = body(source, 0, length).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header((header::CONTENT_DISPOSITION, disposition))
-        .insert_header((header::ACCEPT_RANGES, "bytes"))
-        .body(body))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn served_ranges_are_read_back() {
-        assert_eq!(served_range("bytes 0-9/100"), Some((0, 10)));
-        assert_eq!(served_range("bytes 95-99/100"), Some((95, 5)));
-        assert_eq!(served_range("bytes */100"), None);
-        assert_eq!(served_range("bytes 9-0/100"), None);
-    }
 
     #[test]
     fn filenames_are_made_safe() {

@@ -4,6 +4,8 @@
 pub mod archive;
 pub mod authn;
 pub mod body;
+pub mod conditional;
+pub mod console;
 pub mod download;
 pub mod files;
 pub mod launch;

@@ -1,5 +1,5 @@
-//! A process's console output, streamed from the store page by page: the whole log as text,
-//! the JSON form with time filters, or a live Server-Sent Events feed.
+//! A process's console output, from the output log: the whole log as text (streamed page by
+//! page), pages of timestamped lines, or a live Server-Sent Events feed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +22,7 @@ const PAGE_LINES: u32 = 5_000;
 /// runs on another node, or has not started).
 const FOLLOW_POLL: Duration = Duration::from_secs(1);
 
-/// One console line, in the JSON and event-stream forms of the output.
+/// One console line, as the event stream sends it (its `seq` is the event id).
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LineResource<'a> {
     /// When the line was read (RFC 3339).
@@ -42,35 +42,26 @@ impl<'a> LineResource<'a> {
     }
 }
 
-/// Which lines go out, in which format.
-#[derive(Debug, Clone, Copy)]
-pub enum Format {
-    Text,
-    Json,
-}
+/// The content type of the console text.
+pub const OUTPUT_TEXT: &str = "text/plain; charset=utf-8";
 
 struct Pager {
     state: web::Data<AppState>,
     id: ProcessId,
     range: OutputRange,
-    format: Format,
-    started: bool,
     done: bool,
 }
 
-/// The stored output as a byte stream (text lines, or one JSON array).
+/// The stored output in `range` as text, read page by page while it is sent.
 pub fn stored(
     state: web::Data<AppState>,
     id: ProcessId,
     range: OutputRange,
-    format: Format,
 ) -> impl Stream<Item = Result<Bytes, ApiError>> {
     let pager = Pager {
         state,
         id,
         range,
-        format,
-        started: false,
         done: false,
     };
     futures_util::stream::unfold(pager, |mut p| async move {
@@ -90,37 +81,32 @@ pub fn stored(
             }
         };
         let mut out = String::new();
-        if let Format::Json = p.format {
-            if !p.started {
-                out.push('[');
-            }
-        }
         for l in &lines {
-            match p.format {
-                Format::Text => {
-                    out.push_str(&l.line);
-                    out.push('\n');
-                }
-                Format::Json => {
-                    if p.started || l.seq != lines[0].seq {
-                        out.push(',');
-                    }
-                    out.push_str(&serde_json::to_string(&LineResource::of(l)).unwrap_or_default());
-                }
-            }
+            out.push_str(&l.line);
+            out.push('\n');
         }
-        p.started = true;
         match lines.last() {
             Some(last) if lines.len() == PAGE_LINES as usize => p.range.after_seq = last.seq,
-            _ => {
-                p.done = true;
-                if let Format::Json = p.format {
-                    out.push(']');
-                }
-            }
+            _ => p.done = true,
         }
         Some((Ok(Bytes::from(out)), p))
     })
+}
+
+/// One page of `/output/lines`: up to `size` lines of `process` in `range`, and whether
+/// they are the last (the process had ended before they were read, and no more remain).
+pub async fn lines(
+    state: &AppState,
+    process: &Process,
+    range: OutputRange,
+    size: u32,
+) -> Result<(Vec<OutputLine>, bool), ApiError> {
+    // The status was read before the lines: an ended process has stored its every line.
+    let ended = process.status().is_terminal();
+    let id = process.id;
+    let lines = state.log(move |o| o.read_output(id, &range, size)).await?;
+    let complete = ended && lines.len() < size as usize;
+    Ok((lines, complete))
 }
 
 struct Follower {

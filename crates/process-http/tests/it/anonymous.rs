@@ -47,6 +47,7 @@ const READS: &[(&str, &str)] = &[
     ("/api/system/processes/{id}/output", "text/plain"),
     ("/api/system/processes/{id}/output", "application/json"),
     ("/api/system/processes/{id}/output", "text/event-stream"),
+    ("/api/system/processes/{id}/output/lines", "*/*"),
     ("/api/system/processes/{id}/files", "*/*"),
     ("/api/system/processes/{id}/files/exportCSV", "*/*"),
     ("/api/system/processes/{id}/filetypes", "*/*"),
@@ -123,6 +124,18 @@ async fn an_anonymous_process_is_seen_only_with_its_capability() {
         assert_eq!(fetch(&app, output, None, &[]).await.0, 200, "{p}");
         let next = files["_links"]["self"]["href"].as_str().unwrap();
         assert!(next.contains(&format!("access={access}")), "{files}");
+        // The console log as a bitstream, and its lines, lead on with the capability too.
+        let accept = [("Accept", "application/json"), with[0]];
+        let (_, log) = fetch(&app, output, None, &accept).await;
+        let log_content = log["_links"]["content"]["href"].as_str().unwrap();
+        assert!(log_content.ends_with(&format!("?access={access}")), "{log}");
+        let (status, log_text) = fetch(&app, log_content, None, &[]).await;
+        assert_eq!(status, 200, "{log}");
+        assert_eq!(log_text, Value::String(app.output(&id, None).await));
+        let lines = format!("/api/system/processes/{id}/output/lines?access={access}");
+        let (_, lines) = fetch(&app, &lines, None, &[]).await;
+        let this = lines["_links"]["self"]["href"].as_str().unwrap();
+        assert!(this.contains(&format!("access={access}")), "{lines}");
 
         // Without it, or with a wrong one, each read answers exactly like a missing process
         // (for an anonymous caller and for a user alike); so do stop and delete.
@@ -245,6 +258,8 @@ async fn walking_the_ids_anonymously_finds_nothing() {
             }
         }
         for id in &ids {
+            // Its launcher reads it once it has run (it may not have yet under load).
+            app.wait_done(id, None).await;
             assert_eq!(app.output(id, None).await, "-s\nsecret\n");
         }
     }

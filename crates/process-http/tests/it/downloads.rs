@@ -98,10 +98,17 @@ async fn a_bitstream_is_described_as_in_dspace() {
         };
         let id = run_outputs(&app, 1000).await;
         let files = bitstreams(&app, &format!("/api/system/processes/{id}/files")).await;
-        // Symlinks and the fifo are not registered.
+        // Symlinks and the fifo are not registered; the console log is listed too.
+        let log = format!("{id}-outputs.log");
         assert_eq!(
             names(&files),
-            ["export.csv", "nested/deep.txt", "result.txt", "zeros.bin"],
+            [
+                log.as_str(),
+                "export.csv",
+                "nested/deep.txt",
+                "result.txt",
+                "zeros.bin"
+            ],
             "{backend:?}"
         );
         let zeros = files.iter().find(|b| b["name"] == "zeros.bin").unwrap();
@@ -156,9 +163,26 @@ async fn a_bitstream_is_described_as_in_dspace() {
         assert_eq!(status, 200);
         assert_eq!(
             page["page"],
-            json!({"size": 3, "totalElements": 4, "totalPages": 2, "number": 1})
+            json!({"size": 3, "totalElements": 5, "totalPages": 2, "number": 1})
         );
-        assert_eq!(page["_embedded"]["bitstreams"].as_array().unwrap().len(), 1);
+        // The last stored file, then the console log, which comes after the stored files.
+        let second = page["_embedded"]["bitstreams"].as_array().unwrap();
+        assert_eq!(second.len(), 2, "{page}");
+        assert_eq!(second[1]["name"], log.as_str());
+        let (_, first) = json_of(&app, &format!("/api/system/processes/{id}/files?size=4")).await;
+        let first = first["_embedded"]["bitstreams"].as_array().unwrap().clone();
+        assert_eq!(first.len(), 4);
+        assert!(first.iter().all(|b| b["name"] != log.as_str()));
+        let (_, past) = json_of(
+            &app,
+            &format!("/api/system/processes/{id}/files?size=4&page=1"),
+        )
+        .await;
+        assert_eq!(
+            past["_embedded"]["bitstreams"][0]["name"],
+            log.as_str(),
+            "{past}"
+        );
         let (status, _) = json_of(&app, &format!("/api/system/processes/{id}/files?size=x")).await;
         assert_eq!(status, 400);
 
@@ -189,7 +213,7 @@ async fn files_are_listed_by_type() {
             .map(|v| v.as_str().unwrap())
             .collect();
         values.sort_unstable();
-        assert_eq!(values, ["exportCSV", "outputFile"]);
+        assert_eq!(values, ["exportCSV", "outputFile", "script_output"]);
         assert_eq!(types["id"], "filetypes");
         assert_eq!(types["type"], "filetypes");
         assert_eq!(
@@ -215,10 +239,10 @@ async fn files_are_listed_by_type() {
         assert_eq!(status, 404, "unknown filetype: {body}");
         assert_eq!(body["status"], 404);
 
-        // A process with an uploaded input: inputFile only.
+        // A process with an uploaded input: inputFile only (and its log).
         let cat = run_cat(&app, "in.txt", b"abc").await;
         let (_, types) = json_of(&app, &format!("/api/system/processes/{cat}/filetypes")).await;
-        assert_eq!(types["values"], json!(["inputFile"]));
+        assert_eq!(types["values"], json!(["inputFile", "script_output"]));
         let inputs = bitstreams(
             &app,
             &format!("/api/system/processes/{cat}/files/inputFile"),
@@ -230,13 +254,13 @@ async fn files_are_listed_by_type() {
         let out = app.output(&cat, Some(&app.bob)).await;
         assert!(out.starts_with("path=") && out.contains("\nabc"), "{out:?}");
 
-        // A process without files: empty list and no types.
+        // A process without files: its console log only.
         let echo = app.launch_ok("echo", Some(&app.bob), json!([])).await;
         app.wait_done(&echo, Some(&app.bob)).await;
         let (_, types) = json_of(&app, &format!("/api/system/processes/{echo}/filetypes")).await;
-        assert_eq!(types["values"], json!([]));
+        assert_eq!(types["values"], json!(["script_output"]));
         let none = bitstreams(&app, &format!("/api/system/processes/{echo}/files")).await;
-        assert!(none.is_empty());
+        assert_eq!(names(&none), [format!("{echo}-echo.log")]);
     }
 }
 
@@ -565,8 +589,31 @@ async fn the_archive_holds_every_file_of_a_process() {
     }
 }
 
+/// GETs `url` as bob with `headers`: (status, Content-Range, Content-Disposition, body).
+async fn download(
+    app: &TestApp,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Option<String>, Option<String>, Vec<u8>) {
+    let mut req = app.get(url, Some(&app.bob));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let range = header(&res, "content-range");
+    let disposition = header(&res, "content-disposition");
+    (
+        status,
+        range,
+        disposition,
+        res.bytes().await.unwrap().to_vec(),
+    )
+}
+
 /// RFC 9110 §14.2: "An origin server MUST ignore a Range header field that contains a range
-/// unit it does not understand." actix-files answers 416 instead.
+/// unit it does not understand"; the answer is still the file's, with its validators, and
+/// `If-None-Match` still applies.
 #[actix_web::test]
 async fn a_range_in_an_unknown_unit_is_ignored() {
     for backend in BACKENDS {
@@ -577,6 +624,9 @@ async fn a_range_in_an_unknown_unit_is_ignored() {
         let id = run_cat(&app, "digits.txt", &content).await;
         let uuid = file_uuid(&app, &id, "digits.txt").await;
         let url = format!("/api/core/bitstreams/{uuid}/content");
+        let plain = app.get(&url, Some(&app.bob)).send().await.unwrap();
+        let etag = header(&plain, "etag").expect("an ETag");
+        let modified = header(&plain, "last-modified").expect("a Last-Modified");
         for range in ["items=0-5", "lines=1-2"] {
             let res = app
                 .get(&url, Some(&app.bob))
@@ -586,7 +636,111 @@ async fn a_range_in_an_unknown_unit_is_ignored() {
                 .unwrap();
             assert_eq!(res.status(), 200, "{backend:?}: {range}");
             assert_eq!(header(&res, "content-range"), None, "{range}");
+            assert_eq!(header(&res, "etag").as_ref(), Some(&etag), "{range}");
+            assert_eq!(header(&res, "last-modified").as_ref(), Some(&modified));
             assert_eq!(res.bytes().await.unwrap().as_ref(), &content[..]);
+
+            let (status, _, _, body) =
+                download(&app, &url, &[("Range", range), ("If-None-Match", &etag)]).await;
+            assert_eq!(status, 304, "{backend:?}: {range} with a matching ETag");
+            assert!(body.is_empty());
         }
+    }
+}
+
+/// `If-Range` (RFC 9110 §13.1.5): a range is served only while the validator still names the
+/// file; a stale ETag or date gets the whole file (200), never a part of a newer version.
+#[actix_web::test]
+async fn a_stale_if_range_gets_the_whole_file() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        let content = b"abcdefghijklmnopqrstuvwxyz".to_vec();
+        let id = run_cat(&app, "letters.txt", &content).await;
+        let uuid = file_uuid(&app, &id, "letters.txt").await;
+        let url = format!("/api/core/bitstreams/{uuid}/content");
+        let plain = app.get(&url, Some(&app.bob)).send().await.unwrap();
+        let etag = header(&plain, "etag").expect("an ETag");
+        let modified = header(&plain, "last-modified").expect("a Last-Modified");
+
+        for fresh in [etag.as_str(), modified.as_str()] {
+            let got = download(&app, &url, &[("Range", "bytes=2-4"), ("If-Range", fresh)]).await;
+            assert_eq!(got.0, 206, "{backend:?}: If-Range {fresh}");
+            assert_eq!(got.1.as_deref(), Some("bytes 2-4/26"));
+            assert_eq!(got.3, b"cde");
+        }
+        let weak = format!("W/{etag}");
+        for stale in [
+            "\"an-older-version\"",
+            weak.as_str(),
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "not a validator",
+        ] {
+            let got = download(&app, &url, &[("Range", "bytes=2-4"), ("If-Range", stale)]).await;
+            assert_eq!(got.0, 200, "{backend:?}: If-Range {stale}");
+            assert_eq!(got.1, None, "{stale}: a 200 has no Content-Range");
+            assert_eq!(got.3, content, "{stale}");
+        }
+    }
+}
+
+/// An invalid range (last before first, RFC 9110 §14.1.1) or a malformed one is ignored (200);
+/// an unsatisfiable one is a 416 that says the size and is no attachment.
+#[actix_web::test]
+async fn invalid_ranges_are_ignored_and_unsatisfiable_ones_refused() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        let content = b"0123456789".to_vec();
+        let id = run_cat(&app, "digits.txt", &content).await;
+        let uuid = file_uuid(&app, &id, "digits.txt").await;
+        let url = format!("/api/core/bitstreams/{uuid}/content");
+
+        for ignored in [
+            "bytes=5-2",
+            "bytes=0-1,7-3",
+            "bytes=x-3",
+            "bytes=1-2-3",
+            "bytes",
+        ] {
+            let (status, range, disposition, body) =
+                download(&app, &url, &[("Range", ignored)]).await;
+            assert_eq!(status, 200, "{backend:?}: {ignored}");
+            assert_eq!(range, None, "{ignored}");
+            assert!(disposition.unwrap().starts_with("attachment"));
+            assert_eq!(body, content, "{ignored}");
+        }
+
+        for unsatisfiable in ["bytes=10-", "bytes=20-30", "bytes=10-12,15-"] {
+            let res = app
+                .get(&url, Some(&app.bob))
+                .header("Range", unsatisfiable)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 416, "{backend:?}: {unsatisfiable}");
+            assert_eq!(header(&res, "content-range").as_deref(), Some("bytes */10"));
+            assert_eq!(header(&res, "content-disposition"), None, "{unsatisfiable}");
+            let body: Value = res.json().await.expect("a JSON error");
+            assert_eq!(body["code"], "range_not_satisfiable", "{body}");
+        }
+
+        // Preconditions come before the range: a matching If-None-Match is a 304 even with
+        // an unsatisfiable range; a failed If-Match is a 412.
+        let plain = app.get(&url, Some(&app.bob)).send().await.unwrap();
+        let etag = header(&plain, "etag").expect("an ETag");
+        let got = download(
+            &app,
+            &url,
+            &[("Range", "bytes=50-"), ("If-None-Match", &etag)],
+        )
+        .await;
+        assert_eq!(got.0, 304, "{backend:?}");
+        let got = download(&app, &url, &[("If-Match", "\"another\"")]).await;
+        assert_eq!(got.0, 412, "{backend:?}");
+        let got = download(&app, &url, &[("If-Match", &etag), ("Range", "bytes=0-0")]).await;
+        assert_eq!((got.0, got.3), (206, b"0".to_vec()), "{backend:?}");
     }
 }

@@ -20,6 +20,7 @@ mod links;
 mod methods;
 mod metrics;
 mod openapi;
+mod output;
 mod retention;
 mod runs;
 mod secrets;

@@ -85,6 +85,7 @@ async fn every_endpoint_is_documented() {
         ("delete", "/api/system/processes/{id}"),
         ("post", "/api/system/processes/{id}/stop"),
         ("get", "/api/system/processes/{id}/output"),
+        ("get", "/api/system/processes/{id}/output/lines"),
         ("get", "/api/system/processes/{id}/files"),
         ("get", "/api/system/processes/{id}/filetypes"),
         ("get", "/api/system/processes/{id}/files/{filetype}"),
@@ -205,6 +206,24 @@ async fn real_responses_match_the_document() {
             status,
             &res.json().await.unwrap(),
         );
+        let lines = format!("/api/system/processes/{id}/output/lines?size=1");
+        let (status, body) = call(&app, &lines, t).await;
+        doc.check(
+            "get",
+            "/api/system/processes/{id}/output/lines",
+            status,
+            &body,
+        );
+        // The console log as a bitstream, as /files lists it.
+        let (_, log) = call(
+            &app,
+            &format!("/api/system/processes/{id}/files/script_output"),
+            t,
+        )
+        .await;
+        let uuid = log["_embedded"]["bitstreams"][0]["uuid"].as_str().unwrap();
+        let (status, body) = call(&app, &format!("/api/core/bitstreams/{uuid}"), t).await;
+        doc.check("get", "/api/core/bitstreams/{uuid}", status, &body);
 
         // Upload sessions.
         let res = app

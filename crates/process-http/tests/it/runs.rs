@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use md5::Digest;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -19,7 +20,8 @@ fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap()
 }
 
-/// The output in its JSON form, with optional query pairs.
+/// Every timestamped line of a finished process, with optional query pairs: the pages of
+/// `/output/lines` followed through `_links.next` until `complete`, checked for gaps.
 async fn output_json(
     app: &TestApp,
     id: &str,
@@ -27,22 +29,43 @@ async fn output_json(
     query: &[(&str, &str)],
 ) -> Value {
     let res = app
-        .get(&format!("/api/system/processes/{id}/output"), token)
-        .header("accept", "application/json")
+        .get(&format!("/api/system/processes/{id}/output/lines"), token)
         .query(query)
+        .query(&[("size", "1000")])
         .send()
         .await
-        .expect("output");
+        .expect("output lines");
     assert_eq!(res.status(), 200, "{query:?}");
-    let ct = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(ct.starts_with("application/json"), "{ct}");
-    let text = res.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("output JSON ({e}): {text:.300}"))
+    let mut page: Value = res.json().await.unwrap();
+    let mut lines = Vec::new();
+    loop {
+        assert_eq!(page["type"], "outputlines", "{page}");
+        let items = page["_embedded"]["lines"].as_array().expect("lines");
+        let mut last = page["after"].as_i64().expect("after");
+        for l in items {
+            let seq = l["seq"].as_i64().expect("seq");
+            assert!(seq > last, "{seq} after {last}");
+            if query.is_empty() {
+                assert_eq!(seq, last + 1, "no gap between pages");
+            }
+            last = seq;
+            let mut l = l.clone();
+            l.as_object_mut().unwrap().remove("seq");
+            lines.push(l);
+        }
+        assert_eq!(page["last"], last, "{page}");
+        if page["complete"] == true {
+            assert!(page["_links"].get("next").is_none(), "{page}");
+            return Value::Array(lines);
+        }
+        let next = page["_links"]["next"]["href"]
+            .as_str()
+            .expect("next")
+            .to_owned();
+        let res = app.get(&next, token).send().await.expect("next page");
+        assert_eq!(res.status(), 200, "{next}");
+        page = res.json().await.unwrap();
+    }
 }
 
 /// Checks an error response's status and JSON body; returns the message.
@@ -232,8 +255,7 @@ async fn twenty_thousand_lines_are_captured_in_order() {
             ("toTime", "2024-13-01T00:00:00Z"),
         ] {
             let res = app
-                .get(&format!("/api/system/processes/{id}/output"), alice)
-                .header("accept", "application/json")
+                .get(&format!("/api/system/processes/{id}/output/lines"), alice)
                 .query(&[(key, value)])
                 .send()
                 .await
@@ -719,7 +741,8 @@ async fn delete_refuses_a_running_process_then_removes_everything() {
                 contents.push(f["_links"]["content"]["href"].as_str().unwrap().to_owned());
             }
         }
-        assert_eq!(contents.len(), 5, "{contents:?}");
+        // Five files and two console logs.
+        assert_eq!(contents.len(), 7, "{contents:?}");
         let files_dir = app.dir.path().join("data").join("files");
         assert_eq!(std::fs::read_dir(&files_dir).unwrap().count(), 1);
         for pid in [&with_input, &outputs] {
@@ -778,7 +801,8 @@ async fn output_files_are_registered_by_type_without_symlinks_or_fifos() {
             .json()
             .await
             .unwrap();
-        assert_eq!(files["page"]["totalElements"], 4, "{files}");
+        // The four files the script left, and its console log.
+        assert_eq!(files["page"]["totalElements"], 5, "{files}");
         let list = files["_embedded"]["bitstreams"].as_array().unwrap();
         let mut got: Vec<(String, String, u64, String)> = list
             .iter()
@@ -801,6 +825,12 @@ async fn output_files_are_registered_by_type_without_symlinks_or_fifos() {
             .collect();
         got.sort();
         let expected: Vec<(String, String, u64, String)> = [
+            (
+                format!("{id}-outputs.log").as_str(),
+                "script_output",
+                out.len() as u64,
+                hex::encode(md5::Md5::digest(out.as_bytes())).as_str(),
+            ),
             (
                 "export.csv",
                 "exportCSV",
@@ -853,7 +883,11 @@ async fn output_files_are_registered_by_type_without_symlinks_or_fifos() {
             .map(|v| v.as_str().unwrap())
             .collect();
         values.sort_unstable();
-        assert_eq!(values, ["exportCSV", "outputFile"], "{types}");
+        assert_eq!(
+            values,
+            ["exportCSV", "outputFile", "script_output"],
+            "{types}"
+        );
 
         let csv: Value = app
             .get(

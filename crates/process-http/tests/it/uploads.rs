@@ -297,7 +297,8 @@ async fn a_loaded_session_feeds_a_launch_and_completes() {
             "files after",
         )
         .await;
-        assert_eq!(listing["page"]["totalElements"], 2, "{listing}");
+        // Two files and the console log.
+        assert_eq!(listing["page"]["totalElements"], 3, "{listing}");
     }
 }
 
