@@ -24,7 +24,7 @@ use crate::limits::{self, Caps, LoginLimits};
 use crate::metrics::{method_label, Metrics, RequestLabels};
 use crate::state::{AppState, Followers};
 use crate::{guards, housekeeping};
-use crate::{openapi, routes};
+use crate::{oidc, openapi, routes};
 
 pub struct Application {
     addr: SocketAddr,
@@ -58,6 +58,12 @@ impl Application {
             })
             .await??
         };
+        let oidc = config
+            .oidc
+            .clone()
+            .map(oidc::Provider::new)
+            .transpose()?
+            .map(Arc::new);
         let catalog = Arc::new(config.catalog.clone());
         let console = Arc::new(store.clone());
         let runner = Runner::new(
@@ -115,6 +121,7 @@ impl Application {
             config: Arc::new(config),
             metrics,
             jwt,
+            oidc,
             login_limits,
             archives,
             followers,
@@ -257,6 +264,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(routes::root::configure)
         .configure(openapi::configure)
         .configure(routes::authn::configure)
+        .configure(routes::epersons::configure)
         .configure(routes::scripts::configure)
         .configure(routes::processes::configure)
         .configure(routes::output::configure)

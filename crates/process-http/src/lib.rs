@@ -13,6 +13,7 @@ pub mod jwt;
 pub mod limits;
 pub mod metrics;
 pub mod names;
+pub mod oidc;
 pub mod openapi;
 pub mod resources;
 pub mod routes;

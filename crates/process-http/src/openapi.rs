@@ -40,6 +40,8 @@ async fn get_openapi() -> HttpResponse {
         routes::authn::login,
         routes::authn::status,
         routes::authn::logout,
+        routes::authn::short_lived_token,
+        routes::epersons::get_eperson,
         routes::scripts::list_scripts,
         routes::scripts::get_script,
         routes::scripts::create_process,

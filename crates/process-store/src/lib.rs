@@ -15,6 +15,7 @@ mod schema;
 mod secrets;
 mod timestamp;
 mod uploads;
+mod profiles;
 mod users;
 
 #[cfg(feature = "testing")]
@@ -30,6 +31,7 @@ pub use error::StoreError;
 pub use files::NewFile;
 pub use processes::{Deleted, Waiters};
 pub use uploads::FileChange;
+pub use profiles::{ExternalUser, Profile, ProfileChange};
 pub use users::{Login, TokenInfo, UserChange, TOKEN_PREFIX};
 
 use connection::Manager;

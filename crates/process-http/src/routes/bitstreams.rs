@@ -3,11 +3,12 @@
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, DownloadAuth};
 use crate::error::ApiError;
 use crate::extract::{BitstreamPath, ProcessAccess};
 use crate::resources::pages::ErrorResource;
 use crate::resources::process::expiry;
+use crate::resources::requests::ShortLivedTokenParam;
 use crate::resources::responses::BitstreamErrors;
 use crate::resources::BitstreamResource;
 use crate::service::{download, files};
@@ -42,6 +43,7 @@ async fn get_bitstream(
         ("uuid" = String, Path, description = "The file's UUID"),
         ("Range" = Option<String>, Header, description = "bytes=START-END, bytes=START- or bytes=-SUFFIX"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
+        ShortLivedTokenParam,
     ),
     responses(
         (status = 200, description = "The whole file, as an attachment", content_type = "application/octet-stream", body = Vec<u8>),
@@ -54,7 +56,7 @@ async fn get_bitstream(
 #[get("/api/core/bitstreams/{uuid}/content")]
 async fn get_bitstream_content(
     state: web::Data<AppState>,
-    Auth(caller): Auth,
+    DownloadAuth(caller): DownloadAuth,
     id: BitstreamPath,
     access: ProcessAccess,
     req: HttpRequest,
