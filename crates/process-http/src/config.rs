@@ -730,7 +730,7 @@ mandatory = true
     #[test]
     fn oidc_has_defaults_and_env_overrides() {
         let text = format!(
-            "[oidc]\nissuer = \"https://id.example.org/realms/r\"\naudience = \"processd\"\njwks_file = \"keys/jwks.json\"\n{SAMPLE}"
+            "{SAMPLE}\n[oidc]\nissuer = \"https://id.example.org/realms/r\"\naudience = \"processd\"\njwks_file = \"keys/jwks.json\"\n"
         );
         let c = Config::parse(&text, Path::new("/etc/processd"), &[]).unwrap();
         let o = c.oidc.unwrap();
