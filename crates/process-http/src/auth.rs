@@ -76,7 +76,9 @@ fn bearer(value: &header::HeaderValue) -> Result<String, ApiError> {
         .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_BYTES)
         .map(str::to_owned)
-        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()))
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into())
+        })
 }
 
 fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {

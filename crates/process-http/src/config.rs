@@ -734,7 +734,10 @@ mandatory = true
         );
         let c = Config::parse(&text, Path::new("/etc/processd"), &[]).unwrap();
         let o = c.oidc.unwrap();
-        assert_eq!(o.jwks, JwksSource::File(PathBuf::from("/etc/processd/keys/jwks.json")));
+        assert_eq!(
+            o.jwks,
+            JwksSource::File(PathBuf::from("/etc/processd/keys/jwks.json"))
+        );
         assert_eq!(o.user_claim, "preferred_username");
         assert_eq!(o.groups_claim, "groups");
         assert_eq!(o.admin_group, None);
@@ -751,7 +754,10 @@ mandatory = true
         let o = c.oidc.unwrap();
         assert_eq!(o.admin_group.as_deref(), Some("processd-admins"));
         assert_eq!(o.groups_claim, "realm_access.roles");
-        assert!(Config::parse(SAMPLE, Path::new("."), &[]).unwrap().oidc.is_none());
+        assert!(Config::parse(SAMPLE, Path::new("."), &[])
+            .unwrap()
+            .oidc
+            .is_none());
     }
 
     #[test]

@@ -206,7 +206,14 @@ mod tests {
             began: Began::Oidc,
         };
         assert_eq!(verify(&keys, &token), Some(session));
-        let old = issue(&keys, &u, 7, Began::Password, now - time::Duration::hours(2)).unwrap();
+        let old = issue(
+            &keys,
+            &u,
+            7,
+            Began::Password,
+            now - time::Duration::hours(2),
+        )
+        .unwrap();
         assert_eq!(verify(&keys, &old), None);
         let other = JwtKeys::from_secret(b"another key another key another!");
         assert_eq!(verify(&other, &token), None);
@@ -222,9 +229,17 @@ mod tests {
         let login = issue(&keys, &u, 3, Began::Password, now).unwrap();
         assert_eq!(verify_short_lived(&keys, &short), Some((u.id, 3)));
         assert_eq!(verify(&keys, &short), None, "not a login");
-        assert_eq!(verify_short_lived(&keys, &login), None, "not a download token");
+        assert_eq!(
+            verify_short_lived(&keys, &login),
+            None,
+            "not a download token"
+        );
         let stale = issue_short_lived(&keys, u.id, 3, now - time::Duration::minutes(3)).unwrap();
-        assert_eq!(verify_short_lived(&keys, &stale), None, "two minutes, not more");
+        assert_eq!(
+            verify_short_lived(&keys, &stale),
+            None,
+            "two minutes, not more"
+        );
     }
 
     #[test]

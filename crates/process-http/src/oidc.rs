@@ -60,9 +60,7 @@ pub struct Provider {
 impl Provider {
     /// A provider; a `jwks_file` is read now, so a missing or broken one stops the start.
     pub fn new(config: OidcConfig) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .build()?;
+        let client = reqwest::Client::builder().timeout(FETCH_TIMEOUT).build()?;
         let mut keys = Keys {
             set: JwkSet { keys: Vec::new() },
             read_at: None,
@@ -89,7 +87,10 @@ impl Provider {
     pub async fn verify(&self, token: &str) -> Result<Identity, OidcError> {
         let header = decode_header(token).map_err(|e| OidcError::Invalid(e.to_string()))?;
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
-            return Err(OidcError::Invalid(format!("{:?} is not accepted", header.alg)));
+            return Err(OidcError::Invalid(format!(
+                "{:?} is not accepted",
+                header.alg
+            )));
         }
         let key = match self.key_for(&header) {
             Some(key) => key,
@@ -188,7 +189,10 @@ impl Provider {
 fn read_file(path: &std::path::Path) -> Result<JwkSet, String> {
     let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if text.len() > MAX_JWKS_BYTES {
-        return Err(format!("{} is larger than {MAX_JWKS_BYTES} bytes", path.display()));
+        return Err(format!(
+            "{} is larger than {MAX_JWKS_BYTES} bytes",
+            path.display()
+        ));
     }
     serde_json::from_slice(&text).map_err(|e| format!("{}: not a JWKS: {e}", path.display()))
 }
@@ -217,9 +221,8 @@ fn text(claims: &Map<String, Value>, name: &str) -> Option<String> {
 }
 
 fn identity(config: &OidcConfig, claims: &Map<String, Value>) -> Result<Identity, OidcError> {
-    let name = text(claims, &config.user_claim).ok_or_else(|| {
-        OidcError::Invalid(format!("no usable {} claim", config.user_claim))
-    })?;
+    let name = text(claims, &config.user_claim)
+        .ok_or_else(|| OidcError::Invalid(format!("no usable {} claim", config.user_claim)))?;
     let valid = |g: &str| !g.is_empty() && g.len() <= MAX_NAME_CHARS;
     let mut groups: Vec<String> = match claim(claims, &config.groups_claim) {
         Some(Value::Array(items)) => items
@@ -269,9 +272,13 @@ mod tests {
     fn check(claims: Value, expected: Option<(&str, &[&str], bool)>) {
         let claims = claims.as_object().unwrap().clone();
         let got = identity(&config(), &claims).ok();
-        let got = got
-            .as_ref()
-            .map(|i| (i.name.as_str(), i.groups.iter().map(String::as_str).collect::<Vec<_>>(), i.admin));
+        let got = got.as_ref().map(|i| {
+            (
+                i.name.as_str(),
+                i.groups.iter().map(String::as_str).collect::<Vec<_>>(),
+                i.admin,
+            )
+        });
         let expected = expected.map(|(n, g, a)| (n, g.to_vec(), a));
         assert_eq!(got, expected);
     }
@@ -286,8 +293,14 @@ mod tests {
             json!({"preferred_username": "ann", "realm_access": {"roles": "lab"}}),
             Some(("ann", &["lab"], false)),
         );
-        check(json!({"preferred_username": " ann "}), Some(("ann", &[], false)));
-        check(json!({"preferred_username": "ann", "realm_access.roles": [1, "x"]}), Some(("ann", &["x"], false)));
+        check(
+            json!({"preferred_username": " ann "}),
+            Some(("ann", &[], false)),
+        );
+        check(
+            json!({"preferred_username": "ann", "realm_access.roles": [1, "x"]}),
+            Some(("ann", &["x"], false)),
+        );
         check(json!({"sub": "ann"}), None);
         check(json!({"preferred_username": ""}), None);
         check(json!({"preferred_username": "a\nb"}), None);

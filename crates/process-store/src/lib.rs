@@ -8,6 +8,7 @@ mod maintenance;
 mod migrations;
 mod output;
 mod processes;
+mod profiles;
 mod repository;
 mod retention;
 mod rows;
@@ -15,7 +16,6 @@ mod schema;
 mod secrets;
 mod timestamp;
 mod uploads;
-mod profiles;
 mod users;
 
 #[cfg(feature = "testing")]
@@ -30,8 +30,8 @@ pub use connection::Backend;
 pub use error::StoreError;
 pub use files::NewFile;
 pub use processes::{Deleted, Waiters};
-pub use uploads::FileChange;
 pub use profiles::{ExternalUser, Profile, ProfileChange};
+pub use uploads::FileChange;
 pub use users::{Login, TokenInfo, UserChange, TOKEN_PREFIX};
 
 use connection::Manager;

@@ -116,7 +116,9 @@ impl Store {
             };
             let target = u::table.filter(u::id.eq(&id));
             if let Some(email) = cleared(&change.email) {
-                diesel::update(target).set(u::email.eq(email)).execute(conn)?;
+                diesel::update(target)
+                    .set(u::email.eq(email))
+                    .execute(conn)?;
             }
             if let Some(first) = cleared(&change.first_name) {
                 diesel::update(target)

@@ -57,7 +57,10 @@ fn token_hash(token: &str) -> String {
 }
 
 /// A user and their session version.
-pub(crate) fn load_user(conn: &mut AnyConnection, id: &str) -> Result<Option<(User, i64)>, StoreError> {
+pub(crate) fn load_user(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<(User, i64)>, StoreError> {
     let Some((id, name, admin, version)) = u::table
         .filter(u::id.eq(id))
         .select((u::id, u::name, u::admin, u::session_version))
@@ -80,7 +83,10 @@ pub(crate) fn load_user(conn: &mut AnyConnection, id: &str) -> Result<Option<(Us
     Ok(Some((user, version)))
 }
 
-pub(crate) fn user_id_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<String>, StoreError> {
+pub(crate) fn user_id_by_name(
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<Option<String>, StoreError> {
     Ok(u::table
         .filter(u::name.eq(name))
         .select(u::id)
@@ -88,7 +94,11 @@ pub(crate) fn user_id_by_name(conn: &mut AnyConnection, name: &str) -> Result<Op
         .optional()?)
 }
 
-pub(crate) fn add_groups(conn: &mut AnyConnection, id: &str, groups: &[String]) -> Result<(), StoreError> {
+pub(crate) fn add_groups(
+    conn: &mut AnyConnection,
+    id: &str,
+    groups: &[String],
+) -> Result<(), StoreError> {
     let have: Vec<String> = g::table
         .filter(g::user_id.eq(id))
         .select(g::name)

@@ -58,7 +58,10 @@ impl EpersonResource {
             ..
         } = profile;
         let mut metadata = BTreeMap::new();
-        for (key, value) in [("eperson.firstname", first_name), ("eperson.lastname", last_name)] {
+        for (key, value) in [
+            ("eperson.firstname", first_name),
+            ("eperson.lastname", last_name),
+        ] {
             if let Some(v) = value {
                 metadata.insert(key.to_owned(), MetadataValue::single(&v));
             }

@@ -68,10 +68,14 @@ pub async fn login(
     match user {
         // The version read with the hash: if the password changed meanwhile, the JWT is
         // born ended.
-        Some((user, version)) if matches => {
-            jwt::issue(&state.jwt, &user, version, Began::Password, OffsetDateTime::now_utc())
-                .map_err(ApiError::internal)
-        }
+        Some((user, version)) if matches => jwt::issue(
+            &state.jwt,
+            &user,
+            version,
+            Began::Password,
+            OffsetDateTime::now_utc(),
+        )
+        .map_err(ApiError::internal),
         _ => Err(ApiError::Unauthorized(
             "invalid user name or password".into(),
         )),
@@ -80,7 +84,11 @@ pub async fn login(
 
 /// The session version a token issued for `caller` carries: the one of the login JWT it
 /// came with, else the user's current one.
-async fn session_version(state: &AppState, user: &User, session: Option<i64>) -> Result<i64, ApiError> {
+async fn session_version(
+    state: &AppState,
+    user: &User,
+    session: Option<i64>,
+) -> Result<i64, ApiError> {
     if let Some(version) = session {
         return Ok(version);
     }
@@ -133,7 +141,7 @@ pub async fn own_profile(state: &AppState, caller: &Caller) -> Result<Option<Pro
         return Ok(None);
     };
     let id = user.id;
-    Ok(state.db(move |s| s.profile(id)).await?)
+    state.db(move |s| s.profile(id)).await
 }
 
 /// The eperson `id`, for itself or an admin; to anyone else exactly like a missing one.

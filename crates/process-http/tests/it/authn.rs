@@ -274,7 +274,11 @@ async fn expired_and_revoked_tokens_are_refused_and_demoted_admins_lose_admin_ca
 
 /// `POST /api/authn/login` with only a Bearer header, as the DSpace UI refreshes: the JWT
 /// or the status when refused.
-async fn refresh(app: &TestApp, token: Option<&str>, form_type: bool) -> Result<String, (u16, Value)> {
+async fn refresh(
+    app: &TestApp,
+    token: Option<&str>,
+    form_type: bool,
+) -> Result<String, (u16, Value)> {
     let mut req = app.post("/api/authn/login", token);
     if form_type {
         req = req.header("Content-Type", "application/x-www-form-urlencoded");
@@ -315,7 +319,10 @@ async fn the_ui_refreshes_its_jwt_and_logout_ends_the_refreshed_one_too() {
         // An API token is no session, and no token is no session either: 400, said why.
         let (status, body) = refresh(&app, Some(&app.alice), true).await.unwrap_err();
         assert_eq!(status, 400, "{body}");
-        assert!(body["message"].as_str().unwrap().contains("API token"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("API token"),
+            "{body}"
+        );
         let (status, body) = refresh(&app, None, true).await.unwrap_err();
         assert_eq!(status, 400, "{body}");
         // A bad one is a 401.

@@ -652,6 +652,9 @@ async fn user_add_and_set_fill_the_eperson_profile() {
         .unwrap();
     let eperson = &status["_embedded"]["eperson"];
     assert_eq!(eperson["email"], Value::Null, "cleared: {eperson}");
-    assert_eq!(eperson["metadata"]["eperson.firstname"][0]["value"], "Carol");
+    assert_eq!(
+        eperson["metadata"]["eperson.firstname"][0]["value"],
+        "Carol"
+    );
     assert_eq!(eperson["metadata"]["eperson.lastname"][0]["value"], "Lab");
 }

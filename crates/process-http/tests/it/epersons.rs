@@ -36,13 +36,25 @@ async fn the_status_links_and_embeds_the_callers_eperson() {
         let eperson = &body["_embedded"]["eperson"];
         let id = eperson["id"].as_str().unwrap().to_owned();
         let href = format!("/api/eperson/epersons/{id}");
-        assert!(body["_links"]["eperson"]["href"].as_str().unwrap().ends_with(&href), "{body}");
+        assert!(
+            body["_links"]["eperson"]["href"]
+                .as_str()
+                .unwrap()
+                .ends_with(&href),
+            "{body}"
+        );
         assert_eq!(eperson["_links"]["self"], body["_links"]["eperson"]);
         assert_eq!(eperson["name"], "alice");
         assert_eq!(eperson["email"], "alice@example.org");
         assert_eq!(eperson["netid"], Value::Null);
-        assert_eq!(eperson["metadata"]["eperson.firstname"][0]["value"], "Alice");
-        assert!(eperson["metadata"].get("eperson.lastname").is_none(), "{eperson}");
+        assert_eq!(
+            eperson["metadata"]["eperson.firstname"][0]["value"],
+            "Alice"
+        );
+        assert!(
+            eperson["metadata"].get("eperson.lastname").is_none(),
+            "{eperson}"
+        );
         assert_eq!(eperson["groups"], serde_json::json!(["lab"]));
         assert_eq!(eperson["canLogIn"], false, "no password yet");
         assert_eq!(eperson["type"], "eperson");
@@ -74,6 +86,9 @@ async fn the_status_links_and_embeds_the_callers_eperson() {
         assert_eq!(body["authenticated"], false);
         assert!(body.get("authenticationMethod").is_none(), "{body}");
         assert!(body["_links"].get("eperson").is_none(), "{body}");
-        assert!(body["_links"]["self"]["href"].as_str().unwrap().ends_with("/api/authn/status"));
+        assert!(body["_links"]["self"]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/api/authn/status"));
     }
 }

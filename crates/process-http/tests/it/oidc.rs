@@ -110,7 +110,11 @@ fn oidc_config(jwks: &str) -> String {
 }
 
 async fn status(app: &TestApp, token: &str) -> (u16, Value) {
-    let res = app.get("/api/authn/status", Some(token)).send().await.unwrap();
+    let res = app
+        .get("/api/authn/status", Some(token))
+        .send()
+        .await
+        .unwrap();
     let code = res.status().as_u16();
     (code, res.json().await.unwrap_or(Value::Null))
 }
@@ -143,7 +147,10 @@ async fn provider_tokens_make_users_with_the_tokens_groups() {
         assert_eq!(eperson["name"], "carol");
         assert_eq!(eperson["netid"], "carol");
         assert_eq!(eperson["email"], "carol@example.org");
-        assert_eq!(eperson["metadata"]["eperson.firstname"][0]["value"], "Carol");
+        assert_eq!(
+            eperson["metadata"]["eperson.firstname"][0]["value"],
+            "Carol"
+        );
         assert_eq!(eperson["groups"], json!(["lab"]));
         assert_eq!(eperson["admin"], false);
         assert_eq!(eperson["canLogIn"], true);
@@ -158,7 +165,9 @@ async fn provider_tokens_make_users_with_the_tokens_groups() {
         let by_property = "/api/system/processes/search/byProperty";
         let res = app.get(by_property, Some(&carol)).send().await.unwrap();
         assert_eq!(res.status(), 403);
-        let dave = keys.rsa.sign("rsa-1", &claims("dave", &["processd-admins"]));
+        let dave = keys
+            .rsa
+            .sign("rsa-1", &claims("dave", &["processd-admins"]));
         let res = app.get(by_property, Some(&dave)).send().await.unwrap();
         assert_eq!(res.status(), 200);
         assert_eq!(launch_status(&app, "admin-only", &dave).await, 202);
@@ -190,15 +199,42 @@ async fn provider_tokens_make_users_with_the_tokens_groups() {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let good = claims("carol", &["lab"]);
         let refused = [
-            ("issuer", keys.ec.sign("ec-1", &with(good.clone(), "iss", json!("https://evil.example.org")))),
-            ("audience", keys.ec.sign("ec-1", &with(good.clone(), "aud", json!("someone-else")))),
-            ("expired", keys.ec.sign("ec-1", &with(good.clone(), "exp", json!(now - 120)))),
-            ("no exp", keys.ec.sign("ec-1", &with(good.clone(), "exp", Value::Null))),
+            (
+                "issuer",
+                keys.ec.sign(
+                    "ec-1",
+                    &with(good.clone(), "iss", json!("https://evil.example.org")),
+                ),
+            ),
+            (
+                "audience",
+                keys.ec
+                    .sign("ec-1", &with(good.clone(), "aud", json!("someone-else"))),
+            ),
+            (
+                "expired",
+                keys.ec
+                    .sign("ec-1", &with(good.clone(), "exp", json!(now - 120))),
+            ),
+            (
+                "no exp",
+                keys.ec
+                    .sign("ec-1", &with(good.clone(), "exp", Value::Null)),
+            ),
             ("signature", keys.stranger.sign("ec-1", &good)),
             ("unknown kid", keys.ec.sign("ec-9", &good)),
             ("rsa kid, ec key", keys.ec.sign("rsa-1", &good)),
-            ("no user", keys.ec.sign("ec-1", &with(good.clone(), "preferred_username", Value::Null))),
-            ("local user", keys.ec.sign("ec-1", &claims("alice", &["processd-admins"]))),
+            (
+                "no user",
+                keys.ec.sign(
+                    "ec-1",
+                    &with(good.clone(), "preferred_username", Value::Null),
+                ),
+            ),
+            (
+                "local user",
+                keys.ec.sign("ec-1", &claims("alice", &["processd-admins"])),
+            ),
         ];
         for (why, token) in refused {
             let (code, body) = status(&app, &token).await;
@@ -243,7 +279,11 @@ fn serve_jwks(initial: String) -> JwksServer {
             web::get().to(move || {
                 f.fetch_add(1, Ordering::SeqCst);
                 let text = b.lock().unwrap().clone();
-                async move { HttpResponse::Ok().content_type("application/json").body(text) }
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(text)
+                }
             }),
         )
     })
@@ -268,7 +308,11 @@ async fn a_jwks_url_is_read_when_needed_kept_and_read_again_at_most_so_often() {
         let Some(app) = spawn_app_with(backend, &config).await else {
             continue;
         };
-        assert_eq!(server.fetches.load(Ordering::SeqCst), 0, "read when first needed");
+        assert_eq!(
+            server.fetches.load(Ordering::SeqCst),
+            0,
+            "read when first needed"
+        );
 
         // A key the provider does not have: read once, still unknown.
         let unknown = keys.rsa.sign("rsa-1", &claims("carol", &[]));

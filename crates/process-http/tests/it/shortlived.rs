@@ -60,7 +60,11 @@ async fn get_with(app: &TestApp, href: &str, token: &str) -> reqwest::Response {
 /// Runs "outputs" as bob; returns the process id and the content href of `result.txt`.
 async fn bobs_file(app: &TestApp) -> (String, String) {
     let id = app
-        .launch_ok("outputs", Some(&app.bob), json!([{"name": "-z", "value": "3"}]))
+        .launch_ok(
+            "outputs",
+            Some(&app.bob),
+            json!([{"name": "-z", "value": "3"}]),
+        )
         .await;
     let p = app.wait_done(&id, Some(&app.bob)).await;
     assert_eq!(p["processStatus"], "COMPLETED", "{p}");
@@ -79,7 +83,10 @@ async fn bobs_file(app: &TestApp) -> (String, String) {
         .find(|b| b["name"] == "result.txt")
         .unwrap()
         .clone();
-    let href = file["_links"]["content"]["href"].as_str().unwrap().to_owned();
+    let href = file["_links"]["content"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     (id, href)
 }
 
@@ -98,7 +105,10 @@ async fn the_ui_downloads_files_and_archives_with_a_short_lived_token() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["type"], "shortlivedtoken");
         let self_href = body["_links"]["self"]["href"].as_str().unwrap();
-        assert!(self_href.ends_with("/api/authn/shortlivedtokens"), "{self_href}");
+        assert!(
+            self_href.ends_with("/api/authn/shortlivedtokens"),
+            "{self_href}"
+        );
         let token = body["token"].as_str().unwrap().to_owned();
 
         let res = get_with(&app, &href, &token).await;
@@ -198,7 +208,13 @@ async fn short_lived_tokens_open_nothing_but_downloads_of_what_their_user_may_se
             now - time::Duration::minutes(3),
         )
         .unwrap();
-        for bad in [login_jwt.as_str(), &app.bob, "garbage", "", expired.as_str()] {
+        for bad in [
+            login_jwt.as_str(),
+            &app.bob,
+            "garbage",
+            "",
+            expired.as_str(),
+        ] {
             let res = get_with(&app, &href, bad).await;
             assert_eq!(res.status(), 401, "{bad}");
             let body: Value = res.json().await.unwrap();
