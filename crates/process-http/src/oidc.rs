@@ -104,6 +104,7 @@ impl Provider {
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_audience(&[&self.config.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.validate_nbf = true;
         validation.leeway = self.config.leeway.as_secs();
         let data = decode::<Map<String, Value>>(token, &key, &validation)
             .map_err(|e| OidcError::Invalid(e.to_string()))?;
@@ -126,16 +127,24 @@ impl Provider {
     /// token with a key it lacks is refused). A failed read keeps the keys held.
     async fn reload(&self) -> Result<(), OidcError> {
         let _one = self.reloading.lock().await;
-        let due = self
+        let (due, none_held) = self
             .keys
             .read()
             .map(|k| {
-                k.read_at
-                    .is_none_or(|at| at.elapsed() >= self.config.jwks_min_refresh)
+                let due = k
+                    .read_at
+                    .is_none_or(|at| at.elapsed() >= self.config.jwks_min_refresh);
+                (due, k.set.keys.is_empty())
             })
-            .unwrap_or(true);
-        if !due {
-            return Ok(());
+            .unwrap_or((true, true));
+        match (due, none_held) {
+            (true, _) => {}
+            (false, true) => {
+                return Err(OidcError::Keys(
+                    "they could not be read a moment ago; try again later".into(),
+                ))
+            }
+            (false, false) => return Ok(()),
         }
         let fetched = match &self.config.jwks {
             JwksSource::Url(url) => self.fetch(url).await,

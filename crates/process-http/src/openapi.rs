@@ -76,7 +76,7 @@ async fn get_openapi() -> HttpResponse {
         (name = "processes", description = "Following, stopping and deleting processes"),
         (name = "files", description = "Process files and their content"),
         (name = "uploads", description = "Multi-file upload sessions"),
-        (name = "authn", description = "Login"),
+        (name = "authn", description = "Login, session refresh, short-lived download tokens, epersons"),
         (name = "service", description = "Root, health, metrics, this document"),
     )
 )]

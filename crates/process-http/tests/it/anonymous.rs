@@ -245,6 +245,8 @@ async fn walking_the_ids_anonymously_finds_nothing() {
             }
         }
         for id in &ids {
+            // Read once it has run: under load the walk above can outpace the runner.
+            app.wait_done(id, None).await;
             assert_eq!(app.output(id, None).await, "-s\nsecret\n");
         }
     }

@@ -351,3 +351,33 @@ async fn a_rotated_key_is_fetched_when_a_token_names_it() {
         assert_eq!(server.fetches.load(Ordering::SeqCst), 2);
     }
 }
+
+#[actix_web::test]
+async fn a_provider_whose_keys_cannot_be_read_is_a_503_until_they_can() {
+    let keys = keys();
+    for backend in BACKENDS {
+        let server = serve_jwks("<html>maintenance</html>".to_owned());
+        let config = oidc_config(&format!(
+            "jwks_url = \"{}\"\njwks_min_refresh = \"0s\"",
+            server.url
+        ));
+        let Some(app) = spawn_app_with(backend, &config).await else {
+            continue;
+        };
+        let token = keys.ec.sign("ec-1", &claims("carol", &[]));
+        let res = app
+            .get("/api/authn/status", Some(&token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 503);
+        assert!(res.headers().contains_key("retry-after"));
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "unavailable", "{body}");
+        // API tokens do not depend on the provider.
+        assert_eq!(status(&app, &app.alice).await.0, 200);
+
+        *server.body.lock().unwrap() = jwks(&[&keys.ec]);
+        assert_eq!(status(&app, &token).await.0, 200);
+    }
+}
