@@ -26,7 +26,7 @@ use crate::limits::{self, Caps, LoginLimits};
 use crate::metrics::{method_label, Metrics, RequestLabels};
 use crate::state::{AppState, Followers};
 use crate::{guards, housekeeping, methods};
-use crate::{openapi, routes};
+use crate::{oidc, openapi, routes};
 
 pub struct Application {
     addr: SocketAddr,
@@ -60,6 +60,12 @@ impl Application {
             })
             .await??
         };
+        let oidc = config
+            .oidc
+            .clone()
+            .map(oidc::Provider::new)
+            .transpose()?
+            .map(Arc::new);
         let catalog = Arc::new(config.catalog.clone());
         let console = Arc::new(store.clone());
         let runner = Runner::new(
@@ -117,6 +123,7 @@ impl Application {
             config: Arc::new(config),
             metrics,
             jwt,
+            oidc,
             login_limits,
             archives,
             followers,
@@ -309,6 +316,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(routes::root::configure)
         .configure(openapi::configure)
         .configure(routes::authn::configure)
+        .configure(routes::epersons::configure)
         .configure(routes::scripts::configure)
         .configure(routes::processes::configure)
         .configure(routes::output::configure)

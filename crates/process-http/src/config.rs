@@ -73,8 +73,24 @@ struct RawConfig {
     script_write_paths: Option<Vec<PathBuf>>,
     run_as: Option<String>,
     anonymous_process_access: Option<String>,
+    oidc: Option<RawOidc>,
     #[serde(default)]
     script: Vec<RawScript>,
+}
+
+/// `[oidc]`: accept JWTs of an OpenID Connect provider.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOidc {
+    issuer: String,
+    audience: String,
+    jwks_url: Option<String>,
+    jwks_file: Option<PathBuf>,
+    user_claim: Option<String>,
+    groups_claim: Option<String>,
+    admin_group: Option<String>,
+    leeway: Option<String>,
+    jwks_min_refresh: Option<String>,
 }
 
 /// Top-level keys that `PROCESSD_<KEY>` may override.
@@ -116,6 +132,7 @@ const KEYS: &[&str] = &[
     "script_write_paths",
     "run_as",
     "anonymous_process_access",
+    "oidc",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -177,6 +194,80 @@ impl ExecutorKind {
             Self::Local => "local",
             Self::Slurm => "slurm",
         }
+    }
+}
+
+/// Where the provider's signing keys (a JWKS) come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    /// Fetched over HTTP(S), again when a token names a key it does not hold.
+    Url(String),
+    /// Read from a local file (absolute), again when a token names a key it does not hold.
+    File(PathBuf),
+}
+
+/// An OpenID Connect provider whose JWTs are accepted as Bearer tokens.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// The `iss` its tokens must carry, exactly.
+    pub issuer: String,
+    /// A value their `aud` must hold.
+    pub audience: String,
+    pub jwks: JwksSource,
+    /// The claim naming the user (dots reach into objects: `ext.login`).
+    pub user_claim: String,
+    /// The claim listing the user's groups (an array of strings, or one string); dots reach
+    /// into objects (`realm_access.roles`).
+    pub groups_claim: String,
+    /// Members of this group are administrators.
+    pub admin_group: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// Shortest time between two reads of the JWKS prompted by tokens naming a key it lacks.
+    pub jwks_min_refresh: Duration,
+}
+
+impl OidcConfig {
+    fn from_raw(raw: RawOidc, base: &Path) -> Result<Self, ConfigError> {
+        let invalid = |m: &str| ConfigError::Invalid(format!("[oidc]: {m}"));
+        if raw.issuer.trim().is_empty() || raw.audience.trim().is_empty() {
+            return Err(invalid("issuer and audience must not be empty"));
+        }
+        let jwks = match (raw.jwks_url, raw.jwks_file) {
+            (Some(url), None) if url.starts_with("https://") || url.starts_with("http://") => {
+                JwksSource::Url(url)
+            }
+            (Some(_), None) => return Err(invalid("jwks_url must be an http(s) URL")),
+            (None, Some(file)) => JwksSource::File(if file.is_absolute() {
+                file
+            } else {
+                base.join(file)
+            }),
+            _ => return Err(invalid("set exactly one of jwks_url and jwks_file")),
+        };
+        let claim = |value: Option<String>, default: &str| {
+            value
+                .filter(|c| !c.trim().is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let duration = |value: Option<String>, default: u64| match value {
+            Some(s) => parse_duration(&s).map_err(|e| invalid(&e.to_string())),
+            None => Ok(Duration::from_secs(default)),
+        };
+        Ok(Self {
+            issuer: raw.issuer,
+            audience: raw.audience,
+            jwks,
+            user_claim: claim(raw.user_claim, "preferred_username"),
+            groups_claim: claim(raw.groups_claim, "groups"),
+            admin_group: raw.admin_group.filter(|g| !g.is_empty()),
+            leeway: duration(raw.leeway, 30)?,
+            // 0s (read again on every unknown key) suits a provider on the same machine.
+            jwks_min_refresh: match raw.jwks_min_refresh.as_deref().map(str::trim) {
+                Some("0s" | "0") => Duration::ZERO,
+                other => duration(other.map(str::to_owned), 10)?,
+            },
+        })
     }
 }
 
@@ -250,6 +341,9 @@ pub struct Config {
     pub name: String,
     /// The web UI's URL, as `GET /api` shows it (`dspaceUI`).
     pub ui_url: Option<String>,
+    /// An OpenID Connect provider whose JWTs authenticate users; `None`: only processd's own
+    /// tokens do.
+    pub oidc: Option<OidcConfig>,
     /// How local runs are contained (`confine_scripts`, `script_read_paths`,
     /// `script_write_paths`, `run_as`).
     pub contain: ContainConfig,
@@ -406,6 +500,10 @@ impl Config {
                 .map_err(invalid)?,
             name: raw.name.unwrap_or_else(|| "processd".to_owned()),
             ui_url: raw.ui_url.filter(|u| !u.is_empty()),
+            oidc: raw
+                .oidc
+                .map(|o| OidcConfig::from_raw(o, base))
+                .transpose()?,
             contain,
             catalog,
         })
@@ -633,6 +731,10 @@ mandatory = true
             ("confine_scripts = \"maybe\"", "confine mode"),
             ("anonymous_process_access = \"open\"", "anonymous access"),
             ("script_read_paths = [\"relative/dir\"]", "relative path"),
+            ("[oidc]\nissuer = \"https://id.example.org\"\naudience = \"processd\"", "no jwks"),
+            ("[oidc]\nissuer = \"https://id.example.org\"\naudience = \"processd\"\njwks_url = \"ftp://x\"", "jwks scheme"),
+            ("[oidc]\nissuer = \"\"\naudience = \"processd\"\njwks_file = \"k.json\"", "empty issuer"),
+            ("[oidc]\nissuer = \"i\"\naudience = \"a\"\njwks_file = \"k\"\nclient_secret = \"x\"", "unknown oidc key"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script.parameter]]\nname = \"-f\"\ntype = \"blob\"", "type"),
             ("[[script]]\nname = \"x\"\ncommand = [\"a\"]\n[[script]]\nname = \"x\"\ncommand = [\"a\"]", "duplicate"),
         ] {
@@ -665,6 +767,39 @@ mandatory = true
         assert_eq!(c.body_idle_timeout, Duration::from_secs(5));
         assert_eq!(c.metrics_allowed, MetricsAllowed::Admin);
         assert_eq!(c.trusted_origins, ["https://ui.example.org"]);
+    }
+
+    #[test]
+    fn oidc_has_defaults_and_env_overrides() {
+        let text = format!(
+            "{SAMPLE}\n[oidc]\nissuer = \"https://id.example.org/realms/r\"\naudience = \"processd\"\njwks_file = \"keys/jwks.json\"\n"
+        );
+        let c = Config::parse(&text, Path::new("/etc/processd"), &[]).unwrap();
+        let o = c.oidc.unwrap();
+        assert_eq!(
+            o.jwks,
+            JwksSource::File(PathBuf::from("/etc/processd/keys/jwks.json"))
+        );
+        assert_eq!(o.user_claim, "preferred_username");
+        assert_eq!(o.groups_claim, "groups");
+        assert_eq!(o.admin_group, None);
+        assert_eq!(o.leeway, Duration::from_secs(30));
+        let c = Config::parse(
+            &text,
+            Path::new("/etc/processd"),
+            &env(&[
+                ("PROCESSD_OIDC__ADMIN_GROUP", "processd-admins"),
+                ("PROCESSD_OIDC__GROUPS_CLAIM", "realm_access.roles"),
+            ]),
+        )
+        .unwrap();
+        let o = c.oidc.unwrap();
+        assert_eq!(o.admin_group.as_deref(), Some("processd-admins"));
+        assert_eq!(o.groups_claim, "realm_access.roles");
+        assert!(Config::parse(SAMPLE, Path::new("."), &[])
+            .unwrap()
+            .oidc
+            .is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use actix_web::http::header::{Accept, Header, Quality};
 use actix_web::{FromRequest, HttpRequest};
 use process_core::auth::missing;
-use process_core::{Caller, FileId, Process, ProcessId};
+use process_core::{Caller, FileId, Process, ProcessId, UserId};
 
 use crate::capability::{self, Capability};
 use crate::error::ApiError;
@@ -19,6 +19,9 @@ pub struct ProcessPath(Option<ProcessId>);
 
 /// The `{uuid}` of a bitstream route; like `ProcessPath`, a bad one is a missing file.
 pub struct BitstreamPath(Option<FileId>);
+
+/// The `{uuid}` of an eperson route; like `ProcessPath`, a bad one is a missing user.
+pub struct EpersonPath(Option<UserId>);
 
 /// The id, or the answer for something `caller` cannot see.
 fn or_missing<T>(id: Option<T>, caller: &Caller) -> Result<T, ApiError> {
@@ -37,6 +40,12 @@ impl BitstreamPath {
     }
 }
 
+impl EpersonPath {
+    pub fn id(&self, caller: &Caller) -> Result<UserId, ApiError> {
+        or_missing(self.0, caller)
+    }
+}
+
 fn segment<T: FromStr>(req: &HttpRequest, name: &str) -> Option<T> {
     req.match_info().get(name).and_then(|s| s.parse().ok())
 }
@@ -51,6 +60,15 @@ impl FromRequest for ProcessPath {
 }
 
 impl FromRequest for BitstreamPath {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(Ok(Self(segment(req, "uuid"))))
+    }
+}
+
+impl FromRequest for EpersonPath {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 

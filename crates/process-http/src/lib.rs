@@ -15,6 +15,7 @@ pub mod limits;
 pub mod methods;
 pub mod metrics;
 pub mod names;
+pub mod oidc;
 pub mod openapi;
 pub mod resources;
 pub mod routes;

@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{ArgGroup, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use process_http::app::open_store;
 use process_http::hal::timestamp;
 use process_http::service::authn::hash_password;
 use process_http::{Application, Config};
-use process_store::{Store, TokenInfo, UserChange};
+use process_store::{ProfileChange, Store, TokenInfo, UserChange};
 use time::OffsetDateTime;
 use tracing_subscriber::EnvFilter;
 
@@ -59,13 +59,15 @@ enum UserCommand {
         /// The new token stops working after this long (like 90m, 12h or 30d); default never.
         #[arg(long, value_name = "D", value_parser = parse_lifetime)]
         expires_in: Option<time::Duration>,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
-    /// Change an existing user's rights.
+    /// Change an existing user's rights or profile.
     #[command(group(
         ArgGroup::new("change")
             .required(true)
             .multiple(true)
-            .args(["admin", "no_admin", "groups", "no_groups"])
+            .args(["admin", "no_admin", "groups", "no_groups", "email", "first_name", "last_name"])
     ))]
     Set {
         name: String,
@@ -81,12 +83,40 @@ enum UserCommand {
         /// Remove the user from this group (repeatable).
         #[arg(long = "no-group", value_name = "G")]
         no_groups: Vec<String>,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// Manage a user's API tokens.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
     },
+}
+
+/// What the user's eperson shows (`GET /api/eperson/epersons/{uuid}`); an empty value clears
+/// a field.
+#[derive(Args)]
+struct ProfileArgs {
+    /// The user's email address.
+    #[arg(long, value_name = "ADDRESS")]
+    email: Option<String>,
+    /// The user's first name (eperson.firstname).
+    #[arg(long, value_name = "NAME")]
+    first_name: Option<String>,
+    /// The user's last name (eperson.lastname).
+    #[arg(long, value_name = "NAME")]
+    last_name: Option<String>,
+}
+
+impl ProfileArgs {
+    fn change(self) -> Option<ProfileChange> {
+        let change = ProfileChange {
+            email: self.email,
+            first_name: self.first_name,
+            last_name: self.last_name,
+        };
+        (change != ProfileChange::default()).then_some(change)
+    }
 }
 
 #[derive(Subcommand)]
@@ -208,12 +238,16 @@ fn run_user_command(
             admin,
             groups,
             expires_in,
+            profile,
             ..
         } => {
             let expires_at = expiry(now, expires_in)?;
             let user = store.upsert_user(&name, admin, &groups, now)?;
             if let Some(hash) = password_hash {
                 store.set_password_hash(&name, &hash)?;
+            }
+            if let Some(change) = profile.change() {
+                store.set_profile(&name, &change)?;
             }
             println!("{}", store.create_token(user.id, now, expires_at)?);
         }
@@ -223,6 +257,7 @@ fn run_user_command(
             no_admin,
             groups,
             no_groups,
+            profile,
         } => {
             let change = UserChange {
                 admin: (admin || no_admin).then_some(admin),
@@ -232,6 +267,9 @@ fn run_user_command(
             store
                 .update_user(&name, &change)?
                 .ok_or_else(|| no_user(&name))?;
+            if let Some(change) = profile.change() {
+                store.set_profile(&name, &change)?;
+            }
         }
         UserCommand::Token { command } => match command {
             TokenCommand::Add { name, expires_in } => {

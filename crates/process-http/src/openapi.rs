@@ -41,6 +41,8 @@ async fn get_openapi() -> HttpResponse {
         routes::authn::login,
         routes::authn::status,
         routes::authn::logout,
+        routes::authn::short_lived_token,
+        routes::epersons::get_eperson,
         routes::scripts::list_scripts,
         routes::scripts::get_script,
         routes::scripts::create_process,
@@ -76,7 +78,7 @@ async fn get_openapi() -> HttpResponse {
         (name = "processes", description = "Following, stopping and deleting processes"),
         (name = "files", description = "Process files and their content"),
         (name = "uploads", description = "Multi-file upload sessions"),
-        (name = "authn", description = "Login"),
+        (name = "authn", description = "Login, session refresh, short-lived download tokens, epersons"),
         (name = "service", description = "Root, health, metrics, this document"),
     )
 )]

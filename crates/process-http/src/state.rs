@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::jwt::JwtKeys;
 use crate::limits::{Caps, LoginLimits};
 use crate::metrics::Metrics;
+use crate::oidc::Provider;
 use crate::service::console::Sums;
 use crate::service::watch::Watchers;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub jwt: JwtKeys,
+    /// The OpenID Connect provider whose JWTs are accepted, when one is configured.
+    pub oidc: Option<Arc<Provider>>,
     pub login_limits: Arc<LoginLimits>,
     /// Archives being written, overall and per caller.
     pub archives: Caps,

@@ -8,6 +8,7 @@ mod maintenance;
 mod migrations;
 mod output;
 mod processes;
+mod profiles;
 mod repository;
 mod retention;
 mod rows;
@@ -29,6 +30,7 @@ pub use connection::Backend;
 pub use error::StoreError;
 pub use files::NewFile;
 pub use processes::{Deleted, Waiters};
+pub use profiles::{ExternalUser, Profile, ProfileChange};
 pub use uploads::FileChange;
 pub use users::{Login, TokenInfo, UserChange, TOKEN_PREFIX};
 

@@ -8,6 +8,10 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         creation_time -> BigInt,
         session_version -> BigInt,
+        email -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        external -> Bool,
     }
 }
 

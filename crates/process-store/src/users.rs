@@ -57,7 +57,10 @@ fn token_hash(token: &str) -> String {
 }
 
 /// A user and their session version.
-fn load_user(conn: &mut AnyConnection, id: &str) -> Result<Option<(User, i64)>, StoreError> {
+pub(crate) fn load_user(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<(User, i64)>, StoreError> {
     let Some((id, name, admin, version)) = u::table
         .filter(u::id.eq(id))
         .select((u::id, u::name, u::admin, u::session_version))
@@ -80,7 +83,10 @@ fn load_user(conn: &mut AnyConnection, id: &str) -> Result<Option<(User, i64)>, 
     Ok(Some((user, version)))
 }
 
-fn user_id_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<String>, StoreError> {
+pub(crate) fn user_id_by_name(
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<Option<String>, StoreError> {
     Ok(u::table
         .filter(u::name.eq(name))
         .select(u::id)
@@ -88,7 +94,11 @@ fn user_id_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<String
         .optional()?)
 }
 
-fn add_groups(conn: &mut AnyConnection, id: &str, groups: &[String]) -> Result<(), StoreError> {
+pub(crate) fn add_groups(
+    conn: &mut AnyConnection,
+    id: &str,
+    groups: &[String],
+) -> Result<(), StoreError> {
     let have: Vec<String> = g::table
         .filter(g::user_id.eq(id))
         .select(g::name)
@@ -108,7 +118,7 @@ fn bump_session_version(conn: &mut AnyConnection, id: &str) -> Result<bool, Stor
     Ok(n == 1)
 }
 
-fn present(conn: &mut AnyConnection, id: &str) -> Result<User, StoreError> {
+pub(crate) fn present(conn: &mut AnyConnection, id: &str) -> Result<User, StoreError> {
     load_user(conn, id)?
         .map(|(user, _)| user)
         .ok_or(StoreError::Query(diesel::result::Error::NotFound))

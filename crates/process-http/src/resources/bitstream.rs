@@ -17,7 +17,7 @@ pub struct MetadataValue {
 }
 
 impl MetadataValue {
-    fn single(value: &str) -> Vec<Self> {
+    pub fn single(value: &str) -> Vec<Self> {
         vec![Self {
             value: value.to_owned(),
             language: None,

@@ -1,7 +1,9 @@
 //! The JSON resources of the API. Each is built from core types at the edge; core types
 //! carry no serialization of their own.
 
+pub mod authn;
 pub mod bitstream;
+pub mod eperson;
 pub mod output;
 pub mod pages;
 pub mod process;

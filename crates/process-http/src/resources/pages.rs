@@ -1,7 +1,7 @@
 //! Typed HAL pages and the small resources, so the OpenAPI document is generated from the
 //! very types the handlers serialize.
 
-use process_core::{Caller, Page, Process, ProcessFile, Script, UploadDefinition};
+use process_core::{Page, Process, ProcessFile, Script, UploadDefinition};
 use serde::Serialize;
 
 use crate::hal::{access_query, BaseUrl, Link, PageInfo, PageLinks};
@@ -149,64 +149,6 @@ pub struct HealthResource {
     pub status: &'static str,
     pub database: &'static str,
     pub running: usize,
-}
-
-/// The user behind a session, as `GET /api/authn/status` embeds it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EpersonResource {
-    pub id: String,
-    pub uuid: String,
-    pub name: String,
-    pub admin: bool,
-    pub groups: Vec<String>,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EmbeddedEperson {
-    pub eperson: EpersonResource,
-}
-
-/// `GET /api/authn/status`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AuthnStatusResource {
-    pub okay: bool,
-    pub authenticated: bool,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
-    pub embedded: Option<EmbeddedEperson>,
-    #[serde(rename = "_links")]
-    pub links: SelfLink,
-}
-
-impl AuthnStatusResource {
-    /// Who `caller` is: anonymous, or the user with their groups.
-    pub fn of(base: &BaseUrl, caller: Caller) -> Self {
-        let embedded = match caller {
-            Caller::Anonymous => None,
-            Caller::User(u) => Some(EmbeddedEperson {
-                eperson: EpersonResource {
-                    id: u.id.to_string(),
-                    uuid: u.id.to_string(),
-                    name: u.name,
-                    admin: u.admin,
-                    groups: u.groups,
-                    kind: "eperson",
-                },
-            }),
-        };
-        Self {
-            okay: true,
-            authenticated: embedded.is_some(),
-            kind: "status",
-            embedded,
-            links: SelfLink {
-                this: base.link("/api/authn/status"),
-            },
-        }
-    }
 }
 
 /// Every error response.

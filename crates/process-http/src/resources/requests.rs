@@ -27,6 +27,21 @@ impl Paging {
     }
 }
 
+/// The short-lived token a download may carry instead of an `Authorization` header
+/// (documentation; `auth::DownloadAuth` reads it).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "only documents the query string; read by DownloadAuth"
+)]
+pub struct ShortLivedTokenParam {
+    /// A token from `POST /api/authn/shortlivedtokens` (valid two minutes, only for
+    /// downloads); ignored when an `Authorization` header is sent.
+    #[param(rename = "authentication-token")]
+    authentication_token: Option<String>,
+}
+
 /// The query string of a process listing as sent: `parameter.<name>` filters have open names,
 /// so the listing reads the pairs rather than a struct.
 pub type ListQuery = web::Query<Vec<(String, String)>>;

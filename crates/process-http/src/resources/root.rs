@@ -78,6 +78,7 @@ pub struct AuthnLinks {
     pub login: Link,
     pub logout: Link,
     pub status: Link,
+    pub shortlivedtokens: Link,
 }
 
 /// `GET /api/authn`: where DSpace clients find the login endpoints.
@@ -98,6 +99,7 @@ impl AuthnResource {
                 login: base.link("/api/authn/login"),
                 logout: base.link("/api/authn/logout"),
                 status: base.link("/api/authn/status"),
+                shortlivedtokens: base.link("/api/authn/shortlivedtokens"),
             },
         }
     }

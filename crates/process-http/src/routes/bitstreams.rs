@@ -4,12 +4,13 @@ use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use process_core::{OutputRange, Process};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, DownloadAuth};
 use crate::error::ApiError;
 use crate::extract::{BitstreamPath, ProcessAccess};
 use crate::hal::BaseUrl;
 use crate::resources::pages::ErrorResource;
 use crate::resources::process::expiry;
+use crate::resources::requests::ShortLivedTokenParam;
 use crate::resources::responses::BitstreamErrors;
 use crate::resources::BitstreamResource;
 use crate::service::files::Bitstream;
@@ -52,6 +53,7 @@ async fn get_bitstream(
         ("Range" = Option<String>, Header, description = "bytes=START-END, bytes=START- or bytes=-SUFFIX"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
         ("If-Range" = Option<String>, Header, description = "Serve the Range only if this ETag or date still names the file; else the whole file"),
+        ShortLivedTokenParam,
     ),
     responses(
         (status = 200, description = "The whole file, as an attachment (a console log: its text so far, always whole)",
@@ -66,7 +68,7 @@ async fn get_bitstream(
 #[get("/api/core/bitstreams/{uuid}/content")]
 async fn get_bitstream_content(
     state: web::Data<AppState>,
-    Auth(caller): Auth,
+    DownloadAuth(caller): DownloadAuth,
     id: BitstreamPath,
     access: ProcessAccess,
     req: HttpRequest,

@@ -4,13 +4,13 @@
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, DownloadAuth};
 use crate::error::ApiError;
 use crate::extract::{ProcessAccess, ProcessPath};
 use crate::hal::BaseUrl;
 use crate::limits::ClientAddr;
 use crate::resources::pages::{BitstreamPage, ErrorResource, FiletypesResource};
-use crate::resources::requests::{FiletypePath, Paging};
+use crate::resources::requests::{FiletypePath, Paging, ShortLivedTokenParam};
 use crate::resources::responses::ProcessErrors;
 use crate::service::download::attachment;
 use crate::service::files;
@@ -87,7 +87,7 @@ async fn list_filetypes(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[utoipa::path(get, path = "/api/system/processes/{id}/archive", tag = "files", params(("id" = String, Path, description = "The processId")),
+#[utoipa::path(get, path = "/api/system/processes/{id}/archive", tag = "files", params(("id" = String, Path, description = "The processId"), ShortLivedTokenParam),
     responses(
         (status = 200, description = "Every file of the process in one zip, streamed", content_type = "application/zip", body = Vec<u8>),
         ProcessErrors,
@@ -96,7 +96,7 @@ async fn list_filetypes(
 #[get("/api/system/processes/{id}/archive")]
 async fn get_archive(
     state: web::Data<AppState>,
-    Auth(caller): Auth,
+    DownloadAuth(caller): DownloadAuth,
     id: ProcessPath,
     access: ProcessAccess,
     req: HttpRequest,

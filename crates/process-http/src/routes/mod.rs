@@ -2,6 +2,7 @@
 
 pub mod authn;
 pub mod bitstreams;
+pub mod epersons;
 pub mod files;
 pub mod output;
 pub mod processes;

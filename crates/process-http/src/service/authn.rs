@@ -1,13 +1,17 @@
 //! DSpace-compatible login: passwords hashed and checked with Argon2id; a successful login gets
-//! a session JWT from `crate::jwt`; logout ends the user's sessions.
+//! a session JWT from `crate::jwt`, which a refresh renews; short-lived download tokens;
+//! the caller's eperson; logout ends the user's sessions.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use process_core::Caller;
+use process_core::auth::{may_access_owned, missing};
+use process_core::{Caller, Denied, User, UserId};
+use process_store::Profile;
 use time::OffsetDateTime;
 
+use crate::auth::{Authn, Method};
 use crate::error::ApiError;
-use crate::jwt;
+use crate::jwt::{self, Began};
 use crate::limits::ClientAddr;
 use crate::state::AppState;
 
@@ -64,14 +68,89 @@ pub async fn login(
     match user {
         // The version read with the hash: if the password changed meanwhile, the JWT is
         // born ended.
-        Some((user, version)) if matches => {
-            jwt::issue(&state.jwt, &user, version, OffsetDateTime::now_utc())
-                .map_err(ApiError::internal)
-        }
+        Some((user, version)) if matches => jwt::issue(
+            &state.jwt,
+            &user,
+            version,
+            Began::Password,
+            OffsetDateTime::now_utc(),
+        )
+        .map_err(ApiError::internal),
         _ => Err(ApiError::Unauthorized(
             "invalid user name or password".into(),
         )),
     }
+}
+
+/// The session version a token issued for `caller` carries: the one of the login JWT it
+/// came with, else the user's current one.
+async fn session_version(
+    state: &AppState,
+    user: &User,
+    session: Option<i64>,
+) -> Result<i64, ApiError> {
+    if let Some(version) = session {
+        return Ok(version);
+    }
+    let id = user.id;
+    state
+        .db(move |s| s.profile(id))
+        .await?
+        .map(|p| p.session_version)
+        .ok_or_else(|| ApiError::Unauthorized("invalid, expired or revoked token".into()))
+}
+
+/// A fresh login JWT for the session of `authn` (DSpace's refresh: `POST /api/authn/login`
+/// with only the Bearer header), under the same session version, so a logout ends it too.
+/// A JWT of the identity provider is exchanged for a login JWT of a session begun with it.
+/// An API token is not a session: there is nothing to refresh.
+pub async fn refresh(state: &AppState, authn: Authn) -> Result<String, ApiError> {
+    let (user, began) = match (authn.caller, authn.method) {
+        (Caller::User(user), Method::Password) => (user, Began::Password),
+        (Caller::User(user), Method::Oidc) => (user, Began::Oidc),
+        (Caller::User(_), _) => {
+            return Err(ApiError::BadRequest(
+                "an API token is not a login session and cannot be refreshed; send user and password to log in".into(),
+            ))
+        }
+        (Caller::Anonymous, _) => {
+            return Err(ApiError::BadRequest(
+                "send user and password to log in, or a login JWT as Bearer token to refresh it".into(),
+            ))
+        }
+    };
+    let version = session_version(state, &user, authn.session).await?;
+    jwt::issue(&state.jwt, &user, version, began, OffsetDateTime::now_utc())
+        .map_err(ApiError::internal)
+}
+
+/// A short-lived token for downloads, for any authenticated caller; it ends with the
+/// caller's session (the current one for API tokens and provider JWTs).
+pub async fn short_lived(state: &AppState, authn: Authn) -> Result<String, ApiError> {
+    let Caller::User(user) = &authn.caller else {
+        return Err(Denied::Unauthenticated.into());
+    };
+    let version = session_version(state, user, authn.session).await?;
+    jwt::issue_short_lived(&state.jwt, user.id, version, OffsetDateTime::now_utc())
+        .map_err(ApiError::internal)
+}
+
+/// The caller's own profile; `None` for anonymous callers.
+pub async fn own_profile(state: &AppState, caller: &Caller) -> Result<Option<Profile>, ApiError> {
+    let Caller::User(user) = caller else {
+        return Ok(None);
+    };
+    let id = user.id;
+    state.db(move |s| s.profile(id)).await
+}
+
+/// The eperson `id`, for itself or an admin; to anyone else exactly like a missing one.
+pub async fn eperson(state: &AppState, caller: &Caller, id: UserId) -> Result<Profile, ApiError> {
+    may_access_owned(caller, id)?;
+    state
+        .db(move |s| s.profile(id))
+        .await?
+        .ok_or_else(|| missing(caller).into())
 }
 
 /// Ends every login session of `caller` (each JWT issued to them so far), not just the one

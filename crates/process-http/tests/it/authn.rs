@@ -271,3 +271,83 @@ async fn expired_and_revoked_tokens_are_refused_and_demoted_admins_lose_admin_ca
         assert_eq!(status_of(&app, &app.admin).await, 200);
     }
 }
+
+/// `POST /api/authn/login` with only a Bearer header, as the DSpace UI refreshes: the JWT
+/// or the status when refused.
+async fn refresh(
+    app: &TestApp,
+    token: Option<&str>,
+    form_type: bool,
+) -> Result<String, (u16, Value)> {
+    let mut req = app.post("/api/authn/login", token);
+    if form_type {
+        req = req.header("Content-Type", "application/x-www-form-urlencoded");
+    }
+    let res = req.send().await.unwrap();
+    if res.status() != 200 {
+        let status = res.status().as_u16();
+        return Err((status, res.json().await.unwrap_or(Value::Null)));
+    }
+    let header = res.headers()["authorization"].to_str().unwrap();
+    Ok(header.strip_prefix("Bearer ").unwrap().to_owned())
+}
+
+#[actix_web::test]
+async fn the_ui_refreshes_its_jwt_and_logout_ends_the_refreshed_one_too() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        set_password(&app, "alice", "correct horse").await;
+        let first = login(&app, "alice", "correct horse").await.unwrap();
+        // With and without a form content type, as clients send an empty body.
+        let second = refresh(&app, Some(&first), true).await.unwrap();
+        let third = refresh(&app, Some(&second), false).await.unwrap();
+        for jwt in [&first, &second, &third] {
+            let status: Value = app
+                .get("/api/authn/status", Some(jwt))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(status["_embedded"]["eperson"]["name"], "alice");
+            assert_eq!(status["authenticationMethod"], "password");
+        }
+
+        // An API token is no session, and no token is no session either: 400, said why.
+        let (status, body) = refresh(&app, Some(&app.alice), true).await.unwrap_err();
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("API token"),
+            "{body}"
+        );
+        let (status, body) = refresh(&app, None, true).await.unwrap_err();
+        assert_eq!(status, 400, "{body}");
+        // A bad one is a 401.
+        let (status, _) = refresh(&app, Some("garbage"), false).await.unwrap_err();
+        assert_eq!(status, 401);
+
+        // Logout with the latest ends all three, and they refresh no more.
+        let res = app
+            .post("/api/authn/logout", Some(&third))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        for jwt in [&first, &second, &third] {
+            assert_eq!(status_of(&app, jwt).await, 401);
+            let (status, _) = refresh(&app, Some(jwt), false).await.unwrap_err();
+            assert_eq!(status, 401);
+        }
+        // A password login with a stale Bearer header is a login.
+        let res = app
+            .post("/api/authn/login", Some(&first))
+            .form(&[("user", "alice"), ("password", "correct horse")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+}

@@ -624,3 +624,37 @@ async fn a_new_password_from_the_cli_ends_older_login_sessions() {
     let fresh = login("second secret").await;
     assert_eq!(status(fresh).await, 200);
 }
+
+#[actix_web::test]
+async fn user_add_and_set_fill_the_eperson_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "127.0.0.1:0");
+    let d = dir.path();
+    let token = user_add(
+        d,
+        &config,
+        "carol",
+        &["--email", "carol@example.org", "--first-name", "Carol"],
+    );
+    user_cmd(d, &config, &["set", "carol", "--last-name", "Lab"]);
+    user_cmd(d, &config, &["set", "carol", "--email", ""]);
+    let mut server = serve(d, &config, &[]);
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &mut server).await;
+    let status: Value = client
+        .get(format!("{}/api/authn/status", server.base()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let eperson = &status["_embedded"]["eperson"];
+    assert_eq!(eperson["email"], Value::Null, "cleared: {eperson}");
+    assert_eq!(
+        eperson["metadata"]["eperson.firstname"][0]["value"],
+        "Carol"
+    );
+    assert_eq!(eperson["metadata"]["eperson.lastname"][0]["value"], "Lab");
+}

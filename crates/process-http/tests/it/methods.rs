@@ -14,11 +14,12 @@ async fn doc(app: &TestApp) -> Value {
 }
 
 /// Ids to fill path templates with: of a finished process with files, one of its files, an
-/// upload session.
+/// upload session, the admin user.
 struct Ids {
     process: String,
     file: String,
     upload: String,
+    user: String,
 }
 
 impl Ids {
@@ -50,10 +51,23 @@ impl Ids {
             .await
             .unwrap();
         let upload = def["id"].as_str().unwrap().to_owned();
+        let status: Value = app
+            .get("/api/authn/status", t)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let user = status["_embedded"]["eperson"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         Self {
             process,
             file,
             upload,
+            user,
         }
     }
 
@@ -63,9 +77,14 @@ impl Ids {
         } else {
             &self.process
         };
+        let uuid = if template.starts_with("/api/eperson/") {
+            &self.user
+        } else {
+            &self.file
+        };
         template
             .replace("{id}", process_id)
-            .replace("{uuid}", &self.file)
+            .replace("{uuid}", uuid)
             .replace("{name}", "echo")
             .replace("{filetype}", "outputFile")
             .replace("{file}", "0b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d")
@@ -283,6 +302,7 @@ async fn every_documented_operation_is_routed() {
     let ids = Ids {
         process: "999999".into(),
         file: "0b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d".into(),
+        user: "0b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8f".into(),
         upload: "0b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8e".into(),
     };
     for (template, item) in doc["paths"].as_object().unwrap() {

@@ -75,6 +75,8 @@ async fn every_endpoint_is_documented() {
         ("get", "/metrics"),
         ("post", "/api/authn/login"),
         ("get", "/api/authn/status"),
+        ("post", "/api/authn/shortlivedtokens"),
+        ("get", "/api/eperson/epersons/{uuid}"),
         ("get", "/api/system/scripts"),
         ("get", "/api/system/scripts/{name}"),
         ("post", "/api/system/scripts/{name}/processes"),
@@ -241,6 +243,27 @@ async fn real_responses_match_the_document() {
         doc.check("get", "/api/system/uploadDefinitions/{id}", status, &body);
         let (status, body) = call(&app, "/api/system/uploadDefinitions", t).await;
         doc.check("get", "/api/system/uploadDefinitions", status, &body);
+
+        // Authentication: the status (anonymous too), short-lived tokens, epersons.
+        let (status, body) = call(&app, "/api/authn/status", None).await;
+        doc.check("get", "/api/authn/status", status, &body);
+        for token in [t, None] {
+            let res = app
+                .post("/api/authn/shortlivedtokens", token)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body = res.json().await.unwrap();
+            doc.check("post", "/api/authn/shortlivedtokens", status, &body);
+        }
+        let (_, me) = call(&app, "/api/authn/status", t).await;
+        let own = me["_links"]["eperson"]["href"].as_str().unwrap();
+        let own = &own[own.find("/api/").unwrap()..];
+        for (path, token) in [(own, t), (own, Some(app.bob.as_str())), (own, None)] {
+            let (status, body) = call(&app, path, token).await;
+            doc.check("get", "/api/eperson/epersons/{uuid}", status, &body);
+        }
 
         // Errors have the documented shape too.
         let (status, body) = call(&app, "/api/system/processes/999999", t).await;

@@ -12,6 +12,7 @@ mod maintenance;
 mod migrations;
 mod output;
 mod processes;
+mod profiles;
 mod repository;
 mod uploads;
 mod users;
