@@ -49,8 +49,8 @@ async fn get_output(
     id: ProcessPath,
     access: ProcessAccess,
     q: web::Query<OutputQuery>,
-    form: OutputForm,
-    base: BaseUrl,
+    // What the client accepts, and where its links point.
+    (form, base): (OutputForm, BaseUrl),
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     // Visibility first: a hidden process answers 404 whatever the query says.
