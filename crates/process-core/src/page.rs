@@ -16,6 +16,9 @@ impl PageRequest {
     pub const MAX_SIZE: u32 = 100;
     /// Deep pages cost a scan; beyond this offset we refuse rather than stall.
     pub const MAX_OFFSET: u64 = 10_000_000;
+    /// The last page number served, whatever the size: a bound that does not depend on the
+    /// size lets the API document say exactly which page numbers are valid.
+    pub const MAX_PAGE: u32 = (Self::MAX_OFFSET / Self::MAX_SIZE as u64) as u32;
 
     pub fn new(page: Option<&str>, size: Option<&str>) -> Result<Self, ParseError> {
         let page = match page {
@@ -33,11 +36,11 @@ impl PageRequest {
                 .ok_or_else(|| ParseError::new("size", s, "a page size from 1 to 100"))?,
         };
         let req = Self { page, size };
-        if req.offset() > Self::MAX_OFFSET {
+        if page > Self::MAX_PAGE {
             return Err(ParseError::new(
                 "page",
                 page.to_string(),
-                "a smaller page number",
+                format!("a page number up to {}", Self::MAX_PAGE),
             ));
         }
         Ok(req)
@@ -164,6 +167,9 @@ mod tests {
         assert!(PageRequest::new(None, Some("101")).is_err());
         assert!(PageRequest::new(Some("-1"), None).is_err());
         assert!(PageRequest::new(Some("4000000000"), Some("100")).is_err());
+        // The page bound does not depend on the size.
+        assert!(PageRequest::new(Some("100000"), Some("100")).is_ok());
+        assert!(PageRequest::new(Some("100001"), Some("1")).is_err());
     }
 
     #[test]

@@ -8,7 +8,8 @@ use crate::error::ApiError;
 use crate::extract::{BitstreamPath, ProcessAccess};
 use crate::resources::pages::ErrorResource;
 use crate::resources::process::expiry;
-use crate::resources::responses::BitstreamErrors;
+use crate::resources::requests::AccessParams;
+use crate::resources::responses::{BitstreamErrors, FileContent};
 use crate::resources::BitstreamResource;
 use crate::service::{download, files};
 use crate::state::AppState;
@@ -18,7 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[utoipa::path(get, path = "/api/core/bitstreams/{uuid}", tag = "files",
-    params(("uuid" = String, Path, description = "The file's UUID")),
+    params(("uuid" = String, Path, description = "The file's UUID"), AccessParams),
     responses(
         (status = 200, description = "The file's metadata", body = BitstreamResource),
         BitstreamErrors,
@@ -42,10 +43,16 @@ async fn get_bitstream(
         ("uuid" = String, Path, description = "The file's UUID"),
         ("Range" = Option<String>, Header, description = "bytes=START-END, bytes=START- or bytes=-SUFFIX"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
+        ("If-Range" = Option<String>, Header, description = "Serve the Range only if the file still has this ETag (or Last-Modified date)"),
+        AccessParams,
     ),
     responses(
-        (status = 200, description = "The whole file, as an attachment", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The whole file, as an attachment, with the type its name suggests (application/octet-stream when none)",
+            headers(("ETag" = String), ("Last-Modified" = String), ("Accept-Ranges" = String), ("Content-Disposition" = String)),
+            content((inline(FileContent) = "application/octet-stream"), (inline(FileContent) = "*/*"))),
+        (status = 206, description = "The requested range",
+            headers(("Content-Range" = String, description = "bytes START-END/SIZE"), ("ETag" = String)),
+            content((inline(FileContent) = "application/octet-stream"), (inline(FileContent) = "*/*"))),
         (status = 304, description = "Not modified"),
         BitstreamErrors,
         (status = 416, description = "The range is not satisfiable", body = ErrorResource),

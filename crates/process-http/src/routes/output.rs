@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::extract::{OutputForm, ProcessAccess, ProcessPath};
 use crate::limits::ClientAddr;
 use crate::resources::pages::ErrorResource;
-use crate::resources::requests::OutputQuery;
+use crate::resources::requests::{AccessParams, OutputQuery};
 use crate::resources::responses::ProcessErrors;
 use crate::service::output::{self, Format, LineResource};
 use crate::service::processes;
@@ -21,9 +21,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[utoipa::path(get, path = "/api/system/processes/{id}/output", tag = "processes",
     params(("id" = String, Path, description = "The processId"),
-        ("fromTime" = Option<String>, Query, description = "RFC 3339: lines read at or after"),
-        ("toTime" = Option<String>, Query, description = "RFC 3339: lines read at or before"),
-        ("Last-Event-ID" = Option<String>, Header, description = "Event stream: resume after this line"),
+        OutputQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "Event stream: resume after this line (its `id`); anything else starts from the first line"),
+        AccessParams,
     ),
     responses(
         (status = 200, description = "text/plain: the console log; application/json: its lines; text/event-stream: a live feed (`line` events, then `end`)",
