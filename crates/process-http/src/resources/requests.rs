@@ -23,8 +23,7 @@ pub struct Paging {
     /// Zero-based page number (at most 100000).
     #[param(value_type = Option<u32>, minimum = 0, maximum = 100_000)]
     pub page: Option<String>,
-    /// Page size: 0 or none is the default (20); more than 100 is served as 100, and the
-    /// `page` object of the answer tells the size used.
+    /// Page size: 0 or none is 20, more than 100 is 100 (the `page` object says which).
     #[param(value_type = Option<u32>, minimum = 0)]
     pub size: Option<String>,
 }
@@ -50,8 +49,7 @@ pub struct ListParams {
     /// Zero-based page number (at most 100000).
     #[param(minimum = 0, maximum = 100_000)]
     page: Option<u32>,
-    /// Page size: 0 or none is the default (20); more than 100 is served as 100, and the
-    /// `page` object of the answer tells the size used.
+    /// Page size: 0 or none is 20, more than 100 is 100 (the `page` object says which).
     #[param(minimum = 0)]
     size: Option<u32>,
     /// creationTime|startTime|endTime|scriptName, then ,asc or ,desc (default creationTime,desc).
