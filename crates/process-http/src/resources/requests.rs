@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::{ObjectBuilder, Required, Type};
+use utoipa::openapi::{Object, ObjectBuilder, Required, Type};
 
 use crate::capability;
 use crate::error::ApiError;
@@ -24,8 +24,17 @@ pub struct Paging {
     #[param(value_type = Option<u32>, minimum = 0, maximum = 100_000)]
     pub page: Option<String>,
     /// Page size: 0 or none is 20, more than 100 is 100 (the `page` object says which).
-    #[param(value_type = Option<u32>, minimum = 0)]
+    #[param(schema_with = page_size)]
     pub size: Option<String>,
+}
+
+/// Any natural number: sizes over the maximum are clamped, not refused, however large, so no
+/// integer `format` (which would bound it) applies.
+fn page_size() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(0))
+        .build()
 }
 
 impl Paging {
@@ -50,7 +59,7 @@ pub struct ListParams {
     #[param(minimum = 0, maximum = 100_000)]
     page: Option<u32>,
     /// Page size: 0 or none is 20, more than 100 is 100 (the `page` object says which).
-    #[param(minimum = 0)]
+    #[param(schema_with = page_size)]
     size: Option<u32>,
     /// creationTime|startTime|endTime|scriptName, then ,asc or ,desc (default creationTime,desc).
     #[param(
