@@ -1,5 +1,5 @@
 # Mirrors .ci/run.
-ci: fmt clippy test
+ci: fmt clippy test clients
 
 fmt:
     cargo fmt --all --check
@@ -9,6 +9,10 @@ clippy:
 
 test:
     cargo test --workspace
+
+# schemathesis and dspace-rest-client against the real binary (see tests/clients/run).
+clients:
+    bash tests/clients/run
 
 # Run the service with the embedded example configuration.
 serve:

@@ -16,18 +16,21 @@ impl PageRequest {
     pub const MAX_SIZE: u32 = 100;
     /// Deep pages cost a scan; beyond this offset we refuse rather than stall.
     pub const MAX_OFFSET: u64 = 10_000_000;
+    /// The last page number served, whatever the size: a bound that does not depend on the
+    /// size lets the API document say exactly which page numbers are valid.
+    pub const MAX_PAGE: u32 = (Self::MAX_OFFSET / Self::MAX_SIZE as u64) as u32;
 
     /// `page` and `size` as a client sent them. As Spring (and so DSpace) does, a size over
     /// the maximum is clamped to it and a size of 0 (or none) is the default: the DSpace UI
     /// asks for `size=9999` to mean "all". A negative or non-numeric value is refused.
     pub fn new(page: Option<&str>, size: Option<&str>) -> Result<Self, ParseError> {
-        let page = match page.filter(|p| !p.is_empty()) {
+        let page = match page {
             None => 0,
             Some(p) => p
                 .parse::<u32>()
                 .map_err(|_| ParseError::new("page", p, "a page number (0, 1, ...)"))?,
         };
-        let size = match size.filter(|s| !s.is_empty()) {
+        let size = match size {
             None => Self::DEFAULT_SIZE,
             Some(s) if s.bytes().all(|b| b.is_ascii_digit()) => {
                 // All digits: only an overflow fails to parse, and that is over the maximum.
@@ -45,11 +48,11 @@ impl PageRequest {
             }
         };
         let req = Self { page, size };
-        if req.offset() > Self::MAX_OFFSET {
+        if page > Self::MAX_PAGE {
             return Err(ParseError::new(
                 "page",
                 page.to_string(),
-                "a smaller page number",
+                format!("a page number up to {}", Self::MAX_PAGE),
             ));
         }
         Ok(req)
@@ -172,18 +175,21 @@ mod tests {
         assert_eq!(PageRequest::new(None, None), Ok(PageRequest::first(20)));
         let p = PageRequest::new(Some("2"), Some("5")).unwrap();
         assert_eq!((p.page(), p.size(), p.offset()), (2, 5, 10));
-        // Spring's rules: 0 or nothing is the default, too large is the maximum.
+        // Spring's rules: 0 or nothing is the default, too large is the maximum; an empty
+        // value is no number (the API document says integer).
         assert_eq!(PageRequest::new(None, Some("0")).unwrap().size(), 20);
-        assert_eq!(PageRequest::new(None, Some("")).unwrap().size(), 20);
         assert_eq!(PageRequest::new(None, Some("101")).unwrap().size(), 100);
         assert_eq!(PageRequest::new(None, Some("9999")).unwrap().size(), 100);
         let huge = PageRequest::new(None, Some("99999999999999999999999")).unwrap();
         assert_eq!(huge.size(), 100);
-        for bad in ["-1", "abc", "1.5", "+5", " 5"] {
+        for bad in ["-1", "abc", "1.5", "+5", " 5", ""] {
             assert!(PageRequest::new(None, Some(bad)).is_err(), "{bad}");
         }
         assert!(PageRequest::new(Some("-1"), None).is_err());
         assert!(PageRequest::new(Some("4000000000"), Some("100")).is_err());
+        // The page bound does not depend on the size.
+        assert!(PageRequest::new(Some("100000"), Some("100")).is_ok());
+        assert!(PageRequest::new(Some("100001"), Some("1")).is_err());
     }
 
     #[test]

@@ -38,10 +38,11 @@ string_enum!(
 
 /// Most file definitions one upload definition may hold.
 pub const MAX_FILES: usize = 64;
-/// Longest accepted file name, in bytes.
-pub const MAX_NAME_BYTES: usize = 255;
-/// Longest accepted `uiKey`, in bytes.
-pub const MAX_UI_KEY_BYTES: usize = 255;
+/// Longest accepted file name, in characters (as the API document and JSON Schema count them;
+/// names are data, never paths, so no file system limit applies).
+pub const MAX_NAME_CHARS: usize = 255;
+/// Longest accepted `uiKey`, in characters.
+pub const MAX_UI_KEY_CHARS: usize = 255;
 
 /// Why an upload definition or one of its files cannot do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,9 +58,11 @@ pub enum UploadError {
         from: FileStatus,
         event: &'static str,
     },
-    #[error("file name {name:?} must be 1 to {MAX_NAME_BYTES} bytes without control characters")]
+    #[error(
+        "file name {name:?} must be 1 to {MAX_NAME_CHARS} characters without control characters"
+    )]
     InvalidName { name: String },
-    #[error("uiKey must be at most {MAX_UI_KEY_BYTES} bytes without control characters")]
+    #[error("uiKey must be at most {MAX_UI_KEY_CHARS} characters without control characters")]
     InvalidUiKey,
     #[error("two file definitions are named {name:?}")]
     DuplicateName { name: String },
@@ -234,11 +237,14 @@ impl NewUploadFile {
     /// Checks the name and key; names are shown and matched, never used as paths.
     pub fn check(&self) -> Result<(), UploadError> {
         let name = &self.name;
-        if name.is_empty() || name.len() > MAX_NAME_BYTES || name.chars().any(char::is_control) {
+        if name.is_empty()
+            || name.chars().count() > MAX_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
             return Err(UploadError::InvalidName { name: name.clone() });
         }
         if let Some(key) = &self.ui_key {
-            if key.len() > MAX_UI_KEY_BYTES || key.chars().any(char::is_control) {
+            if key.chars().count() > MAX_UI_KEY_CHARS || key.chars().any(char::is_control) {
                 return Err(UploadError::InvalidUiKey);
             }
         }

@@ -59,9 +59,9 @@ pub struct Authn {
     pub session: Option<i64>,
 }
 
-/// The caller of a request for a file's content: like `Auth`, and when the request has no
-/// `Authorization` header, the short-lived token of its `authentication-token` query
-/// parameter (what a browser can put in a link). Every handler that serves bitstream content
+/// The caller of a request for a file's content: like `Auth`, and also a short-lived token,
+/// in the `Authorization` header (with or without `Bearer`) or, when the request has no such
+/// header, in its `authentication-token` query parameter (what a browser can put in a link). Every handler that serves bitstream content
 /// takes this extractor; no other accepts a short-lived token, and it accepts nothing else in
 /// the query.
 pub struct DownloadAuth(pub Caller);
@@ -168,6 +168,15 @@ async fn provider_user(
         })
 }
 
+/// A header's token: its value without a leading `Bearer ` (any case).
+fn without_bearer(value: &str) -> String {
+    let value = value.trim();
+    match value.split_once([' ', '\t']) {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim().to_owned(),
+        _ => value.to_owned(),
+    }
+}
+
 /// The short-lived token of a download request, if it has one.
 fn short_lived_of(req: &HttpRequest) -> Option<String> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
@@ -208,17 +217,29 @@ impl FromRequest for DownloadAuth {
         let state = state_of(req);
         let short_lived = short_lived_of(req);
         Box::pin(async move {
-            let (None, Some(token)) = (&header, short_lived) else {
-                return Ok(DownloadAuth(authenticate(header, state).await?.caller));
-            };
             let state = state?;
-            let user = match jwt::verify_short_lived(&state.jwt, &token) {
-                Some((id, version)) => state.db(move |s| s.session_user(id, version)).await?,
-                None => None,
+            // Where a short-lived token may be: the query of a browser's link, or the whole
+            // `Authorization` header, with or without `Bearer`, as DSpace's Python client
+            // sends it.
+            let candidate = match &header {
+                Some(value) => value.to_str().ok().map(without_bearer),
+                None => short_lived.clone(),
             };
-            user.map(|u| DownloadAuth(Caller::User(u))).ok_or_else(|| {
-                ApiError::Unauthorized("invalid or expired short-lived token".into())
-            })
+            if let Some((id, version)) = candidate
+                .as_deref()
+                .and_then(|token| jwt::verify_short_lived(&state.jwt, token))
+            {
+                let user = state.db(move |s| s.session_user(id, version)).await?;
+                return user.map(|u| DownloadAuth(Caller::User(u))).ok_or_else(|| {
+                    ApiError::Unauthorized("invalid or expired short-lived token".into())
+                });
+            }
+            if header.is_none() && short_lived.is_some() {
+                return Err(ApiError::Unauthorized(
+                    "invalid or expired short-lived token".into(),
+                ));
+            }
+            Ok(DownloadAuth(authenticate(header, Ok(state)).await?.caller))
         })
     }
 }

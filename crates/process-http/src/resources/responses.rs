@@ -3,6 +3,8 @@
 //! sets it can answer with, plus tuples for what is particular to it (a tuple given after a set
 //! replaces the set's response for that status).
 
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType};
+use utoipa::openapi::RefOr;
 use utoipa::IntoResponses;
 
 use crate::resources::pages::ErrorResource;
@@ -53,6 +55,15 @@ pub enum UploadErrors {
     NotFound(ErrorResource),
 }
 
+/// For endpoints that read a JSON body.
+#[derive(IntoResponses)]
+pub enum JsonBodyErrors {
+    #[response(status = 413, description = "The body is over 256 KiB")]
+    PayloadTooLarge(ErrorResource),
+    #[response(status = 415, description = "The body is not application/json")]
+    UnsupportedMediaType(ErrorResource),
+}
+
 /// For endpoints that stream a request body to the data directory.
 #[derive(IntoResponses)]
 pub enum StreamedBodyErrors {
@@ -61,3 +72,20 @@ pub enum StreamedBodyErrors {
     #[response(status = 507, description = "The data directory is full")]
     InsufficientStorage(ErrorResource),
 }
+
+/// The bytes of a file, as a download answers with them or an upload sends them
+/// (documentation). Any value at all: a file holds whatever its script or its uploader wrote,
+/// so no JSON schema applies even when its type happens to be JSON.
+pub struct FileContent;
+
+impl utoipa::PartialSchema for FileContent {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::AnyValue)
+            .content_media_type("application/octet-stream")
+            .description(Some("The file's bytes"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FileContent {}

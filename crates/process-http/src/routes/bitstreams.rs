@@ -10,8 +10,8 @@ use crate::extract::{BitstreamPath, ProcessAccess};
 use crate::hal::BaseUrl;
 use crate::resources::pages::ErrorResource;
 use crate::resources::process::expiry;
-use crate::resources::requests::ShortLivedTokenParam;
-use crate::resources::responses::BitstreamErrors;
+use crate::resources::requests::{AccessParams, ShortLivedTokenParam};
+use crate::resources::responses::{BitstreamErrors, FileContent};
 use crate::resources::BitstreamResource;
 use crate::service::files::Bitstream;
 use crate::service::output::{self, OUTPUT_TEXT};
@@ -23,7 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[utoipa::path(get, path = "/api/core/bitstreams/{uuid}", tag = "files",
-    params(("uuid" = String, Path, description = "The file's UUID")),
+    params(("uuid" = String, Path, description = "The file's UUID"), AccessParams),
     responses(
         (status = 200, description = "The file's metadata", body = BitstreamResource),
         BitstreamErrors,
@@ -53,12 +53,16 @@ async fn get_bitstream(
         ("Range" = Option<String>, Header, description = "bytes=START-END, bytes=START- or bytes=-SUFFIX"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
         ("If-Range" = Option<String>, Header, description = "Serve the Range only if this ETag or date still names the file; else the whole file"),
+        AccessParams,
         ShortLivedTokenParam,
     ),
     responses(
-        (status = 200, description = "The whole file, as an attachment (a console log: its text so far, always whole)",
-            content((Vec<u8> = "application/octet-stream"), (String = "text/plain"))),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The whole file, as an attachment, with the type its name suggests (application/octet-stream when none; a console log: its text so far, always whole)",
+            headers(("ETag" = String), ("Last-Modified" = String), ("Accept-Ranges" = String), ("Content-Disposition" = String)),
+            content((inline(FileContent) = "application/octet-stream"), (inline(FileContent) = "*/*"))),
+        (status = 206, description = "The requested range",
+            headers(("Content-Range" = String, description = "bytes START-END/SIZE"), ("ETag" = String)),
+            content((inline(FileContent) = "application/octet-stream"), (inline(FileContent) = "*/*"))),
         (status = 304, description = "Not modified"),
         BitstreamErrors,
         (status = 412, description = "If-Match or If-Unmodified-Since does not hold", body = ErrorResource),

@@ -10,8 +10,8 @@ use crate::extract::{ProcessAccess, ProcessPath};
 use crate::hal::BaseUrl;
 use crate::limits::ClientAddr;
 use crate::resources::pages::{BitstreamPage, ErrorResource, FiletypesResource};
-use crate::resources::requests::{FiletypePath, Paging, ShortLivedTokenParam};
-use crate::resources::responses::ProcessErrors;
+use crate::resources::requests::{AccessParams, FiletypePath, Paging, ShortLivedTokenParam};
+use crate::resources::responses::{FileContent, ProcessErrors};
 use crate::service::download::attachment;
 use crate::service::files;
 use crate::state::AppState;
@@ -23,9 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_archive);
 }
 
-#[utoipa::path(get, path = "/api/system/processes/{id}/files", tag = "files", params(("id" = String, Path, description = "The processId"), Paging),
+#[utoipa::path(get, path = "/api/system/processes/{id}/files", tag = "files", params(("id" = String, Path, description = "The processId"), Paging, AccessParams),
     responses(
         (status = 200, description = "The process's files as bitstreams", body = BitstreamPage),
+        (status = 400, description = "Bad paging", body = ErrorResource),
         ProcessErrors,
     ), security((), ("bearer" = [])))]
 #[get("/api/system/processes/{id}/files")]
@@ -45,9 +46,10 @@ async fn list_files(
 }
 
 #[utoipa::path(get, path = "/api/system/processes/{id}/files/{filetype}", tag = "files",
-    params(("id" = String, Path, description = "The processId"), ("filetype" = String, Path, description = "inputFile, outputFile or a type the script chose"), Paging),
+    params(("id" = String, Path, description = "The processId"), ("filetype" = String, Path, description = "inputFile, outputFile or a type the script chose"), Paging, AccessParams),
     responses(
         (status = 200, description = "The process's files of this type", body = BitstreamPage),
+        (status = 400, description = "Bad paging", body = ErrorResource),
         ProcessErrors,
         (status = 404, description = "No such process, or no file of this type", body = ErrorResource),
     ), security((), ("bearer" = [])))]
@@ -69,7 +71,7 @@ async fn list_files_of_type(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[utoipa::path(get, path = "/api/system/processes/{id}/filetypes", tag = "files", params(("id" = String, Path, description = "The processId")),
+#[utoipa::path(get, path = "/api/system/processes/{id}/filetypes", tag = "files", params(("id" = String, Path, description = "The processId"), AccessParams),
     responses(
         (status = 200, description = "The filetypes of the process's files", body = FiletypesResource),
         ProcessErrors,
@@ -87,9 +89,9 @@ async fn list_filetypes(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[utoipa::path(get, path = "/api/system/processes/{id}/archive", tag = "files", params(("id" = String, Path, description = "The processId"), ShortLivedTokenParam),
+#[utoipa::path(get, path = "/api/system/processes/{id}/archive", tag = "files", params(("id" = String, Path, description = "The processId"), AccessParams, ShortLivedTokenParam),
     responses(
-        (status = 200, description = "Every file of the process in one zip, streamed", content_type = "application/zip", body = Vec<u8>),
+        (status = 200, description = "Every file of the process in one zip, streamed", content_type = "application/zip", body = inline(FileContent)),
         ProcessErrors,
         (status = 429, description = "Too many archives being written for this caller or overall; see Retry-After", body = ErrorResource),
     ), security((), ("bearer" = [])))]

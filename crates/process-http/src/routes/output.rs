@@ -13,7 +13,7 @@ use crate::limits::ClientAddr;
 use crate::resources::output::{LinesAsked, OutputLinesResource};
 use crate::resources::pages::ErrorResource;
 use crate::resources::process::expiry;
-use crate::resources::requests::{OutputLinesQuery, OutputQuery};
+use crate::resources::requests::{AccessParams, OutputLinesQuery, OutputQuery};
 use crate::resources::responses::ProcessErrors;
 use crate::resources::BitstreamResource;
 use crate::service::output::{self, OUTPUT_TEXT};
@@ -26,10 +26,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[utoipa::path(get, path = "/api/system/processes/{id}/output", tag = "processes",
     params(("id" = String, Path, description = "The processId"),
-        ("fromTime" = Option<String>, Query, format = DateTime, description = "Text: only lines read at or after this time (RFC 3339)"),
-        ("toTime" = Option<String>, Query, format = DateTime, description = "Text: only lines read at or before this time (RFC 3339)"),
+        OutputQuery,
         ("Accept" = Option<String>, Header, description = "text/plain (or none, or */*): the text; preferring application/json or application/hal+json: the log as a bitstream; text/event-stream: a live feed"),
-        ("Last-Event-ID" = Option<String>, Header, description = "Event stream: resume after this line"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Event stream: resume after this line (its `id`); anything else starts from the first line"),
+        AccessParams,
     ),
     responses(
         (status = 200, description = "text/plain: the console log; application/json: the console log as a bitstream of filetype script_output (its content link gives the text); text/event-stream: a live feed (`line` events, then `end`)",
@@ -80,7 +80,7 @@ async fn get_output(
 }
 
 #[utoipa::path(get, path = "/api/system/processes/{id}/output/lines", tag = "processes",
-    params(("id" = String, Path, description = "The processId"), OutputLinesQuery),
+    params(("id" = String, Path, description = "The processId"), OutputLinesQuery, AccessParams),
     responses(
         (status = 200, description = "Up to `size` lines after `after`; follow `_links.next` until `complete`", body = OutputLinesResource),
         (status = 400, description = "Bad after, size, fromTime or toTime", body = ErrorResource),

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::extract::{ProcessAccess, ProcessPath};
 use crate::hal::BaseUrl;
 use crate::resources::pages::{ErrorResource, ProcessPage};
-use crate::resources::requests::{ListParams, ListQuery};
+use crate::resources::requests::{AccessParams, ListParams, ListQuery};
 use crate::resources::responses::{ListErrors, ProcessErrors};
 use crate::resources::ProcessResource;
 use crate::service::processes::{self, Listing};
@@ -92,7 +92,7 @@ async fn search_own(
     list_page(&state, (auth, base), Listing::Own, path, q).await
 }
 
-#[utoipa::path(get, path = "/api/system/processes/{id}", tag = "processes", params(("id" = String, Path, description = "The processId")),
+#[utoipa::path(get, path = "/api/system/processes/{id}", tag = "processes", params(("id" = String, Path, description = "The processId"), AccessParams),
     responses(
         (status = 200, description = "The process", body = ProcessResource),
         ProcessErrors,
@@ -111,7 +111,7 @@ async fn get_process(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[utoipa::path(post, path = "/api/system/processes/{id}/stop", tag = "processes", params(("id" = String, Path, description = "The processId")),
+#[utoipa::path(post, path = "/api/system/processes/{id}/stop", tag = "processes", params(("id" = String, Path, description = "The processId"), AccessParams),
     responses(
         (status = 202, description = "Stopping (SIGTERM, then SIGKILL); a scheduled process is failed at once", body = ProcessResource),
         ProcessErrors,
@@ -131,7 +131,7 @@ async fn stop_process(
     Ok(HttpResponse::Accepted().json(body))
 }
 
-#[utoipa::path(delete, path = "/api/system/processes/{id}", tag = "processes", params(("id" = String, Path, description = "The processId")),
+#[utoipa::path(delete, path = "/api/system/processes/{id}", tag = "processes", params(("id" = String, Path, description = "The processId"), AccessParams),
     responses(
         (status = 204, description = "Deleted with its output and files"),
         ProcessErrors,

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::extract::ProcessAccess;
 use crate::hal::BaseUrl;
 use crate::resources::pages::{ErrorResource, ScriptPage};
-use crate::resources::requests::{LaunchForm, Paging};
+use crate::resources::requests::{AccessParams, LaunchForm, Paging};
 use crate::resources::responses::{LoginRequired, StreamedBodyErrors};
 use crate::resources::{ProcessResource, ScriptResource};
 use crate::service::launch::launch;
@@ -60,7 +60,7 @@ async fn get_script(
 }
 
 #[utoipa::path(post, path = "/api/system/scripts/{name}/processes", tag = "scripts",
-    params(("name" = String, Path, description = "The script to start")),
+    params(("name" = String, Path, description = "The script to start"), AccessParams),
     request_body(content = LaunchForm, content_type = "multipart/form-data"),
     responses(
         (status = 202, description = "Accepted; the new process (started anonymously: with its `accessToken`, which its links carry)", body = ProcessResource,

@@ -10,7 +10,9 @@ use crate::error::ApiError;
 use crate::hal::BaseUrl;
 use crate::resources::pages::{ErrorResource, UploadDefinitionPage};
 use crate::resources::requests::{DefinitionBody, FileDefinitionBody, Paging};
-use crate::resources::responses::{LoginRequired, StreamedBodyErrors, UploadErrors};
+use crate::resources::responses::{
+    FileContent, JsonBodyErrors, LoginRequired, StreamedBodyErrors, UploadErrors,
+};
 use crate::resources::upload::UploadDefinitionResource;
 use crate::service::uploads;
 use crate::state::AppState;
@@ -52,6 +54,7 @@ async fn list_upload_definitions(
     responses(
         (status = 201, description = "Created", body = UploadDefinitionResource, headers(("Location" = String, description = "Its absolute URL"))),
         (status = 400, description = "Bad body or file names", body = ErrorResource),
+        JsonBodyErrors,
         LoginRequired,
     ), security(("bearer" = [])))]
 #[post("/api/system/uploadDefinitions")]
@@ -91,6 +94,7 @@ async fn get_upload_definition(
     responses(
         (status = 200, description = "Updated", body = UploadDefinitionResource),
         (status = 400, description = "Bad body", body = ErrorResource),
+        JsonBodyErrors,
         UploadErrors,
         (status = 422, description = "COMPLETED, or a status change was asked for", body = ErrorResource),
     ), security(("bearer" = [])))]
@@ -129,6 +133,7 @@ async fn delete_upload_definition(
     responses(
         (status = 201, description = "Added; the updated definition", body = UploadDefinitionResource, headers(("Location" = String, description = "The new file's absolute URL"))),
         (status = 400, description = "Bad body", body = ErrorResource),
+        JsonBodyErrors,
         UploadErrors,
         (status = 422, description = "COMPLETED", body = ErrorResource),
     ), security(("bearer" = [])))]
@@ -171,7 +176,7 @@ async fn delete_file_definition(
 }
 
 #[utoipa::path(post, path = "/api/system/uploadDefinitions/{id}/files/{file}", tag = "uploads", params(("id" = String, Path, description = "The upload definition's UUID"), ("file" = String, Path, description = "The file definition's UUID")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes, streamed"),
+    request_body(content = inline(FileContent), content_type = "application/octet-stream", description = "The file's bytes, streamed"),
     responses(
         (status = 200, description = "Stored; the updated definition", body = UploadDefinitionResource),
         UploadErrors,

@@ -47,8 +47,28 @@ async fn read_json<T: DeserializeOwned>(
         }
         buf.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&buf)
-        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+    let invalid = |e: serde_json::Error| ApiError::BadRequest(format!("invalid JSON body: {e}"));
+    let value: serde_json::Value = serde_json::from_slice(&buf).map_err(invalid)?;
+    objects_only(&value)?;
+    serde_json::from_value(value).map_err(invalid)
+}
+
+/// serde reads a struct from a JSON array as well (`[null, null]` would be a definition with
+/// no files); the API documents objects, so only objects are taken, here and as file
+/// definitions.
+fn objects_only(body: &serde_json::Value) -> Result<(), ApiError> {
+    let Some(fields) = body.as_object() else {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
+    };
+    let files = fields.get("fileDefinitions").and_then(|f| f.as_array());
+    if files.is_some_and(|files| files.iter().any(|f| !f.is_object())) {
+        return Err(ApiError::BadRequest(
+            "fileDefinitions must be a list of objects".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The definition `id` if `caller` may see it; a missing one and someone else's get the same

@@ -277,3 +277,115 @@ async fn real_responses_match_the_document() {
         doc.check("get", "/api/system/processes", status, &body);
     }
 }
+
+/// The parameter `name` (in `location`) of `method path`.
+fn param<'a>(doc: &'a Doc, method: &str, path: &str, name: &str, location: &str) -> &'a Value {
+    let params = doc.0["paths"][path][method]["parameters"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{method} {path} has no parameters"));
+    params
+        .iter()
+        .find(|p| p["name"] == name && p["in"] == location)
+        .unwrap_or_else(|| panic!("{method} {path} does not document {location} {name}"))
+}
+
+/// What a client generating requests from the document needs to send valid ones: the same
+/// types everywhere, the real bounds, formats and enums.
+#[actix_web::test]
+async fn parameters_are_typed_exactly() {
+    let Some(app) = spawn_app(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let doc = Doc::fetch(&app).await;
+    let paths = doc.0["paths"].as_object().unwrap();
+
+    // page and size: integers wherever they appear; size has no maximum (it is clamped).
+    let mut paged = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let schema = &p["schema"];
+                match p["name"].as_str().unwrap() {
+                    "page" => {
+                        paged += 1;
+                        assert_eq!(schema["type"], "integer", "{method} {path} page");
+                        assert_eq!(schema["minimum"], 0, "{method} {path} page");
+                        assert_eq!(
+                            schema["maximum"],
+                            process_core::PageRequest::MAX_PAGE,
+                            "{method} {path} page"
+                        );
+                    }
+                    "size" => {
+                        assert_eq!(schema["type"], "integer", "{method} {path} size");
+                        assert_eq!(schema["minimum"], 0, "{method} {path} size");
+                        assert!(schema["maximum"].is_null(), "{method} {path} size");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(paged >= 6, "paged operations: {paged}");
+
+    // Every process and bitstream route takes the capability of an anonymous process.
+    for (method, path) in [
+        ("get", "/api/system/processes/{id}"),
+        ("delete", "/api/system/processes/{id}"),
+        ("post", "/api/system/processes/{id}/stop"),
+        ("get", "/api/system/processes/{id}/output"),
+        ("get", "/api/system/processes/{id}/files"),
+        ("get", "/api/system/processes/{id}/files/{filetype}"),
+        ("get", "/api/system/processes/{id}/filetypes"),
+        ("get", "/api/system/processes/{id}/archive"),
+        ("get", "/api/core/bitstreams/{uuid}"),
+        ("get", "/api/core/bitstreams/{uuid}/content"),
+    ] {
+        param(&doc, method, path, "access", "query");
+        param(&doc, method, path, "X-Process-Access", "header");
+    }
+
+    let output = "/api/system/processes/{id}/output";
+    for name in ["fromTime", "toTime"] {
+        let schema = &param(&doc, "get", output, name, "query")["schema"];
+        assert_eq!(schema["format"], "date-time", "{name}");
+    }
+    let status = &param(
+        &doc,
+        "get",
+        "/api/system/processes",
+        "processStatus",
+        "query",
+    );
+    assert_eq!(
+        status["schema"]["enum"],
+        json!(["SCHEDULED", "RUNNING", "COMPLETED", "FAILED"])
+    );
+    let sort = &param(&doc, "get", "/api/system/processes", "sort", "query");
+    assert!(sort["schema"]["pattern"].is_string());
+
+    // A file's content is whatever its script wrote: octet-stream, or any type at all.
+    let content = "/api/core/bitstreams/{uuid}/content";
+    for status in ["200", "206"] {
+        let types = &doc.0["paths"][content]["get"]["responses"][status]["content"];
+        for media in ["application/octet-stream", "*/*"] {
+            assert!(types[media].is_object(), "{status} lacks {media}: {types}");
+        }
+    }
+
+    // The launch form: formats and enums where the server has them.
+    let form = &doc.0["paths"]["/api/system/scripts/{name}/processes"]["post"]["requestBody"]
+        ["content"]["multipart/form-data"]["schema"];
+    let form = match form["$ref"].as_str() {
+        Some(r) => &doc.0["components"]["schemas"][r.rsplit('/').next().unwrap()],
+        None => form,
+    };
+    let props = &form["properties"];
+    assert_eq!(props["startTime"]["format"], "date-time");
+    assert_eq!(props["uploadDefinitionId"]["format"], "uuid");
+    let dependency = &props["dependencyType"];
+    let dependency = dependency["oneOf"].get(0).unwrap_or(dependency);
+    assert_eq!(dependency["enum"], json!(["afterok", "afterany"]));
+    assert!(props["dependsOn"]["pattern"].is_string());
+    assert_eq!(props["file"]["maxItems"], 32);
+}

@@ -729,3 +729,37 @@ async fn file_definitions_are_added_replaced_and_deleted() {
         expect_error(get(&app, Some(&alice), &uid).await, 404, "after delete").await;
     }
 }
+
+/// The document describes definition bodies as JSON objects; serde alone would also read a
+/// struct from an array (`[null, null]` as an empty definition).
+#[actix_web::test]
+async fn definition_bodies_must_be_objects() {
+    let Some(app) = spawn_app(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let t = app.alice.clone();
+    for body in [
+        json!([null, null]),
+        json!("a.csv"),
+        json!({"fileDefinitions": [["id", "a.csv"]]}),
+    ] {
+        let res = app
+            .post(UPLOADS, Some(&t))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let message = expect_error(res, 400, &body.to_string()).await;
+        assert!(message.contains("object"), "{body}: {message}");
+    }
+    let def = create(&app, &t, &["a.csv"]).await;
+    let id = def["id"].as_str().unwrap();
+    let url = format!("{UPLOADS}/{id}");
+    let put = app.client.put(app.url(&url)).bearer_auth(&t);
+    let res = put.json(&json!([null, null])).send().await;
+    expect_error(res.unwrap(), 400, "PUT [null, null]").await;
+    let res = app
+        .post(&format!("{url}/files"), Some(&t))
+        .json(&json!([null, "b.csv"]));
+    expect_error(res.send().await.unwrap(), 400, "POST files [null, ...]").await;
+}
