@@ -32,7 +32,7 @@ impl PageRequest {
         };
         let size = match size {
             None => Self::DEFAULT_SIZE,
-            Some(s) if s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
                 // All digits: only an overflow fails to parse, and that is over the maximum.
                 match s.parse::<u64>().unwrap_or(u64::MAX) {
                     0 => Self::DEFAULT_SIZE,

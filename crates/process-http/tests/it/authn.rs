@@ -94,17 +94,6 @@ async fn password_login_issues_a_working_jwt() {
     }
 }
 
-/// Sets `name`'s password the way `processd user add NAME --password-stdin` does.
-async fn set_password(app: &TestApp, name: &'static str, password: &'static str) {
-    let store = app.app.store.clone();
-    tokio::task::spawn_blocking(move || {
-        let hash = process_http::service::authn::hash_password(password).unwrap();
-        assert!(store.set_password_hash(name, &hash).unwrap());
-    })
-    .await
-    .unwrap();
-}
-
 /// Logs in and returns the JWT, or the status when the login is refused.
 async fn login(app: &TestApp, user: &str, password: &str) -> Result<String, u16> {
     let res = app
@@ -135,8 +124,8 @@ async fn logout_ends_every_session_of_the_user_and_only_theirs() {
         let Some(app) = spawn_app(backend).await else {
             continue;
         };
-        set_password(&app, "alice", "correct horse").await;
-        set_password(&app, "bob", "battery staple").await;
+        app.set_password("alice", "correct horse").await;
+        app.set_password("bob", "battery staple").await;
         let older = login(&app, "alice", "correct horse").await.unwrap();
         let current = login(&app, "alice", "correct horse").await.unwrap();
         let bobs = login(&app, "bob", "battery staple").await.unwrap();
@@ -191,11 +180,11 @@ async fn a_new_password_ends_sessions_begun_with_the_old_one() {
         let Some(app) = spawn_app(backend).await else {
             continue;
         };
-        set_password(&app, "alice", "old password").await;
+        app.set_password("alice", "old password").await;
         let jwt = login(&app, "alice", "old password").await.unwrap();
         assert_eq!(status_of(&app, &jwt).await, 200);
 
-        set_password(&app, "alice", "new password").await;
+        app.set_password("alice", "new password").await;
         assert_eq!(status_of(&app, &jwt).await, 401);
         assert_eq!(login(&app, "alice", "old password").await, Err(401));
         let fresh = login(&app, "alice", "new password").await.unwrap();
@@ -298,7 +287,7 @@ async fn the_ui_refreshes_its_jwt_and_logout_ends_the_refreshed_one_too() {
         let Some(app) = spawn_app(backend).await else {
             continue;
         };
-        set_password(&app, "alice", "correct horse").await;
+        app.set_password("alice", "correct horse").await;
         let first = login(&app, "alice", "correct horse").await.unwrap();
         // With and without a form content type, as clients send an empty body.
         let second = refresh(&app, Some(&first), true).await.unwrap();

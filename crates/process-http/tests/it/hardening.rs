@@ -170,16 +170,6 @@ async fn login_from(
         .unwrap()
 }
 
-async fn set_password(app: &TestApp, user: &'static str, password: &'static str) {
-    let store = app.app.store.clone();
-    tokio::task::spawn_blocking(move || {
-        let hash = process_http::service::authn::hash_password(password).unwrap();
-        assert!(store.set_password_hash(user, &hash).unwrap());
-    })
-    .await
-    .unwrap();
-}
-
 /// Seconds of a 429's `Retry-After`, after checking the JSON error.
 async fn retry_after(res: reqwest::Response) -> u64 {
     let secs: u64 = res.headers()["retry-after"]
@@ -200,7 +190,7 @@ async fn login_guessing_is_rate_limited_per_address_and_per_account() {
         let Some(app) = spawn_app_with(backend, config).await else {
             continue;
         };
-        set_password(&app, "alice", "correct horse").await;
+        app.set_password("alice", "correct horse").await;
 
         // One address guessing passwords of many accounts: the address runs out.
         let local = client_from([127, 0, 0, 1]);
@@ -259,7 +249,7 @@ async fn concurrent_password_hashes_stay_within_their_bound() {
     let Some(app) = spawn_app_with(crate::helpers::Backend::Sqlite, config).await else {
         return;
     };
-    set_password(&app, "alice", "correct horse").await;
+    app.set_password("alice", "correct horse").await;
     let local = client_from([127, 0, 0, 1]);
     let tries =
         futures_util::future::join_all((0..12).map(|_| login_from(&app, &local, "alice", "wrong")))

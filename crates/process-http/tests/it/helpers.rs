@@ -188,6 +188,17 @@ impl TestApp {
         }
     }
 
+    /// Gives `name` the password `password` (as `processd user set --password-stdin` does).
+    pub async fn set_password(&self, name: &'static str, password: &'static str) {
+        let store = self.app.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let hash = process_http::service::authn::hash_password(password).unwrap();
+            assert!(store.set_password_hash(name, &hash).unwrap());
+        })
+        .await
+        .unwrap();
+    }
+
     pub fn get(&self, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
         auth(self.client.get(self.url(path)), token)
     }

@@ -2,6 +2,7 @@
 //! PostgreSQL.
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod angular_ui;
 mod anonymous;
 mod api;
 mod authn;

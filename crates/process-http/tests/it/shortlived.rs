@@ -8,16 +8,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp, BACKENDS};
 
-async fn set_password(app: &TestApp, name: &'static str, password: &'static str) {
-    let store = app.app.store.clone();
-    tokio::task::spawn_blocking(move || {
-        let hash = process_http::service::authn::hash_password(password).unwrap();
-        assert!(store.set_password_hash(name, &hash).unwrap());
-    })
-    .await
-    .unwrap();
-}
-
 pub async fn login(app: &TestApp, user: &str, password: &str) -> String {
     let res = app
         .post("/api/authn/login", None)
@@ -96,7 +86,7 @@ async fn the_ui_downloads_files_and_archives_with_a_short_lived_token() {
         let Some(app) = spawn_app(backend).await else {
             continue;
         };
-        set_password(&app, "bob", "battery staple").await;
+        app.set_password("bob", "battery staple").await;
         let jwt = login(&app, "bob", "battery staple").await;
         let (id, href) = bobs_file(&app).await;
 
@@ -264,7 +254,7 @@ async fn a_short_lived_token_ends_with_the_session_it_came_from() {
         let Some(app) = spawn_app(backend).await else {
             continue;
         };
-        set_password(&app, "bob", "battery staple").await;
+        app.set_password("bob", "battery staple").await;
         let jwt = login(&app, "bob", "battery staple").await;
         let (_, href) = bobs_file(&app).await;
         let (_, body) = short_lived(&app, Some(&jwt)).await;
