@@ -1,17 +1,23 @@
 //! Request parts parsed once at the edge: the id in a process or bitstream path, the
-//! capability presented for an anonymous process, and which form of the console output the
-//! client accepts.
+//! capability presented for an anonymous process, which form of the console output the
+//! client accepts, the base URL its links are made under and the client address it is
+//! limited by (both read with the configuration, by `crate::forwarded`'s rules).
 
 use std::future::{ready, Ready};
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use actix_web::http::header::{Accept, Header, Quality};
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
 use process_core::auth::missing;
 use process_core::{Caller, FileId, Process, ProcessId, UserId};
 
 use crate::capability::{self, Capability};
 use crate::error::ApiError;
+use crate::forwarded::{base_url, client_ip, TrustedProxies};
+use crate::hal::BaseUrl;
+use crate::limits::ClientAddr;
+use crate::state::AppState;
 
 /// The `{id}` of a process route. A segment that is no process id (`abc`, `0`, `-1`) is not a
 /// 400: it is a process nobody has, so it answers exactly like a missing or hidden one.
@@ -191,3 +197,32 @@ impl FromRequest for OutputForm {
         ready(Ok(Self::negotiate(req)))
     }
 }
+
+impl FromRequest for BaseUrl {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let base = match req.app_data::<web::Data<AppState>>() {
+            Some(state) => base_url(
+                req,
+                state.config.public_url.as_ref(),
+                &state.config.trusted_proxies,
+            ),
+            None => base_url(req, None, &TrustedProxies::default()),
+        };
+        ready(Ok(base))
+    }
+}
+
+impl ClientAddr {
+    /// The client of a request: its peer, or the client a trusted proxy names in
+    /// `X-Forwarded-For` (see `forwarded::client_ip`); requests without a peer (not over TCP)
+    /// share one key.
+    pub fn of_request(req: &HttpRequest) -> Self {
+        let none = TrustedProxies::default();
+        let proxies = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(&none, |s| &s.config.trusted_proxies);
+        Self::of(client_ip(req, proxies).unwrap_or(IpAddr::from([0, 0, 0, 0])))
+    }

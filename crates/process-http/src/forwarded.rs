@@ -3,16 +3,13 @@
 //! when the peer is one of the `trusted_proxies` (anyone else could make processd write their
 //! host into its links, or pose as another client).
 
-use std::future::{ready, Ready};
 use std::net::IpAddr;
 
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::HttpRequest;
 use ipnet::IpNet;
 
-use crate::error::ApiError;
 use crate::hal::BaseUrl;
-use crate::state::AppState;
 
 /// `public_url` of the configuration: `http[s]://authority[/prefix]`, without a trailing slash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,23 +243,6 @@ pub fn parse_origin(key: &str, origin: &str) -> Result<String, String> {
         Err(format!(
             "{key}: {origin:?} is not an origin like https://ui.example.org"
         ))
-    }
-}
-
-impl FromRequest for BaseUrl {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let base = match req.app_data::<web::Data<AppState>>() {
-            Some(state) => base_url(
-                req,
-                state.config.public_url.as_ref(),
-                &state.config.trusted_proxies,
-            ),
-            None => base_url(req, None, &TrustedProxies::default()),
-        };
-        ready(Ok(base))
     }
 }
 

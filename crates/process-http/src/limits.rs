@@ -15,7 +15,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::forwarded::{client_ip, TrustedProxies};
 use crate::metrics::Metrics;
 
 /// The address a client is limited by. An IPv6 client usually holds a whole /64, so it is one
@@ -36,17 +35,7 @@ impl ClientAddr {
             v4 => Self(v4),
         }
     }
-
-    /// The client of a request: its peer, or the client a trusted proxy names in
-    /// `X-Forwarded-For` (see `forwarded::client_ip`); requests without a peer (not over TCP)
-    /// share one key.
-    pub fn of_request(req: &actix_web::HttpRequest) -> Self {
-        let none = TrustedProxies::default();
-        let proxies = req
-            .app_data::<actix_web::web::Data<crate::state::AppState>>()
-            .map_or(&none, |s| &s.config.trusted_proxies);
-        Self::of(client_ip(req, proxies).unwrap_or(IpAddr::from([0, 0, 0, 0])))
-    }
+}
 }
 
 /// Who a per-caller cap counts against: a user, or an anonymous client by its address.
