@@ -91,7 +91,9 @@ pub trait ProcessRepository: Send + Sync + 'static {
 pub trait OutputLog: Send + Sync + 'static {
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// Appends lines, numbered by the caller from 1 without gaps, as one durable write.
+    /// Appends lines, numbered by the caller from 1 without gaps, as one write that survives
+    /// the service being killed (durable against power loss after `close_output`). Lines a
+    /// retried call already stored are not stored twice.
     fn append_output(&self, id: ProcessId, lines: &[OutputLine]) -> Result<(), Self::Error>;
 
     /// Up to `limit` lines in `range`, in capture order.
@@ -107,4 +109,12 @@ pub trait OutputLog: Send + Sync + 'static {
 
     /// Removes a process's whole log.
     fn remove_output(&self, id: ProcessId) -> Result<(), Self::Error>;
+
+    /// Makes every line appended so far durable (an fsync for a file). The runner calls it
+    /// when a run's capture has ended, before it records the final status. A log whose
+    /// appends are already durable has nothing to do.
+    fn close_output(&self, id: ProcessId) -> Result<(), Self::Error> {
+        let _ = id;
+        Ok(())
+    }
 }

@@ -2,6 +2,7 @@
 
 mod beneath;
 mod checksum;
+mod console;
 mod layout;
 mod ops;
 mod outputs;
@@ -9,6 +10,7 @@ mod secret;
 mod staged;
 
 pub use beneath::{open_beneath, StoredFileError};
+pub use console::FileLog;
 pub use checksum::{describe, describe_file, Checksum};
 pub use layout::Layout;
 pub use ops::{is_disk_full, link_or_copy, private_dir, read_only_copy, remove_quietly};

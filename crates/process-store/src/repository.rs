@@ -72,4 +72,8 @@ impl OutputLog for Store {
     fn remove_output(&self, id: ProcessId) -> Result<(), StoreError> {
         Store::remove_output(self, id)
     }
+
+    fn close_output(&self, id: ProcessId) -> Result<(), StoreError> {
+        Store::close_output(self, id)
+    }
 }

@@ -126,6 +126,7 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
         // store hiccupped at its end. Steps already done are not repeated.
         let mut line = note.map(|n| service_line(last_seq + 1, n));
         let mut files = Some(outputs);
+        let mut closed = false;
         let mut delay = Duration::from_millis(100);
         let mut attempt = 0;
         let result = loop {
@@ -134,6 +135,11 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
                 if let Some(l) = line.clone() {
                     self.log(move |o| o.append_output(id, &[l])).await?;
                     line = None;
+                }
+                // Every line is durable before the status says the run is over.
+                if !closed {
+                    self.log(move |o| o.close_output(id)).await?;
+                    closed = true;
                 }
                 if let Some(f) = files.clone() {
                     self.repo(move |r| r.add_files(&f)).await?;
