@@ -10,8 +10,8 @@ mod secret;
 mod staged;
 
 pub use beneath::{open_beneath, StoredFileError};
-pub use console::FileLog;
 pub use checksum::{describe, describe_file, Checksum};
+pub use console::FileLog;
 pub use layout::Layout;
 pub use ops::{is_disk_full, link_or_copy, private_dir, read_only_copy, remove_quietly};
 pub use outputs::{collect_outputs, MAX_OUTPUT_FILES};

@@ -72,8 +72,8 @@ impl FileLog {
         let Some(first) = fresh.first() else {
             return Ok(());
         };
-        let follows = first.seq == tail.last_seq + 1
-            && lines.windows(2).all(|w| w[1].seq == w[0].seq + 1);
+        let follows =
+            first.seq == tail.last_seq + 1 && lines.windows(2).all(|w| w[1].seq == w[0].seq + 1);
         if !follows {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -116,7 +116,11 @@ impl FileLog {
         }
         let log_len = log.metadata()?.len();
         let entries = self.entries(id, log_len)?;
-        let start = index::seek(&entries, range.after_seq, range.from_time.map(record::micros));
+        let start = index::seek(
+            &entries,
+            range.after_seq,
+            range.from_time.map(record::micros),
+        );
         let mut scan = Scan::new(log, start)?;
         while let Some(l) = scan.next_line()? {
             if range.contains(&l) {

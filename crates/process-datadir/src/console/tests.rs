@@ -47,10 +47,14 @@ fn all(log: &FileLog, id: ProcessId) -> Vec<OutputLine> {
 fn appends_in_batches_and_reads_by_seq_and_time() {
     let (_dir, log) = setup();
     let id = pid(1);
-    assert_eq!(log.read(id, &OutputRange::default(), 10).expect("read"), None);
+    assert_eq!(
+        log.read(id, &OutputRange::default(), 10).expect("read"),
+        None
+    );
     assert_eq!(log.last_seq(id).expect("seq"), None);
     for b in 0..10 {
-        log.append(id, &lines(b * 100 + 1..=b * 100 + 100)).expect("append");
+        log.append(id, &lines(b * 100 + 1..=b * 100 + 100))
+            .expect("append");
     }
     assert_eq!(all(&log, id), lines(1..=1000));
     assert_eq!(log.last_seq(id).expect("seq"), Some(1000));
@@ -63,7 +67,10 @@ fn appends_in_batches_and_reads_by_seq_and_time() {
         from_time: Some(at(450)),
         to_time: Some(at(460)),
     };
-    assert_eq!(log.read(id, &between, 100).expect("read"), Some(lines(450..=460)));
+    assert_eq!(
+        log.read(id, &between, 100).expect("read"),
+        Some(lines(450..=460))
+    );
     let late = OutputRange {
         from_time: Some(at(5000)),
         ..OutputRange::default()
@@ -98,7 +105,8 @@ fn a_torn_last_record_is_dropped_and_appending_goes_on() {
     f.write_all(b"\xff\xfe garbage \x00\x01").expect("write");
     assert_eq!(all(&log, id), lines(1..=4));
     assert_eq!(log.last_seq(id).expect("seq"), Some(4));
-    log.append(id, &lines(5..=6)).expect("append after the tear");
+    log.append(id, &lines(5..=6))
+        .expect("append after the tear");
     assert_eq!(all(&log, id), lines(1..=6));
     assert!(fs::metadata(&path).expect("meta").len() > whole);
 }
@@ -114,7 +122,10 @@ fn lines_whose_index_entry_was_lost_are_kept_and_indexed() {
     let f = OpenOptions::new().write(true).open(&idx).expect("open");
     f.set_len(ENTRY as u64 + 7).expect("tear the index");
     assert_eq!(log.last_seq(id).expect("seq"), Some(6));
-    assert_eq!(log.read(id, &OutputRange::after(4), 10).expect("read"), Some(lines(5..=6)));
+    assert_eq!(
+        log.read(id, &OutputRange::after(4), 10).expect("read"),
+        Some(lines(5..=6))
+    );
     log.append(id, &lines(7..=7)).expect("append");
     assert_eq!(fs::metadata(&idx).expect("meta").len(), 3 * ENTRY as u64);
     assert_eq!(all(&log, id), lines(1..=7));
