@@ -90,7 +90,7 @@ struct Flush<R, O> {
 pub async fn capture<R: ProcessRepository, O: OutputLog>(
     sink: Sink<R, O>,
     process: ProcessId,
-    mut lines: mpsc::Receiver<RawLine>,
+    mut lines: mpsc::Receiver<Vec<RawLine>>,
     last_seq: i64,
     max_bytes: u64,
 ) -> CaptureSummary {
@@ -119,16 +119,18 @@ pub async fn capture<R: ProcessRepository, O: OutputLog>(
                 }
             },
         };
-        let Some(RawLine {
+        let Some(read) = event else {
+            break;
+        };
+        for RawLine {
             stream,
             bytes,
             time,
             cut,
-        }) = event
-        else {
-            break;
-        };
-        c.push(stream, bytes, time, cut);
+        } in read
+        {
+            c.push(stream, bytes, time, cut);
+        }
         if c.batch.len() >= BATCH_LINES {
             c.flush().await;
             deadline = None;
@@ -152,13 +154,14 @@ impl<R: ProcessRepository, O: OutputLog> Capture<R, O> {
         if self.truncated {
             return;
         }
+        let nul = memchr::memchr(0, &bytes).is_some();
         let mut line = match String::from_utf8(bytes) {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         };
-        // PostgreSQL text cannot hold NUL; the same replacement on both backends keeps them
-        // alike.
-        if line.contains('\0') {
+        // NUL is shown as U+FFFD, as it always was (PostgreSQL text, which once held the
+        // lines, cannot hold it).
+        if nul {
             line = line.replace('\0', "\u{FFFD}");
         }
         if cut {

@@ -59,9 +59,9 @@ pub struct RawLine {
     pub cut: bool,
 }
 
-/// Where a job's lines go. Bounded: a fast writer waits for the store rather than growing
-/// memory.
-pub type Lines = mpsc::Sender<RawLine>;
+/// Where a job's lines go, the lines of one read together. Bounded: a fast writer waits for
+/// the store rather than growing memory.
+pub type Lines = mpsc::Sender<Vec<RawLine>>;
 
 /// Becomes `true` when the job should be stopped.
 pub type StopSignal = watch::Receiver<bool>;

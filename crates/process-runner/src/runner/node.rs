@@ -135,7 +135,7 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
                     .and_then(|s| self.inner.executors.for_script(s).ok())
                     .map(|e| (String::new(), e)),
             };
-            let (tx, rx) = mpsc::channel::<RawLine>(1_024);
+            let (tx, rx) = mpsc::channel::<Vec<RawLine>>(super::run::READ_BUFFER);
             let recovered = match executor {
                 Some((job, e)) => e.recover(id, &job, tx).await,
                 None => Recovered::Gone,
@@ -197,7 +197,7 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
         &self,
         process: Process,
         job: Box<dyn RunningJob>,
-        lines: mpsc::Receiver<RawLine>,
+        lines: mpsc::Receiver<Vec<RawLine>>,
         last_seq: i64,
     ) {
         let id = process.id;

@@ -16,8 +16,8 @@ use crate::executor::{Outcome, RawLine, RunningJob, StopSignal};
 use crate::prepare::prepare;
 use process_datadir::collect_outputs;
 
-/// Lines a job may be ahead of the store before its pumps wait.
-const LINE_BUFFER: usize = 8_192;
+/// Reads (of up to 64 KiB each) a job may be ahead of the store before its pumps wait.
+pub(super) const READ_BUFFER: usize = 32;
 /// Attempts to record the end of a run before it is left for the next start to resolve.
 const FINISH_ATTEMPTS: u32 = 8;
 
@@ -65,7 +65,7 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
         if *stop.borrow() {
             return (Outcome::Stopped, 0);
         }
-        let (tx, rx) = mpsc::channel::<RawLine>(LINE_BUFFER);
+        let (tx, rx) = mpsc::channel::<Vec<RawLine>>(READ_BUFFER);
         let capturing = tokio::spawn(capture(
             self.sink(live),
             id,

@@ -315,7 +315,7 @@ impl FakeJob {
                         time: OffsetDateTime::now_utc(),
                         cut: false,
                     };
-                    self.lines.send(line).await.unwrap();
+                    self.lines.send(vec![line]).await.unwrap();
                 }
                 Step::File(name, content) => {
                     let dir = self.output_dir.as_ref().unwrap();
