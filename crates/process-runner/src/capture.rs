@@ -192,7 +192,10 @@ impl<R: ProcessRepository, O: OutputLog> Capture<R, O> {
     /// Starts storing the batch once the previous one is stored, and returns: reading goes on
     /// while the database works (process-bench capture: see docs/benchmarks.md).
     async fn flush(&mut self) {
-        let lines = std::mem::take(&mut self.batch);
+        // The next batch is allocated once at this one's size rather than grown line by line
+        // (a quiet process keeps small batches).
+        let next = Vec::with_capacity(self.batch.len());
+        let lines = std::mem::replace(&mut self.batch, next);
         let progress = self.progress.take();
         let mark_truncated = std::mem::take(&mut self.truncation_pending);
         if lines.is_empty() && progress.is_none() {

@@ -32,7 +32,8 @@ pub async fn pump(mut stream: impl AsyncRead + Unpin, kind: Stream, lines: Lines
             Ok(_) => {}
         }
         let time = OffsetDateTime::now_utc();
-        let mut batch = Vec::new();
+        // Sized once: growing it line by line cost more than splitting the lines.
+        let mut batch = Vec::with_capacity(memchr::memchr_iter(b'\n', &buf).count());
         let mut rest = &buf[..];
         while let Some(i) = memchr::memchr(b'\n', rest) {
             let bytes = if partial.is_empty() && !cut {
