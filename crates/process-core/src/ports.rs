@@ -1,5 +1,6 @@
-//! Ports: what the runner and the API need from persistence. `process-store` implements them
-//! for SQLite and PostgreSQL; an embedder can implement them over its own storage (the
+//! Ports: what the runner and the API need from persistence. `process-store` implements them:
+//! process rows in SQLite or PostgreSQL, console logs as files in the data directory; an
+//! embedder can implement them over its own storage (the
 //! runner's own tests use an in-memory implementation).
 //!
 //! Two ports, because they are two kinds of data that may live in two places: the process

@@ -149,13 +149,16 @@ impl FileLog {
         Ok(Some(last))
     }
 
-    /// Makes the log durable (data and index, and their names): called before a run's final
-    /// status is recorded.
+    /// Makes the log durable (data and index, with their sizes, and their names): called
+    /// before a run's final status is recorded.
     pub fn sync(&self, id: ProcessId) -> io::Result<()> {
-        for path in [self.log_path(id), self.index_path(id)] {
-            if let Some(f) = open_existing(&path)? {
-                f.sync_all()?;
-            }
+        // A run that wrote nothing has no log, and nothing to wait for.
+        let Some(log) = open_existing(&self.log_path(id))? else {
+            return Ok(());
+        };
+        log.sync_data()?;
+        if let Some(idx) = open_existing(&self.index_path(id))? {
+            idx.sync_data()?;
         }
         File::open(self.layout.console_logs_dir())?.sync_all()
     }

@@ -135,6 +135,9 @@ fn lines_whose_index_entry_was_lost_are_kept_and_indexed() {
 fn remove_deletes_log_and_index() {
     let (_dir, log) = setup();
     let id = pid(5);
+    log.sync(id)
+        .expect("a process without output has nothing to sync");
+    assert!(!log.exists(id));
     log.append(id, &lines(1..=2)).expect("append");
     log.sync(id).expect("sync");
     log.remove(id).expect("remove");

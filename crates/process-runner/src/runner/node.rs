@@ -175,7 +175,12 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
             .and_then(Result::ok)
             .unwrap_or_default();
         let line = service_line(last + 1, note);
-        self.log(move |o| o.append_output(id, &[line])).await?;
+        // The log is durable before the status says the run is over, as in `finish`.
+        self.log(move |o| {
+            o.append_output(id, &[line])?;
+            o.close_output(id)
+        })
+        .await?;
         self.repo(move |r| {
             // A crash after the end's files were added but before its transition: those
             // files are registered already and must not be twice.
