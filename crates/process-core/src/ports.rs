@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::file::ProcessFile;
 use crate::ids::ProcessId;
 use crate::lifecycle::Transition;
-use crate::output::{OutputLine, OutputRange};
+use crate::output::{OutputBatch, OutputLine, OutputRange};
 use crate::process::Process;
 
 /// The node that claims and runs processes. Processes a node claims are its own: after a
@@ -96,6 +96,12 @@ pub trait OutputLog: Send + Sync + 'static {
     /// the service being killed (durable against power loss after `close_output`). Lines a
     /// retried call already stored are not stored twice.
     fn append_output(&self, id: ProcessId, lines: &[OutputLine]) -> Result<(), Self::Error>;
+
+    /// [`append_output`](Self::append_output) for a batch whose texts share one buffer (what
+    /// capture writes). Implementations that can store it without a string per line should.
+    fn append_batch(&self, id: ProcessId, batch: &OutputBatch) -> Result<(), Self::Error> {
+        self.append_output(id, &batch.to_lines())
+    }
 
     /// Up to `limit` lines in `range`, in capture order.
     fn read_output(

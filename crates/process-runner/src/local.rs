@@ -354,8 +354,8 @@ mod tests {
         let outcome = running.wait(stop).await;
         let mut out = String::new();
         while let Ok(read) = rx.try_recv() {
-            for line in read {
-                out.push_str(&String::from_utf8_lossy(&line.bytes));
+            for (line, _) in read.iter() {
+                out.push_str(&String::from_utf8_lossy(line));
                 out.push('\n');
             }
         }
@@ -416,7 +416,8 @@ mod tests {
         let running = executor.start(job, tx).await.unwrap();
         let job_id = running.job_id().to_owned();
         let read = rx.recv().await.unwrap();
-        let child: i32 = String::from_utf8_lossy(&read[0].bytes)
+        let first = read.iter().next().unwrap().0;
+        let child: i32 = String::from_utf8_lossy(first)
             .strip_prefix("child=")
             .and_then(|c| c.parse().ok())
             .unwrap();

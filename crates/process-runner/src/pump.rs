@@ -8,7 +8,7 @@ use process_core::Stream;
 use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::executor::{Lines, RawLine};
+use crate::executor::{Lines, RawLines};
 
 /// Bytes read from a script's stdout or stderr at a time: a whole pipe's worth.
 const PUMP_BUFFER: usize = 64 * 1024;
@@ -33,28 +33,29 @@ pub async fn pump(mut stream: impl AsyncRead + Unpin, kind: Stream, lines: Lines
         }
         let time = OffsetDateTime::now_utc();
         // Sized once: growing it line by line cost more than splitting the lines.
-        let mut batch = Vec::with_capacity(memchr::memchr_iter(b'\n', &buf).count());
+        let count = memchr::memchr_iter(b'\n', &buf).count();
+        let mut read = RawLines::with_capacity(kind, time, count, partial.len() + buf.len());
         let mut rest = &buf[..];
         while let Some(i) = memchr::memchr(b'\n', rest) {
-            let bytes = if partial.is_empty() && !cut {
+            if partial.is_empty() && !cut {
                 let end = i.min(MAX_LINE_BYTES);
-                cut = i > MAX_LINE_BYTES;
-                rest[..end].to_vec()
+                read.push(without_cr(&rest[..end]), i > MAX_LINE_BYTES);
             } else {
                 keep(&mut partial, &rest[..i], &mut cut);
-                std::mem::take(&mut partial)
-            };
-            batch.push(line(kind, bytes, time, std::mem::take(&mut cut)));
+                read.push(without_cr(&partial), std::mem::take(&mut cut));
+                partial.clear();
+            }
             rest = &rest[i + 1..];
         }
         keep(&mut partial, rest, &mut cut);
-        if !batch.is_empty() && lines.send(batch).await.is_err() {
+        if !read.is_empty() && lines.send(read).await.is_err() {
             return;
         }
     }
     if !partial.is_empty() || cut {
-        let last = line(kind, partial, OffsetDateTime::now_utc(), cut);
-        let _ = lines.send(vec![last]).await;
+        let _ = lines
+            .send(RawLines::one(kind, without_cr(&partial), cut))
+            .await;
     }
 }
 
@@ -67,16 +68,9 @@ fn keep(partial: &mut Vec<u8>, data: &[u8], cut: &mut bool) {
     partial.extend_from_slice(&data[..data.len().min(room)]);
 }
 
-fn line(stream: Stream, mut bytes: Vec<u8>, time: OffsetDateTime, cut: bool) -> RawLine {
-    if bytes.last() == Some(&b'\r') {
-        bytes.pop();
-    }
-    RawLine {
-        stream,
-        bytes,
-        time,
-        cut,
-    }
+/// A line without the `\r` of a `\r\n` ending.
+fn without_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 #[cfg(test)]
@@ -119,9 +113,9 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(1024);
         pump(Trickle { data: input, step }, Stream::Stdout, tx).await;
         let mut got = Vec::new();
-        while let Some(batch) = rx.recv().await {
-            for l in batch {
-                got.push((String::from_utf8(l.bytes).unwrap(), l.cut));
+        while let Some(read) = rx.recv().await {
+            for (line, cut) in read.iter() {
+                got.push((String::from_utf8(line.to_vec()).unwrap(), cut));
             }
         }
         got

@@ -5,7 +5,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use process_core::{OutputLine, OutputRange, ProcessId};
+use process_core::{OutputBatch, OutputLine, OutputRange, ProcessId};
 
 use crate::connection::{write_transaction, AnyConnection};
 use crate::error::StoreError;
@@ -74,6 +74,23 @@ impl Store {
         }
         self.console
             .append(process, lines)
+            .map_err(|e| self.log_error(process, e))
+    }
+
+    /// [`Store::append_output`] for a batch whose texts share one buffer (capture's).
+    pub fn append_output_batch(
+        &self,
+        process: ProcessId,
+        batch: &OutputBatch,
+    ) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if !self.console.exists(process) {
+            self.adopt_rows(process)?;
+        }
+        self.console
+            .append_batch(process, batch)
             .map_err(|e| self.log_error(process, e))
     }
 

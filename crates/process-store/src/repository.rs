@@ -1,8 +1,8 @@
 //! The core's ports, implemented by the store under the same names as its own methods.
 
 use process_core::{
-    Claim, NodeName, OutputLine, OutputLog, OutputRange, Process, ProcessFile, ProcessId,
-    ProcessRepository, Transition,
+    Claim, NodeName, OutputBatch, OutputLine, OutputLog, OutputRange, Process, ProcessFile,
+    ProcessId, ProcessRepository, Transition,
 };
 use time::OffsetDateTime;
 
@@ -54,6 +54,10 @@ impl OutputLog for Store {
 
     fn append_output(&self, id: ProcessId, lines: &[OutputLine]) -> Result<(), StoreError> {
         Store::append_output(self, id, lines)
+    }
+
+    fn append_batch(&self, id: ProcessId, batch: &OutputBatch) -> Result<(), StoreError> {
+        Store::append_output_batch(self, id, batch)
     }
 
     fn read_output(

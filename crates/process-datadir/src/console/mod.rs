@@ -16,7 +16,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::PathBuf;
 
-use process_core::{OutputLine, OutputRange, ProcessId};
+use process_core::{LineRef, OutputBatch, OutputLine, OutputRange, ProcessId};
 
 use crate::Layout;
 use index::{Entry, ENTRY};
@@ -60,6 +60,17 @@ impl FileLog {
     /// Appends lines numbered from the last stored one + 1 with one write. Lines already
     /// stored (a retried batch) are skipped; a gap is refused.
     pub fn append(&self, id: ProcessId, lines: &[OutputLine]) -> io::Result<()> {
+        let refs: Vec<LineRef<'_>> = lines.iter().map(LineRef::from).collect();
+        self.append_refs(id, &refs)
+    }
+
+    /// [`FileLog::append`] for a batch whose texts share one buffer.
+    pub fn append_batch(&self, id: ProcessId, batch: &OutputBatch) -> io::Result<()> {
+        let refs: Vec<LineRef<'_>> = batch.iter().collect();
+        self.append_refs(id, &refs)
+    }
+
+    fn append_refs(&self, id: ProcessId, lines: &[LineRef<'_>]) -> io::Result<()> {
         if lines.is_empty() {
             return Ok(());
         }

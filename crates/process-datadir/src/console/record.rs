@@ -4,7 +4,7 @@
 //! match is where the log ends: after a kill -9 that is the torn last write, dropped rather
 //! than shown.
 
-use process_core::{OutputLine, Stream};
+use process_core::{LineRef, OutputLine, Stream};
 use time::OffsetDateTime;
 
 /// Bytes before the body: its length and its checksum.
@@ -15,7 +15,7 @@ const FIXED: usize = 17;
 pub const MAX_BODY: usize = 1 << 20;
 
 /// Appends one encoded line to `out`.
-pub fn encode(line: &OutputLine, out: &mut Vec<u8>) {
+pub fn encode(line: &LineRef<'_>, out: &mut Vec<u8>) {
     let text = line.line.as_bytes();
     let body_len = FIXED + text.len();
     out.reserve(HEADER + body_len);
@@ -96,7 +96,7 @@ mod tests {
         for (seq, text) in [(1, ""), (2, "plain"), (3, "\u{e9}t\u{e9} \u{1f600}\ttab\r")] {
             let l = line(seq, text);
             let mut buf = Vec::new();
-            encode(&l, &mut buf);
+            encode(&(&l).into(), &mut buf);
             let (header, body) = split(&buf);
             assert_eq!(body_len(&header), Some(body.len()));
             assert_eq!(decode(&header, body), Some(l));
@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn a_flipped_bit_or_a_short_body_is_no_record() {
         let mut buf = Vec::new();
-        encode(&line(7, "hello"), &mut buf);
+        encode(&(&line(7, "hello")).into(), &mut buf);
         let mut bad = buf.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;

@@ -98,7 +98,7 @@ fn a_torn_last_record_is_dropped_and_appending_goes_on() {
     let whole = fs::metadata(&path).expect("meta").len();
     // Half a record, as a kill -9 during a write leaves it, then plain garbage.
     let mut next = Vec::new();
-    record::encode(&line(5), &mut next);
+    record::encode(&(&line(5)).into(), &mut next);
     let mut f = OpenOptions::new().append(true).open(&path).expect("open");
     f.write_all(&next[..next.len() / 2]).expect("write");
     assert_eq!(all(&log, id), lines(1..=4), "the torn record is not shown");
@@ -129,6 +129,19 @@ fn lines_whose_index_entry_was_lost_are_kept_and_indexed() {
     log.append(id, &lines(7..=7)).expect("append");
     assert_eq!(fs::metadata(&idx).expect("meta").len(), 3 * ENTRY as u64);
     assert_eq!(all(&log, id), lines(1..=7));
+}
+
+#[test]
+fn a_batch_is_stored_like_its_lines() {
+    let (_dir, log) = setup();
+    let id = pid(6);
+    let mut batch = process_core::OutputBatch::default();
+    for l in lines(1..=50) {
+        batch.push_with(l.seq, l.time, l.stream, |s| s.push_str(&l.line));
+    }
+    log.append_batch(id, &batch).expect("append");
+    log.append(id, &lines(51..=52)).expect("append");
+    assert_eq!(all(&log, id), lines(1..=52));
 }
 
 #[test]

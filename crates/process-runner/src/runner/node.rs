@@ -11,7 +11,7 @@ use super::run::fail;
 use super::{now, service_line, Runner};
 use crate::capture::capture;
 use crate::error::RunnerError;
-use crate::executor::{RawLine, Recovered, RunningJob};
+use crate::executor::{RawLines, Recovered, RunningJob};
 use process_datadir::collect_outputs;
 
 /// What a stop request did.
@@ -135,7 +135,7 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
                     .and_then(|s| self.inner.executors.for_script(s).ok())
                     .map(|e| (String::new(), e)),
             };
-            let (tx, rx) = mpsc::channel::<Vec<RawLine>>(super::run::READ_BUFFER);
+            let (tx, rx) = mpsc::channel::<RawLines>(super::run::READ_BUFFER);
             let recovered = match executor {
                 Some((job, e)) => e.recover(id, &job, tx).await,
                 None => Recovered::Gone,
@@ -202,7 +202,7 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
         &self,
         process: Process,
         job: Box<dyn RunningJob>,
-        lines: mpsc::Receiver<Vec<RawLine>>,
+        lines: mpsc::Receiver<RawLines>,
         last_seq: i64,
     ) {
         let id = process.id;

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::{now, service_line, Registration, Runner};
 use crate::capture::{capture, Live, Sink};
 use crate::error::{RunnerError, SpawnError};
-use crate::executor::{Outcome, RawLine, RunningJob, StopSignal};
+use crate::executor::{Outcome, RawLines, RunningJob, StopSignal};
 use crate::prepare::prepare;
 use process_datadir::collect_outputs;
 
@@ -65,7 +65,7 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
         if *stop.borrow() {
             return (Outcome::Stopped, 0);
         }
-        let (tx, rx) = mpsc::channel::<Vec<RawLine>>(READ_BUFFER);
+        let (tx, rx) = mpsc::channel::<RawLines>(READ_BUFFER);
         let capturing = tokio::spawn(capture(
             self.sink(live),
             id,
