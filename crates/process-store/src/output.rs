@@ -142,11 +142,16 @@ impl Store {
     /// exist, and moves rows it has from before logs were files into the file, so the file
     /// is the whole log from then on.
     fn adopt_rows(&self, process: ProcessId) -> Result<(), StoreError> {
-        let exists: i64 = p::table
+        // One read for both questions: whether the process exists, and its last row.
+        let (rows, last): (i64, Option<i64>) = p::table
+            .left_join(o::table)
             .filter(p::id.eq(process.get()))
-            .count()
-            .get_result(&mut *self.conn()?)?;
-        if exists == 0 {
+            .select((
+                diesel::dsl::count(p::id),
+                diesel::dsl::max(o::seq.nullable()),
+            ))
+            .first(&mut *self.conn()?)?;
+        if rows == 0 {
             return Err(StoreError::io(
                 self.layout().console_log_path(process),
                 std::io::Error::new(
@@ -155,7 +160,7 @@ impl Store {
                 ),
             ));
         }
-        if self.last_output_seq_rows(process)? == 0 {
+        if last.is_none() {
             return Ok(());
         }
         let mut after = 0;
