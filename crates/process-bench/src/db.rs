@@ -1,6 +1,6 @@
-//! Direct database access for what the API must not be used for: checking a count after a run
-//! and inserting a million processes in bulk. The schema is the one processd's migrations
-//! created when it started; only these two statements are written here.
+//! Direct database access for what the API must not be used for: inserting a million
+//! processes in bulk. The schema is the one processd's migrations created when it started;
+//! only this statement is written here.
 
 use std::path::Path;
 
@@ -10,27 +10,11 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 fn connect(db: &Path) -> anyhow::Result<SqliteConnection> {
     let mut conn = SqliteConnection::establish(&db.display().to_string())
         .with_context(|| format!("opening {}", db.display()))?;
     conn.batch_execute("PRAGMA busy_timeout = 30000;")?;
     Ok(conn)
-}
-
-/// Stored stdout lines of one process.
-pub fn stdout_lines(db: &Path, process: i64) -> anyhow::Result<i64> {
-    let c: Count = diesel::sql_query(
-        "SELECT COUNT(*) AS n FROM output_lines WHERE process_id = ? AND stream = 'stdout'",
-    )
-    .bind::<BigInt, _>(process)
-    .get_result(&mut connect(db)?)?;
-    Ok(c.n)
 }
 
 /// Inserts finished processes `from..=to` of script `noop` (one in ten FAILED, the others

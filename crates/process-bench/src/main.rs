@@ -41,6 +41,8 @@ enum Scenario {
     All,
     Launch,
     Capture,
+    /// Ten million lines: memory, database growth, lines lost, the tail.
+    CaptureLarge,
     Download,
     List,
     Memory,
@@ -76,6 +78,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::All => &[
                 Scenario::Launch,
                 Scenario::Capture,
+                Scenario::CaptureLarge,
                 Scenario::Download,
                 Scenario::List,
                 Scenario::Memory,
@@ -107,6 +110,7 @@ fn main() -> anyhow::Result<()> {
             match s {
                 Scenario::Launch => scenarios::launch::run(&ctx, &mut report).await,
                 Scenario::Capture => scenarios::capture::run(&ctx, &mut report).await,
+                Scenario::CaptureLarge => scenarios::capture::run_large(&ctx, &mut report).await,
                 Scenario::Download => scenarios::download::run(&ctx, &mut report).await,
                 Scenario::List => scenarios::list::run(&ctx, &mut report).await,
                 Scenario::Memory => scenarios::memory::run(&ctx, &mut report).await,

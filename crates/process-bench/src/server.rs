@@ -246,6 +246,47 @@ impl Server {
         Ok((status, resp.json().await?))
     }
 
+    /// Bytes of the SQLite database and its write-ahead log.
+    pub fn db_bytes(&self) -> u64 {
+        let db = self.db_path();
+        let wal = db.with_extension("db-wal");
+        [db, wal]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// Reads a process's whole log through `/output/lines`, page by page; returns the last
+    /// sequence number and how many lines were on stdout.
+    pub async fn count_lines(&self, process: i64) -> anyhow::Result<(i64, u64)> {
+        let (mut after, mut stdout) = (0i64, 0u64);
+        loop {
+            let path =
+                format!("/api/system/processes/{process}/output/lines?after={after}&size=1000");
+            let (status, page) = self.get_admin(&path).await?;
+            if status != 200 {
+                bail!("{path} answered {status}: {page}");
+            }
+            let lines = page["_embedded"]["lines"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let Some(last) = lines.last() else {
+                return Ok((after, stdout));
+            };
+            for l in &lines {
+                let seq = l["seq"].as_i64().unwrap_or_default();
+                if seq != after + 1 {
+                    bail!("line {seq} follows line {after}");
+                }
+                after = seq;
+                stdout += u64::from(l["stream"] == "stdout");
+            }
+            after = last["seq"].as_i64().unwrap_or(after);
+        }
+    }
+
     /// processd's resident set size now and at its peak (VmRSS, VmHWM), in bytes.
     pub fn rss(&self) -> anyhow::Result<(u64, u64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;

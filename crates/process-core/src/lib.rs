@@ -24,7 +24,7 @@ pub use error::ParseError;
 pub use file::ProcessFile;
 pub use ids::{FileId, ProcessId, UploadId, UserId};
 pub use lifecycle::{Transition, TransitionError};
-pub use output::{OutputLine, OutputRange};
+pub use output::{LineRef, OutputBatch, OutputLine, OutputRange};
 pub use page::{Page, PageRequest, Sort, SortDir, SortField};
 pub use params::{Param, RawParam, ValidationError};
 pub use ports::{Claim, NodeName, OutputLog, ProcessRepository, Unmet};

@@ -1,5 +1,6 @@
-//! Ports: what the runner and the API need from persistence. `process-store` implements them
-//! for SQLite and PostgreSQL; an embedder can implement them over its own storage (the
+//! Ports: what the runner and the API need from persistence. `process-store` implements them:
+//! process rows in SQLite or PostgreSQL, console logs as files in the data directory; an
+//! embedder can implement them over its own storage (the
 //! runner's own tests use an in-memory implementation).
 //!
 //! Two ports, because they are two kinds of data that may live in two places: the process
@@ -10,7 +11,7 @@ use time::OffsetDateTime;
 use crate::file::ProcessFile;
 use crate::ids::ProcessId;
 use crate::lifecycle::Transition;
-use crate::output::{OutputLine, OutputRange};
+use crate::output::{OutputBatch, OutputLine, OutputRange};
 use crate::process::Process;
 
 /// The node that claims and runs processes. Processes a node claims are its own: after a
@@ -91,8 +92,16 @@ pub trait ProcessRepository: Send + Sync + 'static {
 pub trait OutputLog: Send + Sync + 'static {
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// Appends lines, numbered by the caller from 1 without gaps, as one durable write.
+    /// Appends lines, numbered by the caller from 1 without gaps, as one write that survives
+    /// the service being killed (durable against power loss after `close_output`). Lines a
+    /// retried call already stored are not stored twice.
     fn append_output(&self, id: ProcessId, lines: &[OutputLine]) -> Result<(), Self::Error>;
+
+    /// [`append_output`](Self::append_output) for a batch whose texts share one buffer (what
+    /// capture writes). Implementations that can store it without a string per line should.
+    fn append_batch(&self, id: ProcessId, batch: &OutputBatch) -> Result<(), Self::Error> {
+        self.append_output(id, &batch.to_lines())
+    }
 
     /// Up to `limit` lines in `range`, in capture order.
     fn read_output(
@@ -107,4 +116,12 @@ pub trait OutputLog: Send + Sync + 'static {
 
     /// Removes a process's whole log.
     fn remove_output(&self, id: ProcessId) -> Result<(), Self::Error>;
+
+    /// Makes every line appended so far durable (an fsync for a file). The runner calls it
+    /// when a run's capture has ended, before it records the final status. A log whose
+    /// appends are already durable has nothing to do.
+    fn close_output(&self, id: ProcessId) -> Result<(), Self::Error> {
+        let _ = id;
+        Ok(())
+    }
 }

@@ -7,6 +7,8 @@
 //! <data_dir>/runs/<id>/work/       a process's working directory (mode 0700)
 //! <data_dir>/runs/<id>/output/     its $PROCESS_OUTPUT_DIR; output files stay here
 //! <data_dir>/runs/<id>/tmp/        its $TMPDIR
+//! <data_dir>/logs/<id>.log, .idx   its console log and the log's index (outside the run
+//!                                  directory: a script cannot rewrite its own log)
 //! ```
 //!
 //! Every path is built from ids the service chose; client text never becomes a path. Stored
@@ -93,6 +95,7 @@ impl Layout {
             self.files_dir(),
             self.runs_dir(),
             self.uploads_dir(),
+            self.console_logs_dir(),
         ] {
             private_dir(&dir)?;
         }
@@ -118,6 +121,15 @@ impl Layout {
     /// Where the bytes of an upload session's file are kept until a process takes them.
     pub fn upload_path(&self, id: FileId) -> PathBuf {
         self.uploads_dir().join(id.to_string())
+    }
+
+    pub fn console_logs_dir(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    /// A process's console log (its index sits beside it as `<id>.idx`).
+    pub fn console_log_path(&self, id: ProcessId) -> PathBuf {
+        self.console_logs_dir().join(format!("{}.log", id.get()))
     }
 
     fn runs_dir(&self) -> PathBuf {
@@ -198,6 +210,14 @@ impl Layout {
         if let Err(e) = fs::remove_dir_all(&run) {
             if e.kind() != io::ErrorKind::NotFound {
                 tracing::warn!(path = %run.display(), error = %e, "could not remove run directory");
+            }
+        }
+        let log = self.console_log_path(id);
+        for path in [log.with_extension("idx"), log] {
+            if let Err(e) = fs::remove_file(&path) {
+                if e.kind() != io::ErrorKind::NotFound {
+                    tracing::warn!(path = %path.display(), error = %e, "could not remove console log");
+                }
             }
         }
         for f in files {

@@ -2,6 +2,7 @@
 
 mod beneath;
 mod checksum;
+mod console;
 mod layout;
 mod ops;
 mod outputs;
@@ -10,6 +11,7 @@ mod staged;
 
 pub use beneath::{open_beneath, StoredFileError};
 pub use checksum::{describe, describe_file, Checksum};
+pub use console::FileLog;
 pub use layout::Layout;
 pub use ops::{is_disk_full, link_or_copy, private_dir, read_only_copy, remove_quietly};
 pub use outputs::{collect_outputs, MAX_OUTPUT_FILES};

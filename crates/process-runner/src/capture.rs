@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use process_core::output::{parse_progress, MAX_LINE_BYTES};
-use process_core::{OutputLine, OutputLog, ProcessId, ProcessRepository};
+use process_core::{OutputBatch, OutputLine, OutputLog, ProcessId, ProcessRepository};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::blocking::blocking;
 use crate::error::BoxError;
-use crate::executor::RawLine;
+use crate::executor::RawLines;
 
 /// Lines per batch, and the longest a captured line waits before it is stored.
 const BATCH_LINES: usize = 2_000;
@@ -36,6 +36,16 @@ pub const LIVE_BATCHES: usize = 16;
 pub struct CaptureSummary {
     /// Sequence number of the last stored line.
     pub last_seq: i64,
+}
+
+/// NUL is shown as U+FFFD, as it always was (PostgreSQL text, which once held the lines,
+/// cannot hold it).
+fn push_text(text: &mut String, s: &str) {
+    if memchr::memchr(0, s.as_bytes()).is_some() {
+        text.push_str(&s.replace('\0', "\u{FFFD}"));
+    } else {
+        text.push_str(s);
+    }
 }
 
 /// Where captured output is stored.
@@ -68,7 +78,7 @@ struct Capture<R, O> {
     truncated: bool,
     /// The truncation marker is in the batch being filled: the flush records it.
     truncation_pending: bool,
-    batch: Vec<OutputLine>,
+    batch: OutputBatch,
     progress: Option<u8>,
     /// The batch being stored while the next one fills: at most one, so batches are stored
     /// (and announced to followers) in order and memory stays bounded.
@@ -79,7 +89,7 @@ struct Capture<R, O> {
 struct Flush<R, O> {
     sink: Sink<R, O>,
     process: ProcessId,
-    lines: Arc<Vec<OutputLine>>,
+    lines: Arc<OutputBatch>,
     progress: Option<u8>,
     /// This batch holds the truncation marker.
     mark_truncated: bool,
@@ -90,7 +100,7 @@ struct Flush<R, O> {
 pub async fn capture<R: ProcessRepository, O: OutputLog>(
     sink: Sink<R, O>,
     process: ProcessId,
-    mut lines: mpsc::Receiver<RawLine>,
+    mut lines: mpsc::Receiver<RawLines>,
     last_seq: i64,
     max_bytes: u64,
 ) -> CaptureSummary {
@@ -102,7 +112,7 @@ pub async fn capture<R: ProcessRepository, O: OutputLog>(
         seq: last_seq,
         truncated: false,
         truncation_pending: false,
-        batch: Vec::new(),
+        batch: OutputBatch::default(),
         progress: None,
         in_flight: None,
     };
@@ -119,16 +129,12 @@ pub async fn capture<R: ProcessRepository, O: OutputLog>(
                 }
             },
         };
-        let Some(RawLine {
-            stream,
-            bytes,
-            time,
-            cut,
-        }) = event
-        else {
+        let Some(read) = event else {
             break;
         };
-        c.push(stream, bytes, time, cut);
+        for (bytes, cut) in read.iter() {
+            c.push(read.stream, bytes, read.time, cut);
+        }
         if c.batch.len() >= BATCH_LINES {
             c.flush().await;
             deadline = None;
@@ -145,51 +151,50 @@ impl<R: ProcessRepository, O: OutputLog> Capture<R, O> {
     fn push(
         &mut self,
         stream: process_core::Stream,
-        bytes: Vec<u8>,
+        bytes: &[u8],
         time: time::OffsetDateTime,
         cut: bool,
     ) {
         if self.truncated {
             return;
         }
-        let mut line = match String::from_utf8(bytes) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        };
-        // PostgreSQL text cannot hold NUL; the same replacement on both backends keeps them
-        // alike.
-        if line.contains('\0') {
-            line = line.replace('\0', "\u{FFFD}");
-        }
-        if cut {
-            line.push_str(&format!(" [processd: line cut at {MAX_LINE_BYTES} bytes]"));
-        }
+        self.seq += 1;
+        // The text goes straight into the batch's one buffer: no string per line.
+        let line = self.batch.push_with(self.seq, time, stream, |text| {
+            match std::str::from_utf8(bytes) {
+                Ok(s) => push_text(text, s),
+                Err(_) => push_text(text, &String::from_utf8_lossy(bytes)),
+            }
+            if cut {
+                text.push_str(&format!(" [processd: line cut at {MAX_LINE_BYTES} bytes]"));
+            }
+        });
+        let (len, progress) = (line.len(), parse_progress(line));
         // Every line is a stored record whatever its length: short ones count as if they were
         // MIN_LINE_COST bytes, so a flood of empty lines cannot store 48 times the cap.
-        self.bytes += (line.len() as u64 + 1).max(MIN_LINE_COST);
+        self.bytes += (len as u64 + 1).max(MIN_LINE_COST);
         if self.bytes > self.max_bytes {
             self.truncated = true;
             self.truncation_pending = true;
-            line = format!(
+            self.batch.pop();
+            let marker = format!(
                 "[processd: output truncated: more than {} bytes; the script keeps running]",
                 self.max_bytes
             );
-        } else if let Some(p) = parse_progress(&line) {
+            self.batch
+                .push_with(self.seq, time, stream, |t| t.push_str(&marker));
+        } else if let Some(p) = progress {
             self.progress = Some(p);
         }
-        self.seq += 1;
-        self.batch.push(OutputLine {
-            seq: self.seq,
-            time,
-            stream,
-            line,
-        });
     }
 
     /// Starts storing the batch once the previous one is stored, and returns: reading goes on
     /// while the database works (process-bench capture: see docs/benchmarks.md).
     async fn flush(&mut self) {
-        let lines = std::mem::take(&mut self.batch);
+        // The next batch is allocated once at this one's size rather than grown line by line
+        // (a quiet process keeps small batches).
+        let next = OutputBatch::with_capacity(self.batch.len(), self.batch.text_len());
+        let lines = std::mem::replace(&mut self.batch, next);
         let progress = self.progress.take();
         let mark_truncated = std::mem::take(&mut self.truncation_pending);
         if lines.is_empty() && progress.is_none() {
@@ -237,7 +242,7 @@ impl<R: ProcessRepository, O: OutputLog> Flush<R, O> {
             let result: Result<(), BoxError> = async {
                 if !stored {
                     let batch = Arc::clone(&lines);
-                    blocking(&sink.log, move |o| o.append_output(id, &batch)).await?;
+                    blocking(&sink.log, move |o| o.append_batch(id, &batch)).await?;
                     stored = true;
                 }
                 if progress.is_some() || mark_truncated {
@@ -259,9 +264,11 @@ impl<R: ProcessRepository, O: OutputLog> Flush<R, O> {
                 Ok(()) => {
                     sink.counter
                         .fetch_add(lines.len() as u64, Ordering::Relaxed);
-                    // Followers get the stored batch from memory; nobody listening is fine.
-                    if !lines.is_empty() {
-                        let _ = sink.live.send(lines);
+                    // Followers get the stored batch from memory. Lines are made only for
+                    // followers already listening: one who subscribes after this check reads
+                    // the batch from the store, which has it by now.
+                    if !lines.is_empty() && sink.live.receiver_count() > 0 {
+                        let _ = sink.live.send(Arc::new(lines.to_lines()));
                     }
                     return;
                 }

@@ -50,18 +50,61 @@ pub enum Outcome {
     SpawnFailed(SpawnError),
 }
 
-/// One line a job wrote (without its newline); `cut` when it was longer than the line limit.
+/// The lines of one read of a job's stream (without their newlines) in one buffer, with the
+/// time of that read: one message and no allocation per line.
 #[derive(Debug)]
-pub struct RawLine {
+pub struct RawLines {
     pub stream: Stream,
-    pub bytes: Vec<u8>,
     pub time: OffsetDateTime,
-    pub cut: bool,
+    data: Vec<u8>,
+    /// Where each line ends in `data`, and whether it was cut at the line limit.
+    ends: Vec<(usize, bool)>,
 }
 
-/// Where a job's lines go. Bounded: a fast writer waits for the store rather than growing
-/// memory.
-pub type Lines = mpsc::Sender<RawLine>;
+impl RawLines {
+    pub fn with_capacity(stream: Stream, time: OffsetDateTime, lines: usize, bytes: usize) -> Self {
+        Self {
+            stream,
+            time,
+            data: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(lines),
+        }
+    }
+
+    /// One line, read now.
+    pub fn one(stream: Stream, line: &[u8], cut: bool) -> Self {
+        let mut read = Self::with_capacity(stream, OffsetDateTime::now_utc(), 1, line.len());
+        read.push(line, cut);
+        read
+    }
+
+    pub fn push(&mut self, line: &[u8], cut: bool) {
+        self.data.extend_from_slice(line);
+        self.ends.push((self.data.len(), cut));
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Each line's bytes and whether it was cut.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], bool)> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&(end, cut)| {
+            let line = &self.data[start..end];
+            start = end;
+            (line, cut)
+        })
+    }
+}
+
+/// Where a job's lines go, a read at a time. Bounded: a fast writer waits for the store rather
+/// than growing memory.
+pub type Lines = mpsc::Sender<RawLines>;
 
 /// Becomes `true` when the job should be stopped.
 pub type StopSignal = watch::Receiver<bool>;

@@ -15,7 +15,7 @@ mod runner;
 
 pub use confine::{ConfineMode, ContainConfig, ContainError, Containment};
 pub use error::{RunnerError, SpawnError};
-pub use executor::{Executor, Executors, Job, Lines, Outcome, RawLine, Recovered, RunningJob};
+pub use executor::{Executor, Executors, Job, Lines, Outcome, RawLines, Recovered, RunningJob};
 pub use local::LocalExecutor;
 pub use prepare::BaseEnv;
 pub use runner::{Runner, RunnerConfig, StopResult};

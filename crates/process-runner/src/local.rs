@@ -353,9 +353,11 @@ mod tests {
         let (_stop_tx, stop) = watch::channel(false);
         let outcome = running.wait(stop).await;
         let mut out = String::new();
-        while let Ok(line) = rx.try_recv() {
-            out.push_str(&String::from_utf8_lossy(&line.bytes));
-            out.push('\n');
+        while let Ok(read) = rx.try_recv() {
+            for (line, _) in read.iter() {
+                out.push_str(&String::from_utf8_lossy(line));
+                out.push('\n');
+            }
         }
         assert!(matches!(outcome, Outcome::Exited(0)), "{outcome:?}: {out}");
         let child: i32 = out
@@ -413,8 +415,9 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(64);
         let running = executor.start(job, tx).await.unwrap();
         let job_id = running.job_id().to_owned();
-        let line = rx.recv().await.unwrap();
-        let child: i32 = String::from_utf8_lossy(&line.bytes)
+        let read = rx.recv().await.unwrap();
+        let first = read.iter().next().unwrap().0;
+        let child: i32 = String::from_utf8_lossy(first)
             .strip_prefix("child=")
             .and_then(|c| c.parse().ok())
             .unwrap();

@@ -24,7 +24,7 @@ pub mod testing;
 use std::time::Duration;
 
 use diesel::r2d2::{Pool, PooledConnection};
-use process_datadir::Layout;
+use process_datadir::{FileLog, Layout};
 
 pub use connection::Backend;
 pub use error::StoreError;
@@ -43,6 +43,8 @@ pub struct Store {
     pool: Pool<Manager>,
     backend: &'static str,
     layout: Layout,
+    /// Console logs, as files under the layout.
+    console: FileLog,
 }
 
 impl std::fmt::Debug for Store {
@@ -76,6 +78,7 @@ impl Store {
         Ok(Self {
             pool,
             backend: name,
+            console: FileLog::new(layout.clone()),
             layout,
         })
     }

@@ -1,8 +1,8 @@
 //! The core's ports, implemented by the store under the same names as its own methods.
 
 use process_core::{
-    Claim, NodeName, OutputLine, OutputLog, OutputRange, Process, ProcessFile, ProcessId,
-    ProcessRepository, Transition,
+    Claim, NodeName, OutputBatch, OutputLine, OutputLog, OutputRange, Process, ProcessFile,
+    ProcessId, ProcessRepository, Transition,
 };
 use time::OffsetDateTime;
 
@@ -56,6 +56,10 @@ impl OutputLog for Store {
         Store::append_output(self, id, lines)
     }
 
+    fn append_batch(&self, id: ProcessId, batch: &OutputBatch) -> Result<(), StoreError> {
+        Store::append_output_batch(self, id, batch)
+    }
+
     fn read_output(
         &self,
         id: ProcessId,
@@ -71,5 +75,9 @@ impl OutputLog for Store {
 
     fn remove_output(&self, id: ProcessId) -> Result<(), StoreError> {
         Store::remove_output(self, id)
+    }
+
+    fn close_output(&self, id: ProcessId) -> Result<(), StoreError> {
+        Store::close_output(self, id)
     }
 }

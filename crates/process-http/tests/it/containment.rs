@@ -265,6 +265,27 @@ async fn a_script_reaches_its_own_files_but_not_the_data_directory() {
             files["_embedded"]["bitstreams"][0]["name"], "mine.txt",
             "{files}"
         );
+
+        // Console logs live outside the run directories: no script reads or lists them.
+        let logs = data_dir(&app).join("logs");
+        let other_log = logs.join(format!("{other}.log"));
+        assert!(other_log.is_file());
+        let id = launch_with_file(
+            &app,
+            "snoop",
+            json!([
+                {"name": "-s", "value": other_log.display().to_string()},
+                {"name": "-o", "value": logs.display().to_string()},
+                {"name": "-f", "value": "in.txt"},
+            ]),
+            "in.txt",
+            b"again",
+        )
+        .await;
+        app.wait_done(&id, alice).await;
+        let out = app.output(&id, alice).await;
+        assert!(out.contains("secret denied"), "{backend:?}: {out}");
+        assert!(out.contains("other run denied"), "{backend:?}: {out}");
     }
 }
 

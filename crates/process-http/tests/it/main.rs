@@ -7,6 +7,7 @@ mod anonymous;
 mod api;
 mod authn;
 mod cli;
+mod console_log;
 mod containment;
 mod cors;
 mod downloads;

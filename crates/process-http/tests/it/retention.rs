@@ -31,6 +31,8 @@ async fn expired_processes_and_uploads_are_swept() {
             .unwrap();
         let first = &files["_embedded"]["bitstreams"][0];
         assert_eq!(first["expiryDate"], p["expiryDate"]);
+        let log = app.dir.path().join(format!("data/logs/{id}.log"));
+        assert!(log.is_file(), "{backend}: the console log is a file");
         let content = first["_links"]["content"]["href"]
             .as_str()
             .unwrap()
@@ -75,6 +77,11 @@ async fn expired_processes_and_uploads_are_swept() {
             assert_eq!(res.status(), 404, "{path}");
         }
         assert!(!app.dir.path().join(format!("data/runs/{id}")).exists());
+        assert!(
+            !log.exists(),
+            "{backend}: retention removes the console log"
+        );
+        assert!(!log.with_extension("idx").exists());
     }
 }
 

@@ -11,7 +11,7 @@ use super::run::fail;
 use super::{now, service_line, Runner};
 use crate::capture::capture;
 use crate::error::RunnerError;
-use crate::executor::{RawLine, Recovered, RunningJob};
+use crate::executor::{RawLines, Recovered, RunningJob};
 use process_datadir::collect_outputs;
 
 /// What a stop request did.
@@ -135,7 +135,7 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
                     .and_then(|s| self.inner.executors.for_script(s).ok())
                     .map(|e| (String::new(), e)),
             };
-            let (tx, rx) = mpsc::channel::<RawLine>(1_024);
+            let (tx, rx) = mpsc::channel::<RawLines>(super::run::READ_BUFFER);
             let recovered = match executor {
                 Some((job, e)) => e.recover(id, &job, tx).await,
                 None => Recovered::Gone,
@@ -175,7 +175,12 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
             .and_then(Result::ok)
             .unwrap_or_default();
         let line = service_line(last + 1, note);
-        self.log(move |o| o.append_output(id, &[line])).await?;
+        // The log is durable before the status says the run is over, as in `finish`.
+        self.log(move |o| {
+            o.append_output(id, &[line])?;
+            o.close_output(id)
+        })
+        .await?;
         self.repo(move |r| {
             // A crash after the end's files were added but before its transition: those
             // files are registered already and must not be twice.
@@ -197,7 +202,7 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
         &self,
         process: Process,
         job: Box<dyn RunningJob>,
-        lines: mpsc::Receiver<RawLine>,
+        lines: mpsc::Receiver<RawLines>,
         last_seq: i64,
     ) {
         let id = process.id;

@@ -12,12 +12,12 @@ use tokio::sync::mpsc;
 use super::{now, service_line, Registration, Runner};
 use crate::capture::{capture, Live, Sink};
 use crate::error::{RunnerError, SpawnError};
-use crate::executor::{Outcome, RawLine, RunningJob, StopSignal};
+use crate::executor::{Outcome, RawLines, RunningJob, StopSignal};
 use crate::prepare::prepare;
 use process_datadir::collect_outputs;
 
-/// Lines a job may be ahead of the store before its pumps wait.
-const LINE_BUFFER: usize = 8_192;
+/// Reads (of up to 64 KiB each) a job may be ahead of the store before its pumps wait.
+pub(super) const READ_BUFFER: usize = 32;
 /// Attempts to record the end of a run before it is left for the next start to resolve.
 const FINISH_ATTEMPTS: u32 = 8;
 
@@ -65,7 +65,7 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
         if *stop.borrow() {
             return (Outcome::Stopped, 0);
         }
-        let (tx, rx) = mpsc::channel::<RawLine>(LINE_BUFFER);
+        let (tx, rx) = mpsc::channel::<RawLines>(READ_BUFFER);
         let capturing = tokio::spawn(capture(
             self.sink(live),
             id,
@@ -126,6 +126,7 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
         // store hiccupped at its end. Steps already done are not repeated.
         let mut line = note.map(|n| service_line(last_seq + 1, n));
         let mut files = Some(outputs);
+        let mut closed = false;
         let mut delay = Duration::from_millis(100);
         let mut attempt = 0;
         let result = loop {
@@ -134,6 +135,11 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
                 if let Some(l) = line.clone() {
                     self.log(move |o| o.append_output(id, &[l])).await?;
                     line = None;
+                }
+                // Every line is durable before the status says the run is over.
+                if !closed {
+                    self.log(move |o| o.close_output(id)).await?;
+                    closed = true;
                 }
                 if let Some(f) = files.clone() {
                     self.repo(move |r| r.add_files(&f)).await?;

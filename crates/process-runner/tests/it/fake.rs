@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use process_core::{ProcessId, Stream};
 use process_runner::executor::{BoxFuture, StopSignal};
-use process_runner::{Executor, Job, Lines, Outcome, RawLine, Recovered, RunningJob, SpawnError};
+use process_runner::{Executor, Job, Lines, Outcome, RawLines, Recovered, RunningJob, SpawnError};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
@@ -309,12 +309,7 @@ impl FakeJob {
         for step in &self.plan.steps {
             match step {
                 Step::Line(stream, text) => {
-                    let line = RawLine {
-                        stream: *stream,
-                        bytes: text.clone().into_bytes(),
-                        time: OffsetDateTime::now_utc(),
-                        cut: false,
-                    };
+                    let line = RawLines::one(*stream, text.as_bytes(), false);
                     self.lines.send(line).await.unwrap();
                 }
                 Step::File(name, content) => {

@@ -199,3 +199,26 @@ fn a_batch_is_appended_whole_or_not_at_all() {
         );
     });
 }
+
+#[test]
+fn a_log_stored_as_rows_stays_readable_and_moves_into_a_file_on_its_next_line() {
+    each_backend(|store| {
+        let p = create(store, &new_process("s", at(0)));
+        let old: Vec<OutputLine> = (1..=25).map(line).collect();
+        store.append_output_rows(p.id, &old).unwrap();
+        let log = store.layout().console_log_path(p.id);
+        assert!(!log.exists());
+        assert_eq!(read_all(store, p.id, OutputRange::default(), 7), old);
+        assert_eq!(store.last_output_seq(p.id).unwrap(), 25);
+        store.append_output(p.id, &[line(26)]).unwrap();
+        assert!(log.exists(), "the log is a file now");
+        let all: Vec<OutputLine> = (1..=26).map(line).collect();
+        assert_eq!(read_all(store, p.id, OutputRange::default(), 10), all);
+        store.remove_output(p.id).unwrap();
+        assert!(!log.exists());
+        assert!(store
+            .read_output(p.id, OutputRange::default(), 100)
+            .unwrap()
+            .is_empty());
+    });
+}
