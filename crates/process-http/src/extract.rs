@@ -226,3 +226,4 @@ impl ClientAddr {
             .map_or(&none, |s| &s.config.trusted_proxies);
         Self::of(client_ip(req, proxies).unwrap_or(IpAddr::from([0, 0, 0, 0])))
     }
+}

@@ -36,7 +36,6 @@ impl ClientAddr {
         }
     }
 }
-}
 
 /// Who a per-caller cap counts against: a user, or an anonymous client by its address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -13,7 +13,7 @@ use crate::jwt::JwtKeys;
 use crate::limits::{Caps, LoginLimits};
 use crate::metrics::Metrics;
 use crate::oidc::Provider;
-use crate::service::console::Sums;
+use crate::service::log_sums::Sums;
 use crate::service::watch::Watchers;
 
 /// The implementation behind the output-log port.

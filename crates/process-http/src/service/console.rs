@@ -8,10 +8,7 @@
 //! links stay valid for the life of the process, and a process that reuses a deleted one's id
 //! (or a new database) never answers an old link.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use md5::{Digest, Md5};
+use md5::Digest;
 use process_core::{FileId, OutputRange, Process, ProcessFile, ProcessId};
 use uuid::{Builder, Uuid};
 
@@ -73,43 +70,8 @@ pub fn name(process: &Process) -> String {
     format!("{}-{}.log", process.id, process.script)
 }
 
-/// Size and MD5 of each log seen, carried on from the last line summed, so describing a
-/// growing log reads only its new lines.
-#[derive(Default)]
-pub struct Sums(Mutex<HashMap<FileId, Sum>>);
-
-#[derive(Clone, Default)]
-struct Sum {
-    last_seq: i64,
-    bytes: u64,
-    md5: Md5,
-}
-
-/// Logs whose sums are kept; past this the table starts over (a sum is only a cache).
-const SUMS_KEPT: usize = 1_024;
 /// Lines read per step while summing.
 const SUM_PAGE: u32 = 5_000;
-
-impl Sums {
-    fn get(&self, id: FileId) -> Sum {
-        self.0
-            .lock()
-            .map(|m| m.get(&id).cloned().unwrap_or_default())
-            .unwrap_or_default()
-    }
-
-    fn keep(&self, id: FileId, sum: Sum) {
-        if let Ok(mut m) = self.0.lock() {
-            if m.len() >= SUMS_KEPT && !m.contains_key(&id) {
-                m.clear();
-            }
-            let newer = m.get(&id).is_none_or(|old| old.last_seq < sum.last_seq);
-            if newer {
-                m.insert(id, sum);
-            }
-        }
-    }
-}
 
 /// The console log of `process` as a file: its size and MD5 are those of the text stored
 /// so far (final once the process has ended).

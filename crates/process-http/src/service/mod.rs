@@ -9,6 +9,7 @@ pub mod console;
 pub mod download;
 pub mod files;
 pub mod launch;
+pub mod log_sums;
 pub mod output;
 pub mod processes;
 pub mod scripts;
