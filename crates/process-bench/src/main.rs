@@ -28,6 +28,10 @@ struct Cli {
     /// Processes launched by the launch scenario (default 2000, 200 with --quick).
     #[arg(long, value_name = "N")]
     processes: Option<usize>,
+    /// Require the nginx baseline of the download scenario: fail, rather than skip it, when
+    /// nginx is not installed (`just bench-deps` installs it).
+    #[arg(long)]
+    nginx: bool,
     /// The processd binary (default: next to this one, else target/release, else built).
     #[arg(long, value_name = "FILE")]
     processd: Option<PathBuf>,
@@ -54,6 +58,8 @@ pub struct Ctx {
     pub quick: bool,
     pub concurrency: usize,
     pub processes: usize,
+    /// The nginx baseline was asked for: its absence is a failure, not a skip.
+    pub nginx: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -69,6 +75,7 @@ fn main() -> anyhow::Result<()> {
         quick: cli.quick,
         concurrency: cli.concurrency.max(1),
         processes: cli.processes.unwrap_or(if cli.quick { 200 } else { 2_000 }),
+        nginx: cli.nginx,
     };
     let mut order = Vec::new();
     for s in cli.scenarios {
