@@ -44,6 +44,8 @@ struct Cli {
 enum Scenario {
     All,
     Launch,
+    /// The launch scenario on PostgreSQL (127.0.0.1:5432, a database created for the run).
+    LaunchPg,
     Capture,
     Download,
     List,
@@ -82,6 +84,7 @@ fn main() -> anyhow::Result<()> {
         let add: &[Scenario] = match s {
             Scenario::All => &[
                 Scenario::Launch,
+                Scenario::LaunchPg,
                 Scenario::Capture,
                 Scenario::Download,
                 Scenario::List,
@@ -113,6 +116,7 @@ fn main() -> anyhow::Result<()> {
         let result = runtime.block_on(async {
             match s {
                 Scenario::Launch => scenarios::launch::run(&ctx, &mut report).await,
+                Scenario::LaunchPg => scenarios::launch::run_pg(&ctx, &mut report).await,
                 Scenario::Capture => scenarios::capture::run(&ctx, &mut report).await,
                 Scenario::Download => scenarios::download::run(&ctx, &mut report).await,
                 Scenario::List => scenarios::list::run(&ctx, &mut report).await,
