@@ -6,6 +6,7 @@
 //! `local:<pid>:<start time>:<boot id>` (see `procinfo`), so a restarted node can tell its own
 //! leftovers from a reused pid; a run's cgroup is named after its process id.
 
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use crate::error::SpawnError;
 use crate::executor::{
     BoxFuture, Executor, Job, Lines, Outcome, Recovered, RunningJob, StopSignal,
 };
+use crate::launcher::Spec;
 use crate::procinfo;
 use crate::pump::pump;
 
@@ -118,28 +120,48 @@ fn spawn(
     let Some((program, args)) = job.argv.split_first() else {
         return Err(SpawnError::EmptyCommand);
     };
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .env_clear()
+    let cgroup = containment.cgroups().map(|parent| parent.run(job.process));
+    let launcher = containment
+        .launcher()
+        .filter(|_| cgroup.is_some() || containment.confines());
+    let mut cmd = match launcher {
+        // Not forked from processd: the launcher confines itself, then execs the program.
+        Some(launcher) => {
+            // What the forked child would have failed to exec fails the spawn here too.
+            locate(program, &job).map_err(|source| SpawnError::Spawn {
+                program: program.clone(),
+                source,
+            })?;
+            let mut cmd = Command::new(launcher);
+            cmd.args(launch_spec(&job, cgroup.as_ref(), containment).args(&job.argv));
+            cmd
+        }
+        None => {
+            let mut cmd = Command::new(program);
+            cmd.args(args);
+            cmd
+        }
+    };
+    cmd.env_clear()
         .envs(&job.env)
         .current_dir(&job.work_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let cgroup = containment.cgroups().map(|parent| parent.run(job.process));
     // A cgroup created for a run that does not start is removed (it is empty).
     let discard = |cgroup: &Option<RunCgroup>| {
         if let Some(cgroup) = cgroup {
             let _ = std::fs::remove_dir(cgroup.path());
         }
     };
-    match child_setup(&job, cgroup.as_ref(), containment) {
-        Ok(setup) => setup.install(&mut cmd),
-        Err(e) => {
-            discard(&cgroup);
-            return Err(e);
-        }
+    let setup = match launcher {
+        Some(_) => prepare_launch(&job, cgroup.as_ref(), containment),
+        None => child_setup(&job, cgroup.as_ref(), containment).map(|s| s.install(&mut cmd)),
+    };
+    if let Err(e) = setup {
+        discard(&cgroup);
+        return Err(e);
     }
     let spawned = cmd.spawn();
     // The parent's copies of the cgroup and ruleset descriptors go with the command.
@@ -171,6 +193,52 @@ fn spawn(
         grace,
         cgroup,
     })
+}
+
+/// What the parent prepares for a launcher: the run's cgroup created, its directories handed
+/// to the `run_as` user.
+fn prepare_launch(
+    job: &Job,
+    cgroup: Option<&RunCgroup>,
+    containment: &Containment,
+) -> Result<(), SpawnError> {
+    if let Some(c) = cgroup {
+        c.create()
+            .map_err(|e| SpawnError::Contain(format!("cgroup {}: {e}", c.path().display())))?;
+    }
+    containment
+        .hand_over(job)
+        .map_err(|e| SpawnError::Contain(format!("run_as: {e}")))
+}
+
+/// What the launcher of `job` does before it execs the script.
+fn launch_spec(job: &Job, cgroup: Option<&RunCgroup>, containment: &Containment) -> Spec {
+    Spec {
+        cgroup_procs: cgroup.map(|c| c.path().join("cgroup.procs")),
+        run_as: containment.run_as(),
+        landlock: containment.rules(job),
+    }
+}
+
+/// The file `program` names, found as exec would: a path as it is, a bare name on the job's
+/// `PATH`. An error is the one exec would fail with.
+fn locate(program: &str, job: &Job) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        let meta = std::fs::metadata(p)?;
+        if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+            Ok(p.to_owned())
+        } else {
+            Err(std::io::Error::from(nix::errno::Errno::EACCES))
+        }
+    };
+    if program.contains('/') {
+        return executable(&job.work_dir.join(program));
+    }
+    let path = job.env.get("PATH").map_or("/usr/bin:/bin", String::as_str);
+    std::env::split_paths(path)
+        .find_map(|dir| executable(&dir.join(program)).ok())
+        .ok_or_else(|| std::io::Error::from(nix::errno::Errno::ENOENT))
 }
 
 /// Everything the child does before exec, prepared here: the run's cgroup created and its
