@@ -383,6 +383,33 @@ mod tests {
             .is_some_and(|i| !stat[i + 1..].trim_start().starts_with('Z'))
     }
 
+    /// What a launcher could not exec fails the spawn in processd, with exec's own error.
+    #[test]
+    fn programs_are_located_as_exec_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().to_owned();
+        std::fs::write(work.join("plain.txt"), "not a program").unwrap();
+        let job = |path: &str| Job {
+            process: ProcessId::new(1).unwrap(),
+            argv: Vec::new(),
+            env: BTreeMap::from([("PATH".to_owned(), path.to_owned())]),
+            work_dir: work.clone(),
+            writable: Vec::new(),
+            readable: Vec::new(),
+            timeout: None,
+        };
+        let j = job("/nonexistent:/bin:/usr/bin");
+        assert!(locate("true", &j).unwrap().ends_with("true"));
+        assert_eq!(locate("/bin/true", &j).unwrap(), PathBuf::from("/bin/true"));
+        let missing = locate("/nonexistent/prog", &j).unwrap_err().to_string();
+        assert!(missing.contains("No such file"), "{missing}");
+        let unknown = locate("no-such-program-here", &j).unwrap_err().to_string();
+        assert!(unknown.contains("No such file"), "{unknown}");
+        let plain = locate("./plain.txt", &j).unwrap_err().to_string();
+        assert!(plain.contains("Permission denied"), "{plain}");
+        assert!(locate("true", &job("/nonexistent")).is_err());
+    }
+
     /// A job in a contained run: its child that left the process group dies with the run,
     /// and it reaches its own directory but not a file beside it.
     #[tokio::test]
