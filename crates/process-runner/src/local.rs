@@ -123,7 +123,8 @@ fn spawn(
     let cgroup = containment.cgroups().map(|parent| parent.run(job.process));
     let launcher = containment
         .launcher()
-        .filter(|_| cgroup.is_some() || containment.confines());
+        .filter(|_| cgroup.is_some() || containment.confines())
+        .filter(|_| !steers_the_loader(&job));
     let mut cmd = match launcher {
         // Not forked from processd: the launcher confines itself, then execs the program.
         Some(launcher) => {
@@ -218,6 +219,16 @@ fn launch_spec(job: &Job, cgroup: Option<&RunCgroup>, containment: &Containment)
         run_as: containment.run_as(),
         landlock: containment.rules(job),
     }
+}
+
+/// Whether the job's environment (the operator's `env` of the script) steers the dynamic
+/// loader. The launcher starts with the job's environment and, under `run_as`, as the
+/// service's user: such a run is forked instead, so that only the script itself, after it
+/// dropped privileges, is affected, as before the launcher.
+fn steers_the_loader(job: &Job) -> bool {
+    job.env
+        .keys()
+        .any(|k| k.starts_with("LD_") || k == "GLIBC_TUNABLES")
 }
 
 /// The file `program` names, found as exec would: a path as it is, a bare name on the job's
