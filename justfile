@@ -17,3 +17,12 @@ clients:
 # Run the service with the embedded example configuration.
 serve:
     cargo run -p process-http --bin processd -- serve
+
+# What the benchmark's baselines need: nginx (nginx-light) for the download comparison.
+bench-deps:
+    command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update && apt-get install -y nginx-light)
+
+# Every benchmark scenario at full size; fails when the nginx baseline is missing.
+bench: bench-deps
+    cargo build --release -p process-http -p process-bench
+    cargo run --release -p process-bench -- --nginx all

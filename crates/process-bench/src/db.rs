@@ -40,3 +40,43 @@ pub fn insert_finished(db: &Path, from: i64, to: i64) -> anyhow::Result<()> {
     conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
     Ok(())
 }
+
+/// A fresh PostgreSQL database for one run, dropped when this is.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates `process_bench_<pid>_<n>` on `server` (a URL of its `postgres` database).
+    pub fn create(server: &str) -> anyhow::Result<Self> {
+        let name = format!(
+            "process_bench_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        );
+        let mut conn = diesel::PgConnection::establish(server)
+            .with_context(|| format!("connecting to PostgreSQL at {server}"))?;
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))?;
+        let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+        Ok(Self {
+            admin_url: server.to_owned(),
+            url: format!("{base}/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}

@@ -28,6 +28,10 @@ struct Cli {
     /// Processes launched by the launch scenario (default 2000, 200 with --quick).
     #[arg(long, value_name = "N")]
     processes: Option<usize>,
+    /// Require the nginx baseline of the download scenario: fail, rather than skip it, when
+    /// nginx is not installed (`just bench-deps` installs it).
+    #[arg(long)]
+    nginx: bool,
     /// The processd binary (default: next to this one, else target/release, else built).
     #[arg(long, value_name = "FILE")]
     processd: Option<PathBuf>,
@@ -40,6 +44,8 @@ struct Cli {
 enum Scenario {
     All,
     Launch,
+    /// The launch scenario on PostgreSQL (127.0.0.1:5432, a database created for the run).
+    LaunchPg,
     Capture,
     /// Ten million lines: memory, database growth, lines lost, the tail.
     CaptureLarge,
@@ -56,6 +62,8 @@ pub struct Ctx {
     pub quick: bool,
     pub concurrency: usize,
     pub processes: usize,
+    /// The nginx baseline was asked for: its absence is a failure, not a skip.
+    pub nginx: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -71,12 +79,14 @@ fn main() -> anyhow::Result<()> {
         quick: cli.quick,
         concurrency: cli.concurrency.max(1),
         processes: cli.processes.unwrap_or(if cli.quick { 200 } else { 2_000 }),
+        nginx: cli.nginx,
     };
     let mut order = Vec::new();
     for s in cli.scenarios {
         let add: &[Scenario] = match s {
             Scenario::All => &[
                 Scenario::Launch,
+                Scenario::LaunchPg,
                 Scenario::Capture,
                 Scenario::CaptureLarge,
                 Scenario::Download,
@@ -109,6 +119,7 @@ fn main() -> anyhow::Result<()> {
         let result = runtime.block_on(async {
             match s {
                 Scenario::Launch => scenarios::launch::run(&ctx, &mut report).await,
+                Scenario::LaunchPg => scenarios::launch::run_pg(&ctx, &mut report).await,
                 Scenario::Capture => scenarios::capture::run(&ctx, &mut report).await,
                 Scenario::CaptureLarge => scenarios::capture::run_large(&ctx, &mut report).await,
                 Scenario::Download => scenarios::download::run(&ctx, &mut report).await,

@@ -27,6 +27,8 @@ pub struct ServerOptions {
     pub scripts: Vec<ScriptDef>,
     /// Create an admin user before serving and keep its token.
     pub admin: bool,
+    /// A database other than the data directory's SQLite file (`database_url`).
+    pub database_url: Option<String>,
 }
 
 impl Default for ServerOptions {
@@ -36,6 +38,7 @@ impl Default for ServerOptions {
             max_output_bytes: 64 << 20,
             scripts: Vec::new(),
             admin: false,
+            database_url: None,
         }
     }
 }
@@ -360,6 +363,9 @@ fn config_text(data_dir: &Path, opts: &ServerOptions) -> String {
         opts.max_concurrent,
         opts.max_output_bytes,
     );
+    if let Some(url) = &opts.database_url {
+        t.push_str(&format!("database_url = {}\n", q(url)));
+    }
     for s in &opts.scripts {
         let argv: Vec<String> = s.command.iter().map(|a| q(a)).collect();
         t.push_str(&format!(

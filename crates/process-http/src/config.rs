@@ -434,6 +434,8 @@ impl Config {
             read_paths: absolute_paths("script_read_paths", raw.script_read_paths)?,
             write_paths: absolute_paths("script_write_paths", raw.script_write_paths)?,
             run_as: raw.run_as.filter(|u| !u.is_empty()),
+            // Set by the processd binary: only it can be started as the launcher.
+            launcher: None,
         };
         let scripts = raw
             .script

@@ -157,7 +157,12 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = Config::load(cli.config.as_deref())?;
+    let mut config = Config::load(cli.config.as_deref())?;
+    // Runs are started through the confining launcher installed beside this executable.
+    config.contain.launcher = std::env::current_exe()
+        .ok()
+        .and_then(|me| Some(me.parent()?.join("processd-launch")))
+        .filter(|launcher| launcher.is_file());
     match cli.command {
         Command::Serve => {
             let app = Application::build(config).await?;

@@ -91,6 +91,9 @@ pub struct ContainConfig {
     pub write_paths: Vec<PathBuf>,
     /// The user scripts run as when processd runs as root.
     pub run_as: Option<String>,
+    /// The processd executable, started as the confining launcher of runs (`launcher`);
+    /// without it (an embedder), a run's child confines itself between fork and exec.
+    pub launcher: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +121,8 @@ pub struct Containment {
     run_as: Option<RunAs>,
     /// The data directory, whose run directories a `run_as` user must reach.
     layout: Option<Layout>,
+    /// See `ContainConfig::launcher`.
+    launcher: Option<PathBuf>,
 }
 
 impl Containment {
@@ -154,6 +159,7 @@ impl Containment {
             return Ok(Self {
                 run_as,
                 layout: Some(layout.clone()),
+                launcher: config.launcher.clone(),
                 ..Self::none()
             });
         }
@@ -185,6 +191,7 @@ impl Containment {
             write_paths: config.write_paths.clone(),
             run_as,
             layout: Some(layout.clone()),
+            launcher: config.launcher.clone(),
         };
         for path in config.read_paths.iter().chain(&config.write_paths) {
             if !path.exists() {
@@ -249,32 +256,58 @@ impl Containment {
     /// The Landlock ruleset of a job, built in the parent before fork (the child only
     /// enforces it). `None` when runs are not confined.
     pub(crate) fn ruleset(&self, job: &Job) -> Result<Option<RulesetCreated>, RulesetError> {
-        if self.landlock.is_none() {
-            return Ok(None);
+        match self.rules(job) {
+            Some((read, write)) => build_ruleset(read, write).map(Some),
+            None => Ok(None),
         }
-        let abi = TARGET_ABI;
+    }
+
+    /// The paths a run may read (and execute), and read and write; `None` without Landlock.
+    pub(crate) fn rules(&self, job: &Job) -> Option<(Vec<PathBuf>, Vec<PathBuf>)> {
+        self.landlock?;
         let readable = SYSTEM_READ_PATHS
             .iter()
             .map(PathBuf::from)
             .chain(job.readable.iter().cloned())
-            .chain(self.read_paths.iter().cloned());
+            .chain(self.read_paths.iter().cloned())
+            .collect();
         let writable = job
             .writable
             .iter()
             .chain(&self.write_paths)
             .cloned()
-            .chain(DEVICES.iter().map(PathBuf::from));
-        // Paths that do not exist are skipped; a file gets only the rights a file can have.
-        let ruleset = Ruleset::default()
-            .handle_access(AccessFs::from_all(abi))?
-            .scope(Scope::Signal)?
-            .create()?
-            .add_rules(path_beneath_rules(readable, AccessFs::from_read(abi)))?
-            .add_rules(path_beneath_rules(writable, AccessFs::from_all(abi)))?
-            // Listing /dev is harmless; opening what is in it is not.
-            .add_rules(path_beneath_rules(["/dev"], AccessFs::ReadDir))?;
-        Ok(Some(ruleset))
+            .chain(DEVICES.iter().map(PathBuf::from))
+            .collect();
+        Some((readable, writable))
     }
+
+    /// Whether a run's child must do anything before exec (besides joining a cgroup).
+    pub(crate) fn confines(&self) -> bool {
+        self.landlock.is_some() || self.run_as.is_some()
+    }
+
+    /// The confining launcher runs are started through (`processd-launch`), if any.
+    pub(crate) fn launcher(&self) -> Option<&Path> {
+        self.launcher.as_deref()
+    }
+}
+
+/// A run's Landlock ruleset: `readable` paths to read and execute, `writable` ones for
+/// everything. Paths that do not exist are skipped; a file gets only the rights a file can
+/// have.
+pub(crate) fn build_ruleset(
+    readable: impl IntoIterator<Item = PathBuf>,
+    writable: impl IntoIterator<Item = PathBuf>,
+) -> Result<RulesetCreated, RulesetError> {
+    let abi = TARGET_ABI;
+    Ruleset::default()
+        .handle_access(AccessFs::from_all(abi))?
+        .scope(Scope::Signal)?
+        .create()?
+        .add_rules(path_beneath_rules(readable, AccessFs::from_read(abi)))?
+        .add_rules(path_beneath_rules(writable, AccessFs::from_all(abi)))?
+        // Listing /dev is harmless; opening what is in it is not.
+        .add_rules(path_beneath_rules(["/dev"], AccessFs::ReadDir))
 }
 
 /// Allowed paths that expose a protected one (or lie inside the data directory), compared

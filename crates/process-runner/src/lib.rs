@@ -7,6 +7,7 @@ pub mod confine;
 mod contain;
 pub mod error;
 pub mod executor;
+pub mod launcher;
 pub mod local;
 mod prepare;
 pub mod procinfo;

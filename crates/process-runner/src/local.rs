@@ -6,6 +6,7 @@
 //! `local:<pid>:<start time>:<boot id>` (see `procinfo`), so a restarted node can tell its own
 //! leftovers from a reused pid; a run's cgroup is named after its process id.
 
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use crate::error::SpawnError;
 use crate::executor::{
     BoxFuture, Executor, Job, Lines, Outcome, Recovered, RunningJob, StopSignal,
 };
+use crate::launcher::Spec;
 use crate::procinfo;
 use crate::pump::pump;
 
@@ -118,28 +120,49 @@ fn spawn(
     let Some((program, args)) = job.argv.split_first() else {
         return Err(SpawnError::EmptyCommand);
     };
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .env_clear()
+    let cgroup = containment.cgroups().map(|parent| parent.run(job.process));
+    let launcher = containment
+        .launcher()
+        .filter(|_| cgroup.is_some() || containment.confines())
+        .filter(|_| !steers_the_loader(&job));
+    let mut cmd = match launcher {
+        // Not forked from processd: the launcher confines itself, then execs the program.
+        Some(launcher) => {
+            // What the forked child would have failed to exec fails the spawn here too.
+            locate(program, &job).map_err(|source| SpawnError::Spawn {
+                program: program.clone(),
+                source,
+            })?;
+            let mut cmd = Command::new(launcher);
+            cmd.args(launch_spec(&job, cgroup.as_ref(), containment).args(&job.argv));
+            cmd
+        }
+        None => {
+            let mut cmd = Command::new(program);
+            cmd.args(args);
+            cmd
+        }
+    };
+    cmd.env_clear()
         .envs(&job.env)
         .current_dir(&job.work_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let cgroup = containment.cgroups().map(|parent| parent.run(job.process));
     // A cgroup created for a run that does not start is removed (it is empty).
     let discard = |cgroup: &Option<RunCgroup>| {
         if let Some(cgroup) = cgroup {
             let _ = std::fs::remove_dir(cgroup.path());
         }
     };
-    match child_setup(&job, cgroup.as_ref(), containment) {
-        Ok(setup) => setup.install(&mut cmd),
-        Err(e) => {
-            discard(&cgroup);
-            return Err(e);
-        }
+    let setup = match launcher {
+        Some(_) => prepare_launch(&job, cgroup.as_ref(), containment),
+        None => child_setup(&job, cgroup.as_ref(), containment).map(|s| s.install(&mut cmd)),
+    };
+    if let Err(e) = setup {
+        discard(&cgroup);
+        return Err(e);
     }
     let spawned = cmd.spawn();
     // The parent's copies of the cgroup and ruleset descriptors go with the command.
@@ -171,6 +194,62 @@ fn spawn(
         grace,
         cgroup,
     })
+}
+
+/// What the parent prepares for a launcher: the run's cgroup created, its directories handed
+/// to the `run_as` user.
+fn prepare_launch(
+    job: &Job,
+    cgroup: Option<&RunCgroup>,
+    containment: &Containment,
+) -> Result<(), SpawnError> {
+    if let Some(c) = cgroup {
+        c.create()
+            .map_err(|e| SpawnError::Contain(format!("cgroup {}: {e}", c.path().display())))?;
+    }
+    containment
+        .hand_over(job)
+        .map_err(|e| SpawnError::Contain(format!("run_as: {e}")))
+}
+
+/// What the launcher of `job` does before it execs the script.
+fn launch_spec(job: &Job, cgroup: Option<&RunCgroup>, containment: &Containment) -> Spec {
+    Spec {
+        cgroup_procs: cgroup.map(|c| c.path().join("cgroup.procs")),
+        run_as: containment.run_as(),
+        landlock: containment.rules(job),
+    }
+}
+
+/// Whether the job's environment (the operator's `env` of the script) steers the dynamic
+/// loader. The launcher starts with the job's environment and, under `run_as`, as the
+/// service's user: such a run is forked instead, so that only the script itself, after it
+/// dropped privileges, is affected, as before the launcher.
+fn steers_the_loader(job: &Job) -> bool {
+    job.env
+        .keys()
+        .any(|k| k.starts_with("LD_") || k == "GLIBC_TUNABLES")
+}
+
+/// The file `program` names, found as exec would: a path as it is, a bare name on the job's
+/// `PATH`. An error is the one exec would fail with.
+fn locate(program: &str, job: &Job) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        let meta = std::fs::metadata(p)?;
+        if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+            Ok(p.to_owned())
+        } else {
+            Err(std::io::Error::from(nix::errno::Errno::EACCES))
+        }
+    };
+    if program.contains('/') {
+        return executable(&job.work_dir.join(program));
+    }
+    let path = job.env.get("PATH").map_or("/usr/bin:/bin", String::as_str);
+    std::env::split_paths(path)
+        .find_map(|dir| executable(&dir.join(program)).ok())
+        .ok_or_else(|| std::io::Error::from(nix::errno::Errno::ENOENT))
 }
 
 /// Everything the child does before exec, prepared here: the run's cgroup created and its
@@ -313,6 +392,33 @@ mod tests {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         stat.rfind(')')
             .is_some_and(|i| !stat[i + 1..].trim_start().starts_with('Z'))
+    }
+
+    /// What a launcher could not exec fails the spawn in processd, with exec's own error.
+    #[test]
+    fn programs_are_located_as_exec_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().to_owned();
+        std::fs::write(work.join("plain.txt"), "not a program").unwrap();
+        let job = |path: &str| Job {
+            process: ProcessId::new(1).unwrap(),
+            argv: Vec::new(),
+            env: BTreeMap::from([("PATH".to_owned(), path.to_owned())]),
+            work_dir: work.clone(),
+            writable: Vec::new(),
+            readable: Vec::new(),
+            timeout: None,
+        };
+        let j = job("/nonexistent:/bin:/usr/bin");
+        assert!(locate("true", &j).unwrap().ends_with("true"));
+        assert_eq!(locate("/bin/true", &j).unwrap(), PathBuf::from("/bin/true"));
+        let missing = locate("/nonexistent/prog", &j).unwrap_err().to_string();
+        assert!(missing.contains("No such file"), "{missing}");
+        let unknown = locate("no-such-program-here", &j).unwrap_err().to_string();
+        assert!(unknown.contains("No such file"), "{unknown}");
+        let plain = locate("./plain.txt", &j).unwrap_err().to_string();
+        assert!(plain.contains("Permission denied"), "{plain}");
+        assert!(locate("true", &job("/nonexistent")).is_err());
     }
 
     /// A job in a contained run: its child that left the process group dies with the run,

@@ -392,8 +392,10 @@ async fn spawn(
         test_config(extra_top)
     );
     // Failures before the app exists name the backend themselves.
-    let config = Config::parse(&text, dir.path(), &[])
+    let mut config = Config::parse(&text, dir.path(), &[])
         .unwrap_or_else(|e| panic!("{backend}: test config: {e}"));
+    // Runs are launched as the binary launches them: through the confining launcher.
+    config.contain.launcher = Some(env!("CARGO_BIN_EXE_processd-launch").into());
     let app = Application::build(config)
         .await
         .unwrap_or_else(|e| panic!("{backend}: build app: {e:#}"));

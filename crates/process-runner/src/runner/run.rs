@@ -1,7 +1,8 @@
-//! One run: prepare the working directory, start the job on its executor, record the job id,
-//! capture its output until it ends, then record the end (output files, a closing line, the
-//! final transition), retried until the store takes it.
+//! One run: prepare the working directory, start the job on its executor, record the job id
+//! while it runs and capture its output until it ends, then record the end (output files, a
+//! closing line, the final transition), retried until the store takes it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,11 +92,16 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
         stop: StopSignal,
     ) -> Outcome {
         let job_id = job.job_id().to_owned();
-        // Recorded before waiting, so a restart finds the job even if it outlives this node.
-        if let Err(e) = self.repo(move |r| r.set_executor_job_id(id, &job_id)).await {
-            tracing::error!(process = %id, error = %e, "could not record the job id");
-        }
-        job.wait(stop).await
+        // Recorded while the job runs (not after it, so a restart finds a job that outlives
+        // this node), and beside the wait rather than before it: a short job ends sooner.
+        // Both are done before the end is recorded.
+        let record = async {
+            if let Err(e) = self.repo(move |r| r.set_executor_job_id(id, &job_id)).await {
+                tracing::error!(process = %id, error = %e, "could not record the job id");
+            }
+        };
+        let ((), outcome) = tokio::join!(record, job.wait(stop));
+        outcome
     }
 
     pub(super) fn sink(&self, live: Live) -> Sink<R, O> {
@@ -112,21 +118,12 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
     pub(super) async fn finish(&self, id: ProcessId, outcome: Outcome, last_seq: i64) {
         let t = now();
         let (transition, note) = ending(&outcome, t);
-        let layout = self.inner.layout.clone();
-        let outputs = tokio::task::spawn_blocking(move || collect_outputs(&layout, id, t)).await;
-        let outputs = match outputs {
-            Ok(Ok(files)) => files,
-            Ok(Err(e)) => {
-                tracing::error!(process = %id, error = %e, "could not read the output directory");
-                Vec::new()
-            }
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        };
         // Retried with backoff until recorded: a process must not stay RUNNING because the
         // store hiccupped at its end. Steps already done are not repeated.
         let mut line = note.map(|n| service_line(last_seq + 1, n));
-        let mut files = Some(outputs);
         let mut closed = false;
+        // Set once the outputs are registered, from the blocking pool.
+        let registered = Arc::new(AtomicBool::new(false));
         let mut delay = Duration::from_millis(100);
         let mut attempt = 0;
         let result = loop {
@@ -141,12 +138,18 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
                     self.log(move |o| o.close_output(id)).await?;
                     closed = true;
                 }
-                if let Some(f) = files.clone() {
-                    self.repo(move |r| r.add_files(&f)).await?;
-                    files = None;
-                }
-                let t = transition.clone();
-                self.repo(move |r| r.transition(id, &t)).await
+                let (layout, transition) = (self.inner.layout.clone(), transition.clone());
+                let registered = Arc::clone(&registered);
+                // Outputs and the transition on one trip to the blocking pool: at the end
+                // of a short run, hand-offs between threads cost more than the work.
+                self.repo(move |r| {
+                    if !registered.load(Ordering::Acquire) {
+                        r.add_files(&outputs(&layout, id, t))?;
+                        registered.store(true, Ordering::Release);
+                    }
+                    r.transition(id, &transition)
+                })
+                .await
             }
             .await;
             match step {
@@ -168,6 +171,18 @@ impl<R: ProcessRepository, O: OutputLog> Runner<R, O> {
             }
         }
     }
+}
+
+/// The files the run left in its output directory; none if it cannot be read.
+fn outputs(
+    layout: &process_datadir::Layout,
+    id: ProcessId,
+    t: OffsetDateTime,
+) -> Vec<process_core::ProcessFile> {
+    collect_outputs(layout, id, t).unwrap_or_else(|e| {
+        tracing::error!(process = %id, error = %e, "could not read the output directory");
+        Vec::new()
+    })
 }
 
 fn spawn_failed(e: SpawnError) -> (Outcome, i64) {
