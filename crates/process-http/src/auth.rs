@@ -218,28 +218,28 @@ impl FromRequest for DownloadAuth {
         let short_lived = short_lived_of(req);
         Box::pin(async move {
             let state = state?;
+            let from_query = header.is_none() && short_lived.is_some();
             // Where a short-lived token may be: the query of a browser's link, or the whole
             // `Authorization` header, with or without `Bearer`, as DSpace's Python client
             // sends it.
             let candidate = match &header {
                 Some(value) => value.to_str().ok().map(without_bearer),
-                None => short_lived.clone(),
+                None => short_lived,
             };
-            if let Some((id, version)) = candidate
+            let expired = || ApiError::Unauthorized("invalid or expired short-lived token".into());
+            match candidate
                 .as_deref()
                 .and_then(|token| jwt::verify_short_lived(&state.jwt, token))
             {
-                let user = state.db(move |s| s.session_user(id, version)).await?;
-                return user.map(|u| DownloadAuth(Caller::User(u))).ok_or_else(|| {
-                    ApiError::Unauthorized("invalid or expired short-lived token".into())
-                });
+                Some((id, version)) => {
+                    let user = state.db(move |s| s.session_user(id, version)).await?;
+                    user.map(|u| DownloadAuth(Caller::User(u)))
+                        .ok_or_else(expired)
+                }
+                // A query token is only ever a short-lived one: never anonymous instead.
+                None if from_query => Err(expired()),
+                None => Ok(DownloadAuth(authenticate(header, Ok(state)).await?.caller)),
             }
-            if header.is_none() && short_lived.is_some() {
-                return Err(ApiError::Unauthorized(
-                    "invalid or expired short-lived token".into(),
-                ));
-            }
-            Ok(DownloadAuth(authenticate(header, Ok(state)).await?.caller))
         })
     }
 }

@@ -13,6 +13,7 @@ use process_core::{FileId, OutputRange, Process, ProcessFile, ProcessId};
 use uuid::{Builder, Uuid};
 
 use crate::error::ApiError;
+use crate::service::output;
 use crate::state::AppState;
 
 /// The filetype DSpace gives a process's log.
@@ -84,11 +85,11 @@ pub async fn describe(state: &AppState, process: &Process) -> Result<ProcessFile
         let lines = state
             .log(move |o| o.read_output(pid, &range, SUM_PAGE))
             .await?;
-        for l in &lines {
-            sum.md5.update(l.line.as_bytes());
-            sum.md5.update(b"\n");
-            sum.bytes += l.line.len() as u64 + 1;
-            sum.last_seq = l.seq;
+        let text = output::text(&lines);
+        sum.md5.update(text.as_bytes());
+        sum.bytes += text.len() as u64;
+        if let Some(last) = lines.last() {
+            sum.last_seq = last.seq;
         }
         if lines.len() < SUM_PAGE as usize {
             break;

@@ -80,17 +80,24 @@ pub fn stored(
                 return Some((Err(e), p));
             }
         };
-        let mut out = String::new();
-        for l in &lines {
-            out.push_str(&l.line);
-            out.push('\n');
-        }
+        let out = text(&lines);
         match lines.last() {
             Some(last) if lines.len() == PAGE_LINES as usize => p.range.after_seq = last.seq,
             _ => p.done = true,
         }
         Some((Ok(Bytes::from(out)), p))
     })
+}
+
+/// The text form of console lines, as `/output` and the log bitstream give them: each line
+/// and a newline.
+pub fn text(lines: &[OutputLine]) -> String {
+    let mut out = String::with_capacity(lines.iter().map(|l| l.line.len() + 1).sum());
+    for l in lines {
+        out.push_str(&l.line);
+        out.push('\n');
+    }
+    out
 }
 
 /// One page of `/output/lines`: up to `size` lines of `process` in `range`, and whether
