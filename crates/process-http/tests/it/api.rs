@@ -7,14 +7,6 @@ use time::OffsetDateTime;
 
 use crate::helpers::{spawn_app, spawn_app_with, TestApp, BACKENDS};
 
-/// GET `path` as `token`; the status and the JSON body (Null when the body is not JSON).
-async fn get_json(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
-    let res = app.get(path, token).send().await.expect("request");
-    let status = res.status().as_u16();
-    let text = res.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 /// Asserts the JSON error shape `{status, error, message, path}`.
 fn assert_error(body: &Value, status: u16, path: &str) {
     assert_eq!(body["status"], status, "{body}");
@@ -70,7 +62,7 @@ async fn root_health_and_unknown_routes() {
         let Some(app) = spawn_app(backend).await else {
             continue;
         };
-        let (status, root) = get_json(&app, "/api", None).await;
+        let (status, root) = app.get_json("/api", None).await;
         assert_eq!(status, 200, "{backend:?}");
         assert_eq!(
             root["_links"]["scripts"]["href"],
@@ -81,7 +73,7 @@ async fn root_health_and_unknown_routes() {
             app.url("/api/system/processes")
         );
 
-        let (status, health) = get_json(&app, "/healthz", None).await;
+        let (status, health) = app.get_json("/healthz", None).await;
         assert_eq!(status, 200);
         assert_eq!(health["status"], "UP");
 
@@ -108,21 +100,21 @@ async fn scripts_are_listed_per_caller() {
         let Some(app) = spawn_app(backend).await else {
             continue;
         };
-        let (status, anon) = get_json(&app, "/api/system/scripts", None).await;
+        let (status, anon) = app.get_json("/api/system/scripts", None).await;
         assert_eq!(status, 200, "{backend:?}");
         assert_eq!(names(&anon, "scripts"), ["echo"]);
         assert_eq!(anon["page"]["totalElements"], 1);
 
-        let (_, bob) = get_json(&app, "/api/system/scripts", Some(&app.bob)).await;
+        let (_, bob) = app.get_json("/api/system/scripts", Some(&app.bob)).await;
         assert_eq!(names(&bob, "scripts"), authenticated);
 
-        let (_, alice) = get_json(&app, "/api/system/scripts", Some(&app.alice)).await;
+        let (_, alice) = app.get_json("/api/system/scripts", Some(&app.alice)).await;
         let mut expected: Vec<&str> = authenticated.to_vec();
         expected.push("lab-only");
         expected.sort_unstable();
         assert_eq!(names(&alice, "scripts"), expected);
 
-        let (_, admin) = get_json(&app, "/api/system/scripts", Some(&app.admin)).await;
+        let (_, admin) = app.get_json("/api/system/scripts", Some(&app.admin)).await;
         expected.push("admin-only");
         expected.sort_unstable();
         assert_eq!(names(&admin, "scripts"), expected);
@@ -134,12 +126,12 @@ async fn scripts_are_listed_per_caller() {
         // Paging: 12 scripts, 5 a page.
         let mut seen = Vec::new();
         for page in 0..3 {
-            let (status, p) = get_json(
-                &app,
-                &format!("/api/system/scripts?page={page}&size=5"),
-                Some(&app.admin),
-            )
-            .await;
+            let (status, p) = app
+                .get_json(
+                    &format!("/api/system/scripts?page={page}&size=5"),
+                    Some(&app.admin),
+                )
+                .await;
             assert_eq!(status, 200);
             assert_eq!(
                 p["page"],
@@ -153,7 +145,9 @@ async fn scripts_are_listed_per_caller() {
         assert_eq!(seen, expected, "pages overlap or miss scripts");
 
         for bad in ["size=-1", "size=abc", "page=-1"] {
-            let (status, body) = get_json(&app, &format!("/api/system/scripts?{bad}"), None).await;
+            let (status, body) = app
+                .get_json(&format!("/api/system/scripts?{bad}"), None)
+                .await;
             assert_eq!(status, 400, "{bad}: {body}");
             assert_error(&body, 400, "/api/system/scripts");
         }
@@ -166,7 +160,7 @@ async fn a_script_describes_its_parameters_with_dspace_types() {
         let Some(app) = spawn_app(backend).await else {
             continue;
         };
-        let (status, echo) = get_json(&app, "/api/system/scripts/echo", None).await;
+        let (status, echo) = app.get_json("/api/system/scripts/echo", None).await;
         assert_eq!(status, 200, "{backend:?}");
         assert_eq!(echo["id"], "echo");
         assert_eq!(echo["name"], "echo");
@@ -192,14 +186,18 @@ async fn a_script_describes_its_parameters_with_dspace_types() {
         );
         assert!(params.iter().all(|p| p["description"].is_string()));
 
-        let (status, cat) = get_json(&app, "/api/system/scripts/cat", Some(&app.bob)).await;
+        let (status, cat) = app
+            .get_json("/api/system/scripts/cat", Some(&app.bob))
+            .await;
         assert_eq!(status, 200);
         assert_eq!(
             cat["parameters"],
             json!([{"name": "-f", "nameLong": "--file", "description": "", "type": "InputStream", "mandatory": true}])
         );
 
-        let (status, body) = get_json(&app, "/api/system/scripts/nope", Some(&app.admin)).await;
+        let (status, body) = app
+            .get_json("/api/system/scripts/nope", Some(&app.admin))
+            .await;
         assert_eq!(status, 404);
         assert_error(&body, 404, "/api/system/scripts/nope");
 
@@ -213,7 +211,7 @@ async fn a_script_describes_its_parameters_with_dspace_types() {
             ("/api/system/scripts/lab-only", Some(&app.alice), 200),
             ("/api/system/scripts/admin-only", Some(&app.admin), 200),
         ] {
-            let (status, body) = get_json(&app, path, token.map(String::as_str)).await;
+            let (status, body) = app.get_json(path, token.map(String::as_str)).await;
             assert_eq!(status, expected, "{path}: {body}");
             if expected != 200 {
                 assert_error(&body, expected, path);
@@ -277,14 +275,14 @@ async fn process_listings_are_scoped_paged_sorted_and_filtered() {
         let path = "/api/system/processes";
 
         // Scope.
-        let (status, all) = get_json(&app, path, Some(&app.admin)).await;
+        let (status, all) = app.get_json(path, Some(&app.admin)).await;
         assert_eq!(status, 200, "{backend:?}: {all}");
         assert_eq!(
             all["page"],
             json!({"size": 20, "totalElements": 6, "totalPages": 1, "number": 0})
         );
         assert_eq!(process_ids(&all).len(), 6);
-        let (_, mine) = get_json(&app, path, Some(&app.alice)).await;
+        let (_, mine) = app.get_json(path, Some(&app.alice)).await;
         let mut got = process_ids(&mine);
         got.sort_unstable();
         assert_eq!(got, as_numbers(&alice));
@@ -293,22 +291,25 @@ async fn process_listings_are_scoped_paged_sorted_and_filtered() {
             .unwrap()
             .iter()
             .all(|p| p["userId"] == alice_id.as_str()));
-        let (_, mine) = get_json(&app, path, Some(&app.bob)).await;
+        let (_, mine) = app.get_json(path, Some(&app.bob)).await;
         let mut got = process_ids(&mine);
         got.sort_unstable();
         assert_eq!(got, as_numbers(&bob));
-        let (status, body) = get_json(&app, path, None).await;
+        let (status, body) = app.get_json(path, None).await;
         assert_eq!(status, 401);
         assert_error(&body, 401, path);
 
         // A user filtering on someone else's id learns nothing.
-        let (status, none) =
-            get_json(&app, &format!("{path}?userId={alice_id}"), Some(&app.bob)).await;
+        let (status, none) = app
+            .get_json(&format!("{path}?userId={alice_id}"), Some(&app.bob))
+            .await;
         assert_eq!(status, 200);
         assert_eq!(none["page"]["totalElements"], 0, "{none}");
 
         // Paging with links: bob has 3, 2 a page.
-        let (_, p0) = get_json(&app, &format!("{path}?size=2"), Some(&app.bob)).await;
+        let (_, p0) = app
+            .get_json(&format!("{path}?size=2"), Some(&app.bob))
+            .await;
         assert_eq!(
             p0["page"],
             json!({"size": 2, "totalElements": 3, "totalPages": 2, "number": 0})
@@ -320,7 +321,7 @@ async fn process_listings_are_scoped_paged_sorted_and_filtered() {
             next.starts_with(&app.url(path)) && next.contains("page=1"),
             "{next}"
         );
-        let (status, p1) = get_json(&app, next, Some(&app.bob)).await;
+        let (status, p1) = app.get_json(next, Some(&app.bob)).await;
         assert_eq!(status, 200);
         assert_eq!(p1["page"]["number"], 1);
         assert_eq!(process_ids(&p1).len(), 1);
@@ -336,15 +337,21 @@ async fn process_listings_are_scoped_paged_sorted_and_filtered() {
         both.sort_unstable();
         assert_eq!(both, as_numbers(&bob));
         // Past the end: empty page, same totals.
-        let (status, p9) = get_json(&app, &format!("{path}?size=2&page=9"), Some(&app.bob)).await;
+        let (status, p9) = app
+            .get_json(&format!("{path}?size=2&page=9"), Some(&app.bob))
+            .await;
         assert_eq!(status, 200);
         assert_eq!(process_ids(&p9).len(), 0);
         assert_eq!(p9["page"]["totalElements"], 3);
-        let (status, p100) = get_json(&app, &format!("{path}?size=100"), Some(&app.admin)).await;
+        let (status, p100) = app
+            .get_json(&format!("{path}?size=100"), Some(&app.admin))
+            .await;
         assert_eq!(status, 200);
         assert_eq!(p100["page"]["size"], 100);
         for bad in ["size=-5", "size=abc", "page=x"] {
-            let (status, body) = get_json(&app, &format!("{path}?{bad}"), Some(&app.admin)).await;
+            let (status, body) = app
+                .get_json(&format!("{path}?{bad}"), Some(&app.admin))
+                .await;
             assert_eq!(status, 400, "{bad}: {body}");
             assert_error(&body, 400, path);
         }
@@ -356,30 +363,21 @@ async fn process_listings_are_scoped_paged_sorted_and_filtered() {
             .chain(as_numbers(std::slice::from_ref(&admin_pid)))
             .collect();
         every.sort_unstable();
-        let (_, asc) = get_json(
-            &app,
-            &format!("{path}?sort=creationTime,asc"),
-            Some(&app.admin),
-        )
-        .await;
+        let (_, asc) = app
+            .get_json(&format!("{path}?sort=creationTime,asc"), Some(&app.admin))
+            .await;
         assert_eq!(process_ids(&asc), every);
-        let (_, desc) = get_json(
-            &app,
-            &format!("{path}?sort=creationTime,desc"),
-            Some(&app.admin),
-        )
-        .await;
+        let (_, desc) = app
+            .get_json(&format!("{path}?sort=creationTime,desc"), Some(&app.admin))
+            .await;
         let mut reversed = every.clone();
         reversed.reverse();
         assert_eq!(process_ids(&desc), reversed);
         // Default: newest first.
         assert_eq!(process_ids(&all), reversed);
-        let (_, by_name) = get_json(
-            &app,
-            &format!("{path}?sort=scriptName,desc"),
-            Some(&app.admin),
-        )
-        .await;
+        let (_, by_name) = app
+            .get_json(&format!("{path}?sort=scriptName,desc"), Some(&app.admin))
+            .await;
         let scripts: Vec<&str> = by_name["_embedded"]["processes"]
             .as_array()
             .unwrap()
@@ -388,78 +386,77 @@ async fn process_listings_are_scoped_paged_sorted_and_filtered() {
             .collect();
         assert_eq!(scripts, ["env", "echo", "echo", "echo", "echo", "echo"]);
         for sort in ["startTime", "endTime,asc", "endTime,DESC", "scriptName,ASC"] {
-            let (status, body) =
-                get_json(&app, &format!("{path}?sort={sort}"), Some(&app.admin)).await;
+            let (status, body) = app
+                .get_json(&format!("{path}?sort={sort}"), Some(&app.admin))
+                .await;
             assert_eq!(status, 200, "{sort}: {body}");
             assert_eq!(process_ids(&body).len(), 6);
         }
         for sort in ["userId", "userId,asc", "creationTime,up", "processId"] {
-            let (status, body) =
-                get_json(&app, &format!("{path}?sort={sort}"), Some(&app.admin)).await;
+            let (status, body) = app
+                .get_json(&format!("{path}?sort={sort}"), Some(&app.admin))
+                .await;
             assert_eq!(status, 400, "{sort}: {body}");
             assert_error(&body, 400, path);
         }
 
         // Filters.
-        let (_, env) = get_json(&app, &format!("{path}?scriptName=env"), Some(&app.admin)).await;
+        let (_, env) = app
+            .get_json(&format!("{path}?scriptName=env"), Some(&app.admin))
+            .await;
         assert_eq!(
             process_ids(&env),
             as_numbers(std::slice::from_ref(&admin_pid))
         );
-        let (_, bobs) = get_json(&app, &format!("{path}?userId={bob_id}"), Some(&app.admin)).await;
+        let (_, bobs) = app
+            .get_json(&format!("{path}?userId={bob_id}"), Some(&app.admin))
+            .await;
         let mut got = process_ids(&bobs);
         got.sort_unstable();
         assert_eq!(got, as_numbers(&bob));
-        let (_, done) = get_json(
-            &app,
-            &format!("{path}?processStatus=COMPLETED"),
-            Some(&app.admin),
-        )
-        .await;
+        let (_, done) = app
+            .get_json(&format!("{path}?processStatus=COMPLETED"), Some(&app.admin))
+            .await;
         assert_eq!(done["page"]["totalElements"], 6);
-        let (_, running) = get_json(
-            &app,
-            &format!("{path}?processStatus=RUNNING"),
-            Some(&app.admin),
-        )
-        .await;
+        let (_, running) = app
+            .get_json(&format!("{path}?processStatus=RUNNING"), Some(&app.admin))
+            .await;
         assert_eq!(running["page"]["totalElements"], 0);
         assert_eq!(process_ids(&running), Vec::<u64>::new());
-        let (status, body) = get_json(
-            &app,
-            &format!("{path}?processStatus=DONE"),
-            Some(&app.admin),
-        )
-        .await;
+        let (status, body) = app
+            .get_json(&format!("{path}?processStatus=DONE"), Some(&app.admin))
+            .await;
         assert_eq!(status, 400, "{body}");
         assert_error(&body, 400, path);
         let message = body["message"].as_str().unwrap();
         for valid in ["SCHEDULED", "RUNNING", "COMPLETED", "FAILED"] {
             assert!(message.contains(valid), "{message}");
         }
-        let (_, x) = get_json(&app, &format!("{path}?parameter.-s=x"), Some(&app.admin)).await;
+        let (_, x) = app
+            .get_json(&format!("{path}?parameter.-s=x"), Some(&app.admin))
+            .await;
         assert_eq!(process_ids(&x), as_numbers(&bob[..1]));
-        let (_, x) = get_json(&app, &format!("{path}?parameter.-s=x"), Some(&app.alice)).await;
+        let (_, x) = app
+            .get_json(&format!("{path}?parameter.-s=x"), Some(&app.alice))
+            .await;
         assert_eq!(process_ids(&x), Vec::<u64>::new());
-        let (_, combined) = get_json(
-            &app,
-            &format!("{path}?scriptName=echo&userId={alice_id}&processStatus=COMPLETED"),
-            Some(&app.admin),
-        )
-        .await;
+        let (_, combined) = app
+            .get_json(
+                &format!("{path}?scriptName=echo&userId={alice_id}&processStatus=COMPLETED"),
+                Some(&app.admin),
+            )
+            .await;
         let mut got = process_ids(&combined);
         got.sort_unstable();
         assert_eq!(got, as_numbers(&alice));
-        let (status, body) =
-            get_json(&app, &format!("{path}?userId=not-a-uuid"), Some(&app.admin)).await;
+        let (status, body) = app
+            .get_json(&format!("{path}?userId=not-a-uuid"), Some(&app.admin))
+            .await;
         assert_eq!(status, 400, "{body}");
         // Filters are kept in the page links.
-        let (_, linked) = get_json(
-            &app,
-            &format!("{path}?scriptName=echo&size=2"),
-            Some(&app.admin),
-        )
-        .await;
+        let (_, linked) = app
+            .get_json(&format!("{path}?scriptName=echo&size=2"), Some(&app.admin))
+            .await;
         assert_eq!(linked["page"]["totalElements"], 5);
         assert_eq!(linked["page"]["totalPages"], 3);
         let next = linked["_links"]["next"]["href"].as_str().unwrap();
@@ -478,7 +475,7 @@ async fn search_by_property_is_for_admins_and_own_for_everyone_logged_in() {
         // The DSpace admin UI's call.
         let path = "/api/system/processes/search/byProperty";
         let query = format!("{path}?processStatus=COMPLETED&size=5&sort=creationTime,DESC");
-        let (status, page) = get_json(&app, &query, Some(&app.admin)).await;
+        let (status, page) = app.get_json(&query, Some(&app.admin)).await;
         assert_eq!(status, 200, "{backend:?}: {page}");
         assert_eq!(
             page["page"],
@@ -494,18 +491,15 @@ async fn search_by_property_is_for_admins_and_own_for_everyone_logged_in() {
             .all(|p| p["processStatus"] == "COMPLETED"));
         let next = page["_links"]["next"]["href"].as_str().unwrap();
         assert!(next.starts_with(&app.url(path)), "{next}");
-        let (status, body) = get_json(&app, &query, Some(&app.bob)).await;
+        let (status, body) = app.get_json(&query, Some(&app.bob)).await;
         assert_eq!(status, 403, "{body}");
         assert_error(&body, 403, path);
-        let (status, body) = get_json(&app, &query, None).await;
+        let (status, body) = app.get_json(&query, None).await;
         assert_eq!(status, 401, "{body}");
         assert_error(&body, 401, path);
-        let (_, failed) = get_json(
-            &app,
-            &format!("{path}?processStatus=FAILED"),
-            Some(&app.admin),
-        )
-        .await;
+        let (_, failed) = app
+            .get_json(&format!("{path}?processStatus=FAILED"), Some(&app.admin))
+            .await;
         assert_eq!(failed["page"]["totalElements"], 0);
 
         let own = "/api/system/processes/search/own";
@@ -514,20 +508,22 @@ async fn search_by_property_is_for_admins_and_own_for_everyone_logged_in() {
             (&app.alice, as_numbers(&alice)),
             (&app.admin, as_numbers(std::slice::from_ref(&admin_pid))),
         ] {
-            let (status, page) = get_json(&app, own, Some(token)).await;
+            let (status, page) = app.get_json(own, Some(token)).await;
             assert_eq!(status, 200, "{page}");
             let mut got = process_ids(&page);
             got.sort_unstable();
             assert_eq!(got, expected);
             assert_eq!(page["page"]["totalElements"], expected.len());
         }
-        let (status, page) = get_json(&app, &format!("{own}?size=1&page=1"), Some(&app.bob)).await;
+        let (status, page) = app
+            .get_json(&format!("{own}?size=1&page=1"), Some(&app.bob))
+            .await;
         assert_eq!(status, 200);
         assert_eq!(
             page["page"],
             json!({"size": 1, "totalElements": 3, "totalPages": 3, "number": 1})
         );
-        let (status, body) = get_json(&app, own, None).await;
+        let (status, body) = app.get_json(own, None).await;
         assert_eq!(status, 401);
         assert_error(&body, 401, own);
     }
@@ -592,12 +588,12 @@ async fn other_users_processes_are_indistinguishable_from_missing_ones() {
             .await;
         let p = app.wait_done(&id, Some(&app.alice)).await;
         assert_eq!(p["processStatus"], "COMPLETED", "{p}");
-        let (_, files) = get_json(
-            &app,
-            &format!("/api/system/processes/{id}/files"),
-            Some(&app.alice),
-        )
-        .await;
+        let (_, files) = app
+            .get_json(
+                &format!("/api/system/processes/{id}/files"),
+                Some(&app.alice),
+            )
+            .await;
         let file = files["_embedded"]["bitstreams"][0]["uuid"]
             .as_str()
             .expect("a file")
@@ -671,19 +667,13 @@ async fn other_users_processes_are_indistinguishable_from_missing_ones() {
         )
         .await;
         assert_eq!(status, 204);
-        let (status, _) = get_json(
-            &app,
-            &format!("/api/system/processes/{id}"),
-            Some(&app.alice),
-        )
-        .await;
+        let (status, _) = app
+            .get_json(&format!("/api/system/processes/{id}"), Some(&app.alice))
+            .await;
         assert_eq!(status, 404);
-        let (status, _) = get_json(
-            &app,
-            &format!("/api/core/bitstreams/{file}"),
-            Some(&app.admin),
-        )
-        .await;
+        let (status, _) = app
+            .get_json(&format!("/api/core/bitstreams/{file}"), Some(&app.admin))
+            .await;
         assert_eq!(status, 404);
     }
 }
@@ -704,19 +694,24 @@ async fn with_public_access_a_process_started_anonymously_is_visible_to_anyone()
         // No capability presented: the site made anonymous processes public.
         for token in [None, Some(&app.bob), Some(&app.alice), Some(&app.admin)] {
             let token = token.map(String::as_str);
-            let (_, p) = get_json(&app, &format!("/api/system/processes/{id}"), token).await;
+            let (_, p) = app
+                .get_json(&format!("/api/system/processes/{id}"), token)
+                .await;
             assert_eq!(p["processId"], id.as_str());
             let res = app.get(&format!("/api/system/processes/{id}/output"), token);
             let text = res.send().await.unwrap().text().await.unwrap();
             assert_eq!(text, "-s\npublic\n");
-            let (status, _) =
-                get_json(&app, &format!("/api/system/processes/{id}/files"), token).await;
+            let (status, _) = app
+                .get_json(&format!("/api/system/processes/{id}/files"), token)
+                .await;
             assert_eq!(status, 200);
         }
         // It belongs to nobody's listing but the admin's.
-        let (_, bobs) = get_json(&app, "/api/system/processes", Some(&app.bob)).await;
+        let (_, bobs) = app.get_json("/api/system/processes", Some(&app.bob)).await;
         assert_eq!(bobs["page"]["totalElements"], 0);
-        let (_, all) = get_json(&app, "/api/system/processes", Some(&app.admin)).await;
+        let (_, all) = app
+            .get_json("/api/system/processes", Some(&app.admin))
+            .await;
         assert_eq!(all["page"]["totalElements"], 1);
     }
 }
@@ -816,7 +811,7 @@ async fn the_process_json_has_every_field() {
             })
         );
         // The same object in listings.
-        let (_, list) = get_json(&app, "/api/system/processes", Some(&app.bob)).await;
+        let (_, list) = app.get_json("/api/system/processes", Some(&app.bob)).await;
         assert_eq!(list["_embedded"]["processes"][0], p);
 
         // A script reporting progress: percentComplete; a failing one: exit code and reason.

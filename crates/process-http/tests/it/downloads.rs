@@ -47,15 +47,9 @@ async fn run_cat(app: &TestApp, name: &str, content: &[u8]) -> String {
     id
 }
 
-async fn json_of(app: &TestApp, path: &str) -> (u16, Value) {
-    let res = app.get(path, Some(&app.bob)).send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 /// The bitstreams of a process (`files` or `files/{type}`), by name.
 async fn bitstreams(app: &TestApp, path: &str) -> Vec<Value> {
-    let (status, body) = json_of(app, path).await;
+    let (status, body) = app.get_json(path, Some(&app.bob)).await;
     assert_eq!(status, 200, "{path}: {body}");
     let mut list = body["_embedded"]["bitstreams"]
         .as_array()
@@ -115,7 +109,9 @@ async fn a_bitstream_is_described_as_in_dspace() {
         let uuid = zeros["uuid"].as_str().unwrap();
         assert!(uuid::Uuid::parse_str(uuid).is_ok());
 
-        let (status, b) = json_of(&app, &format!("/api/core/bitstreams/{uuid}")).await;
+        let (status, b) = app
+            .get_json(&format!("/api/core/bitstreams/{uuid}"), Some(&app.bob))
+            .await;
         assert_eq!(status, 200, "{b}");
         assert_eq!(&b, zeros, "the listing and the bitstream agree");
         assert_eq!(b["id"], uuid);
@@ -155,11 +151,12 @@ async fn a_bitstream_is_described_as_in_dspace() {
         assert_eq!(deep["checkSum"]["value"], md5_hex(b"deep\n"));
 
         // Paging of the files listing.
-        let (status, page) = json_of(
-            &app,
-            &format!("/api/system/processes/{id}/files?size=3&page=1"),
-        )
-        .await;
+        let (status, page) = app
+            .get_json(
+                &format!("/api/system/processes/{id}/files?size=3&page=1"),
+                Some(&app.bob),
+            )
+            .await;
         assert_eq!(status, 200);
         assert_eq!(
             page["page"],
@@ -169,29 +166,47 @@ async fn a_bitstream_is_described_as_in_dspace() {
         let second = page["_embedded"]["bitstreams"].as_array().unwrap();
         assert_eq!(second.len(), 2, "{page}");
         assert_eq!(second[1]["name"], log.as_str());
-        let (_, first) = json_of(&app, &format!("/api/system/processes/{id}/files?size=4")).await;
+        let (_, first) = app
+            .get_json(
+                &format!("/api/system/processes/{id}/files?size=4"),
+                Some(&app.bob),
+            )
+            .await;
         let first = first["_embedded"]["bitstreams"].as_array().unwrap().clone();
         assert_eq!(first.len(), 4);
         assert!(first.iter().all(|b| b["name"] != log.as_str()));
-        let (_, past) = json_of(
-            &app,
-            &format!("/api/system/processes/{id}/files?size=4&page=1"),
-        )
-        .await;
+        let (_, past) = app
+            .get_json(
+                &format!("/api/system/processes/{id}/files?size=4&page=1"),
+                Some(&app.bob),
+            )
+            .await;
         assert_eq!(
             past["_embedded"]["bitstreams"][0]["name"],
             log.as_str(),
             "{past}"
         );
-        let (status, _) = json_of(&app, &format!("/api/system/processes/{id}/files?size=x")).await;
+        let (status, _) = app
+            .get_json(
+                &format!("/api/system/processes/{id}/files?size=x"),
+                Some(&app.bob),
+            )
+            .await;
         assert_eq!(status, 400);
 
         // Unknown or malformed bitstream ids.
         for bad in ["0b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d", "nope"] {
-            let (status, body) = json_of(&app, &format!("/api/core/bitstreams/{bad}")).await;
+            let (status, body) = app
+                .get_json(&format!("/api/core/bitstreams/{bad}"), Some(&app.bob))
+                .await;
             assert_eq!(status, 404, "{body}");
             assert_eq!(body["status"], 404);
-            let (status, _) = json_of(&app, &format!("/api/core/bitstreams/{bad}/content")).await;
+            let (status, _) = app
+                .get_json(
+                    &format!("/api/core/bitstreams/{bad}/content"),
+                    Some(&app.bob),
+                )
+                .await;
             assert_eq!(status, 404);
         }
     }
@@ -204,7 +219,12 @@ async fn files_are_listed_by_type() {
             continue;
         };
         let id = run_outputs(&app, 4).await;
-        let (status, types) = json_of(&app, &format!("/api/system/processes/{id}/filetypes")).await;
+        let (status, types) = app
+            .get_json(
+                &format!("/api/system/processes/{id}/filetypes"),
+                Some(&app.bob),
+            )
+            .await;
         assert_eq!(status, 200, "{backend:?}: {types}");
         let mut values: Vec<&str> = types["values"]
             .as_array()
@@ -234,14 +254,23 @@ async fn files_are_listed_by_type() {
             .all(|b| b["metadata"]["dspace.process.filetype"][0]["value"] == "outputFile"));
 
         // The seed: 404 when the file type does not exist for this process.
-        let (status, body) =
-            json_of(&app, &format!("/api/system/processes/{id}/files/inputFile")).await;
+        let (status, body) = app
+            .get_json(
+                &format!("/api/system/processes/{id}/files/inputFile"),
+                Some(&app.bob),
+            )
+            .await;
         assert_eq!(status, 404, "unknown filetype: {body}");
         assert_eq!(body["status"], 404);
 
         // A process with an uploaded input: inputFile only (and its log).
         let cat = run_cat(&app, "in.txt", b"abc").await;
-        let (_, types) = json_of(&app, &format!("/api/system/processes/{cat}/filetypes")).await;
+        let (_, types) = app
+            .get_json(
+                &format!("/api/system/processes/{cat}/filetypes"),
+                Some(&app.bob),
+            )
+            .await;
         assert_eq!(types["values"], json!(["inputFile", "script_output"]));
         let inputs = bitstreams(
             &app,
@@ -257,7 +286,12 @@ async fn files_are_listed_by_type() {
         // A process without files: its console log only.
         let echo = app.launch_ok("echo", Some(&app.bob), json!([])).await;
         app.wait_done(&echo, Some(&app.bob)).await;
-        let (_, types) = json_of(&app, &format!("/api/system/processes/{echo}/filetypes")).await;
+        let (_, types) = app
+            .get_json(
+                &format!("/api/system/processes/{echo}/filetypes"),
+                Some(&app.bob),
+            )
+            .await;
         assert_eq!(types["values"], json!(["script_output"]));
         let none = bitstreams(&app, &format!("/api/system/processes/{echo}/files")).await;
         assert_eq!(names(&none), [format!("{echo}-echo.log")]);
@@ -445,7 +479,9 @@ async fn large_and_empty_outputs_are_served() {
         // An empty file: whole it is 200 and empty; any range of it is unsatisfiable.
         let id = run_outputs(&app, 0).await;
         let uuid = file_uuid(&app, &id, "zeros.bin").await;
-        let (_, b) = json_of(&app, &format!("/api/core/bitstreams/{uuid}")).await;
+        let (_, b) = app
+            .get_json(&format!("/api/core/bitstreams/{uuid}"), Some(&app.bob))
+            .await;
         assert_eq!(b["sizeBytes"], 0);
         assert_eq!(b["checkSum"]["value"], md5_hex(b""));
         let url = format!("/api/core/bitstreams/{uuid}/content");

@@ -3,13 +3,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, TestApp, BACKENDS};
-
-async fn get_json(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
-    let res = app.get(path, token).send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
+use crate::helpers::{spawn_app, BACKENDS};
 
 #[actix_web::test]
 async fn the_status_links_and_embeds_the_callers_eperson() {
@@ -29,7 +23,7 @@ async fn the_status_links_and_embeds_the_callers_eperson() {
         .await
         .unwrap();
 
-        let (status, body) = get_json(&app, "/api/authn/status", Some(&app.alice)).await;
+        let (status, body) = app.get_json("/api/authn/status", Some(&app.alice)).await;
         assert_eq!(status, 200);
         assert_eq!(body["authenticated"], true);
         assert_eq!(body["authenticationMethod"], "token");
@@ -60,29 +54,29 @@ async fn the_status_links_and_embeds_the_callers_eperson() {
         assert_eq!(eperson["type"], "eperson");
 
         // The eperson resource is the same, for itself and for admins.
-        let (status, own) = get_json(&app, &href, Some(&app.alice)).await;
+        let (status, own) = app.get_json(&href, Some(&app.alice)).await;
         assert_eq!(status, 200);
         assert_eq!(&own, eperson);
-        let (status, seen) = get_json(&app, &href, Some(&app.admin)).await;
+        let (status, seen) = app.get_json(&href, Some(&app.admin)).await;
         assert_eq!(status, 200);
         assert_eq!(&seen, eperson);
 
         // To anyone else it answers like a missing user, as processes do.
-        let (status, body) = get_json(&app, &href, Some(&app.bob)).await;
+        let (status, body) = app.get_json(&href, Some(&app.bob)).await;
         assert_eq!(status, 404, "{body}");
-        let (status, _) = get_json(&app, &href, None).await;
+        let (status, _) = app.get_json(&href, None).await;
         assert_eq!(status, 401);
         for missing in [
             "/api/eperson/epersons/00000000-0000-0000-0000-000000000000",
             "/api/eperson/epersons/not-a-uuid",
         ] {
-            let (status, body) = get_json(&app, missing, Some(&app.admin)).await;
+            let (status, body) = app.get_json(missing, Some(&app.admin)).await;
             assert_eq!(status, 404, "{missing}: {body}");
             assert_eq!(body["code"], "not_found");
         }
 
         // Anonymous: no method, no eperson link.
-        let (_, body) = get_json(&app, "/api/authn/status", None).await;
+        let (_, body) = app.get_json("/api/authn/status", None).await;
         assert_eq!(body["authenticated"], false);
         assert!(body.get("authenticationMethod").is_none(), "{body}");
         assert!(body["_links"].get("eperson").is_none(), "{body}");

@@ -188,6 +188,14 @@ impl TestApp {
         }
     }
 
+    /// GET `path` as `token`: the status and the JSON body (`Null` when it is not JSON).
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let res = self.get(path, token).send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     /// Gives `name` the password `password` (as `processd user set --password-stdin` does).
     pub async fn set_password(&self, name: &'static str, password: &'static str) {
         let store = self.app.store.clone();

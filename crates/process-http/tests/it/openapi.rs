@@ -55,12 +55,6 @@ impl Doc {
     }
 }
 
-async fn call(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
-    let res = app.get(path, token).send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap())
-}
-
 #[actix_web::test]
 async fn every_endpoint_is_documented() {
     let Some(app) = spawn_app(crate::helpers::Backend::Sqlite).await else {
@@ -129,12 +123,12 @@ async fn real_responses_match_the_document() {
             ("/healthz", "/healthz"),
             ("/api/authn/status", "/api/authn/status"),
         ] {
-            let (status, body) = call(&app, path, t).await;
+            let (status, body) = app.get_json(path, t).await;
             doc.check("get", template, status, &body);
         }
-        let (status, body) = call(&app, "/api/system/scripts", t).await;
+        let (status, body) = app.get_json("/api/system/scripts", t).await;
         doc.check("get", "/api/system/scripts", status, &body);
-        let (status, body) = call(&app, "/api/system/scripts/cat", t).await;
+        let (status, body) = app.get_json("/api/system/scripts/cat", t).await;
         doc.check("get", "/api/system/scripts/{name}", status, &body);
 
         let res = app
@@ -156,34 +150,37 @@ async fn real_responses_match_the_document() {
         let id = launched["processId"].as_str().unwrap().to_owned();
         app.wait_done(&id, t).await;
 
-        let (status, body) = call(&app, &format!("/api/system/processes/{id}"), t).await;
+        let (status, body) = app
+            .get_json(&format!("/api/system/processes/{id}"), t)
+            .await;
         doc.check("get", "/api/system/processes/{id}", status, &body);
-        let (status, body) = call(&app, "/api/system/processes", t).await;
+        let (status, body) = app.get_json("/api/system/processes", t).await;
         doc.check("get", "/api/system/processes", status, &body);
-        let (status, body) = call(&app, "/api/system/processes/search/own", t).await;
+        let (status, body) = app.get_json("/api/system/processes/search/own", t).await;
         doc.check("get", "/api/system/processes/search/own", status, &body);
-        let (status, body) = call(
-            &app,
-            "/api/system/processes/search/byProperty?processStatus=COMPLETED",
-            Some(&app.admin),
-        )
-        .await;
+        let (status, body) = app
+            .get_json(
+                "/api/system/processes/search/byProperty?processStatus=COMPLETED",
+                Some(&app.admin),
+            )
+            .await;
         doc.check(
             "get",
             "/api/system/processes/search/byProperty",
             status,
             &body,
         );
-        let (status, files) = call(&app, &format!("/api/system/processes/{id}/files"), t).await;
+        let (status, files) = app
+            .get_json(&format!("/api/system/processes/{id}/files"), t)
+            .await;
         doc.check("get", "/api/system/processes/{id}/files", status, &files);
-        let (status, body) = call(&app, &format!("/api/system/processes/{id}/filetypes"), t).await;
+        let (status, body) = app
+            .get_json(&format!("/api/system/processes/{id}/filetypes"), t)
+            .await;
         doc.check("get", "/api/system/processes/{id}/filetypes", status, &body);
-        let (status, body) = call(
-            &app,
-            &format!("/api/system/processes/{id}/files/inputFile"),
-            t,
-        )
-        .await;
+        let (status, body) = app
+            .get_json(&format!("/api/system/processes/{id}/files/inputFile"), t)
+            .await;
         doc.check(
             "get",
             "/api/system/processes/{id}/files/{filetype}",
@@ -193,7 +190,9 @@ async fn real_responses_match_the_document() {
         let uuid = files["_embedded"]["bitstreams"][0]["uuid"]
             .as_str()
             .unwrap();
-        let (status, body) = call(&app, &format!("/api/core/bitstreams/{uuid}"), t).await;
+        let (status, body) = app
+            .get_json(&format!("/api/core/bitstreams/{uuid}"), t)
+            .await;
         doc.check("get", "/api/core/bitstreams/{uuid}", status, &body);
         let res = app
             .get(&format!("/api/system/processes/{id}/output"), t)
@@ -209,7 +208,7 @@ async fn real_responses_match_the_document() {
             &res.json().await.unwrap(),
         );
         let lines = format!("/api/system/processes/{id}/output/lines?size=1");
-        let (status, body) = call(&app, &lines, t).await;
+        let (status, body) = app.get_json(&lines, t).await;
         doc.check(
             "get",
             "/api/system/processes/{id}/output/lines",
@@ -217,14 +216,16 @@ async fn real_responses_match_the_document() {
             &body,
         );
         // The console log as a bitstream, as /files lists it.
-        let (_, log) = call(
-            &app,
-            &format!("/api/system/processes/{id}/files/script_output"),
-            t,
-        )
-        .await;
+        let (_, log) = app
+            .get_json(
+                &format!("/api/system/processes/{id}/files/script_output"),
+                t,
+            )
+            .await;
         let uuid = log["_embedded"]["bitstreams"][0]["uuid"].as_str().unwrap();
-        let (status, body) = call(&app, &format!("/api/core/bitstreams/{uuid}"), t).await;
+        let (status, body) = app
+            .get_json(&format!("/api/core/bitstreams/{uuid}"), t)
+            .await;
         doc.check("get", "/api/core/bitstreams/{uuid}", status, &body);
 
         // Upload sessions.
@@ -238,14 +239,15 @@ async fn real_responses_match_the_document() {
         let def: Value = res.json().await.unwrap();
         doc.check("post", "/api/system/uploadDefinitions", 201, &def);
         let def_id = def["id"].as_str().unwrap();
-        let (status, body) =
-            call(&app, &format!("/api/system/uploadDefinitions/{def_id}"), t).await;
+        let (status, body) = app
+            .get_json(&format!("/api/system/uploadDefinitions/{def_id}"), t)
+            .await;
         doc.check("get", "/api/system/uploadDefinitions/{id}", status, &body);
-        let (status, body) = call(&app, "/api/system/uploadDefinitions", t).await;
+        let (status, body) = app.get_json("/api/system/uploadDefinitions", t).await;
         doc.check("get", "/api/system/uploadDefinitions", status, &body);
 
         // Authentication: the status (anonymous too), short-lived tokens, epersons.
-        let (status, body) = call(&app, "/api/authn/status", None).await;
+        let (status, body) = app.get_json("/api/authn/status", None).await;
         doc.check("get", "/api/authn/status", status, &body);
         for token in [t, None] {
             let res = app
@@ -257,22 +259,22 @@ async fn real_responses_match_the_document() {
             let body = res.json().await.unwrap();
             doc.check("post", "/api/authn/shortlivedtokens", status, &body);
         }
-        let (_, me) = call(&app, "/api/authn/status", t).await;
+        let (_, me) = app.get_json("/api/authn/status", t).await;
         let own = me["_links"]["eperson"]["href"].as_str().unwrap();
         let own = &own[own.find("/api/").unwrap()..];
         for (path, token) in [(own, t), (own, Some(app.bob.as_str())), (own, None)] {
-            let (status, body) = call(&app, path, token).await;
+            let (status, body) = app.get_json(path, token).await;
             doc.check("get", "/api/eperson/epersons/{uuid}", status, &body);
         }
 
         // Errors have the documented shape too.
-        let (status, body) = call(&app, "/api/system/processes/999999", t).await;
+        let (status, body) = app.get_json("/api/system/processes/999999", t).await;
         assert_eq!(status, 404);
         doc.check("get", "/api/system/processes/{id}", status, &body);
-        let (status, body) = call(&app, "/api/system/processes?size=-1", t).await;
+        let (status, body) = app.get_json("/api/system/processes?size=-1", t).await;
         assert_eq!(status, 400);
         doc.check("get", "/api/system/processes", status, &body);
-        let (status, body) = call(&app, "/api/system/processes", None).await;
+        let (status, body) = app.get_json("/api/system/processes", None).await;
         assert_eq!(status, 401);
         doc.check("get", "/api/system/processes", status, &body);
     }
