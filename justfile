@@ -1,11 +1,15 @@
 # Mirrors .ci/run.
-ci: fmt clippy test clients
+ci: fmt clippy machete test clients
 
 fmt:
     cargo fmt --all --check
 
 clippy:
     cargo clippy --workspace --all-targets -- -D warnings
+
+machete:
+    command -v cargo-machete >/dev/null || cargo install --locked cargo-machete
+    cargo machete
 
 test:
     cargo test --workspace

@@ -143,10 +143,17 @@ fn help_and_version_work_and_unknown_commands_fail() {
 
     let out = run(processd(dir.path()).arg("--version"));
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // `processd 0.1.0 (0123abc)`: the commit it was built from, `-dirty` with changes.
     let version = text(&out.stdout);
-    assert_eq!(
-        version.trim(),
-        format!("processd {}", env!("CARGO_PKG_VERSION"))
+    let commit = version
+        .trim()
+        .strip_prefix(&format!("processd {} (", env!("CARGO_PKG_VERSION")))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{version:?}"));
+    let sha = commit.strip_suffix("-dirty").unwrap_or(commit);
+    assert!(
+        sha.len() >= 7 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+        "built in a git checkout, so the commit is known: {version:?}"
     );
 
     for args in [
@@ -171,6 +178,77 @@ fn help_and_version_work_and_unknown_commands_fail() {
     );
     // Nothing was created by failed invocations.
     assert!(!dir.path().join("processd-data").exists());
+}
+
+/// The bash completion script, loaded into a real bash, completes subcommands and flags.
+#[test]
+fn bash_completion_completes_commands_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let complete = |line: &str| {
+        let words: Vec<&str> = line.split(' ').collect();
+        let script = format!(
+            "source <('{bin}' completions bash) || exit 9\n\
+             COMP_WORDS=({words}); COMP_CWORD={cword}; COMP_LINE='{line}'; COMP_POINT={point}\n\
+             _processd processd '{last}' '{prev}'\n\
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            bin = BIN,
+            words = words.join(" "),
+            cword = words.len() - 1,
+            point = line.len(),
+            last = words[words.len() - 1],
+            prev = words[words.len().saturating_sub(2)],
+        );
+        let out = run(Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir.path()));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(complete("processd us"), ["user"]);
+    assert_eq!(complete("processd completions z"), ["zsh"]);
+    let flags = complete("processd user add alice --");
+    for flag in ["--admin", "--group", "--password-stdin", "--config"] {
+        assert!(flags.iter().any(|f| f == flag), "{flag} in {flags:?}");
+    }
+    // The other shells get a script too; nothing is read or created to print one.
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = run(processd(dir.path()).args(["completions", shell]));
+        assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("processd"), "{shell}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// `processd man` prints processd(1); `processd man DIR` writes a page for every command.
+#[test]
+fn man_pages_cover_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(processd(dir.path()).arg("man"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page = text(&out.stdout);
+    assert!(page.contains(".TH processd 1"), "{page}");
+    for sub in ["serve", "migrate", "user", "completions", "man"] {
+        assert!(page.contains(sub), "processd(1) names {sub}");
+    }
+    let pages = dir.path().join("man1");
+    let out = run(processd(dir.path()).arg("man").arg(&pages));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for name in [
+        "processd",
+        "processd-serve",
+        "processd-user-add",
+        "processd-user-token-revoke",
+    ] {
+        let page = std::fs::read_to_string(pages.join(format!("{name}.1")))
+            .unwrap_or_else(|e| panic!("{name}.1: {e}"));
+        assert!(page.contains(".TH"), "{name}.1");
+    }
+    let add = std::fs::read_to_string(pages.join("processd-user-add.1")).unwrap();
+    assert!(add.contains("password\\-stdin"), "{add}");
 }
 
 #[test]

@@ -25,6 +25,7 @@ mod metrics;
 mod oidc;
 mod openapi;
 mod output;
+mod postgres_tls;
 mod retention;
 mod runs;
 mod secrets;
