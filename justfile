@@ -8,7 +8,7 @@ clippy:
     cargo clippy --workspace --all-targets -- -D warnings
 
 machete:
-    command -v cargo-machete >/dev/null || cargo install --locked cargo-machete
+    command -v cargo-machete >/dev/null || cargo install --locked cargo-machete --version 0.9.2
     cargo machete
 
 test:
