@@ -7,6 +7,8 @@ mod anonymous;
 mod api;
 mod authn;
 mod cli;
+mod client;
+mod client_cli;
 mod console_log;
 mod containment;
 mod cors;

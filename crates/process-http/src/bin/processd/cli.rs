@@ -41,6 +41,103 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Log in to a processd and remember it: its URL and a token, in your config folder
+    /// (mode 0600). `PROCESSD_URL` and `PROCESSD_TOKEN` override what is stored.
+    Login {
+        /// The service's base URL, e.g. http://127.0.0.1:8080.
+        url: String,
+        /// Log in with this user's password (asked for, or the first line of standard input
+        /// when that is not a terminal). A password login lasts 30 minutes.
+        #[arg(long, value_name = "NAME", conflicts_with = "token")]
+        user: Option<String>,
+        /// Log in with an API token (`processd user add` prints one; asked for, or read from
+        /// standard input). Without `--user` this is the default.
+        #[arg(long)]
+        token: bool,
+    },
+    /// Forget the stored login.
+    Logout,
+    /// List the scripts you may start.
+    Scripts {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List processes, newest first: yours, or everyone's for an administrator.
+    Ps {
+        /// Only processes with this status (SCHEDULED, RUNNING, COMPLETED, FAILED).
+        #[arg(long, value_name = "S")]
+        status: Option<String>,
+        /// Only processes of this script.
+        #[arg(long, value_name = "NAME")]
+        script: Option<String>,
+        /// Only your own processes (what an administrator sees otherwise is everyone's).
+        #[arg(long)]
+        mine: bool,
+        /// How many to show.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a script; with `--follow`, show its progress and console until it ends and exit
+    /// with its exit code.
+    Run {
+        script: String,
+        /// A parameter with a value, or a boolean one without (`-p --header`).
+        #[arg(
+            short = 'p',
+            long = "param",
+            value_name = "NAME=VALUE",
+            allow_hyphen_values = true
+        )]
+        params: Vec<String>,
+        /// A file parameter: the file is uploaded and the parameter names it.
+        #[arg(
+            short = 'f',
+            long = "file",
+            value_name = "NAME=PATH",
+            allow_hyphen_values = true
+        )]
+        files: Vec<String>,
+        /// Start only after this process has completed (repeatable).
+        #[arg(long, value_name = "ID")]
+        after: Vec<String>,
+        /// Do not start before this time (RFC 3339, e.g. 2026-12-24T18:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Follow the process until it ends; the exit code is the script's (1 for a failure
+        /// without one, 130 after Ctrl-C).
+        #[arg(long)]
+        follow: bool,
+        #[arg(long, conflicts_with = "follow")]
+        json: bool,
+    },
+    /// Show a process's console output; `-f` follows it until the process ends.
+    Logs {
+        id: String,
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
+    /// Show one process.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a scheduled or running process.
+    Stop { id: String },
+    /// Delete a finished process with its output and files.
+    Rm { id: String },
+    /// Download a process's files (checking their MD5) into a folder, or all as one zip.
+    Fetch {
+        id: String,
+        /// Where to put them (made if missing).
+        #[arg(short = 'o', long = "output", value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+        /// One zip of every stored file (`process-ID.zip`).
+        #[arg(long)]
+        zip: bool,
+    },
     /// Print a completion script for a shell, e.g. `source <(processd completions bash)`.
     Completions {
         #[arg(value_enum)]
