@@ -13,6 +13,7 @@ machete:
 
 test:
     cargo test --workspace
+    cargo run -q -p process-http --example harness
 
 # schemathesis and dspace-rest-client against the real binary (see tests/clients/run).
 clients:

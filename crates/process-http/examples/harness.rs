@@ -20,7 +20,7 @@ command = ["/bin/echo", "hello"]
 allowed = ["anonymous"]
 [[script.parameter]]
 name = "--name"
-type = "String"
+type = "string"
 "#,
         dir.path(),
         &[],
