@@ -322,5 +322,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(routes::output::configure)
         .configure(routes::files::configure)
         .configure(routes::bitstreams::configure)
-        .configure(routes::uploads::configure);
+        .configure(routes::uploads::configure)
+        .configure(routes::ui::configure);
 }

@@ -8,4 +8,5 @@ pub mod output;
 pub mod processes;
 pub mod root;
 pub mod scripts;
+pub mod ui;
 pub mod uploads;

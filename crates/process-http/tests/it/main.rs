@@ -6,6 +6,7 @@ mod angular_ui;
 mod anonymous;
 mod api;
 mod authn;
+mod browser;
 mod cli;
 mod client;
 mod client_cli;
