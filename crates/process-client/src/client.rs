@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::error::{Error, Result};
 use crate::launch::Launch;
-use crate::types::{Bitstream, Line, Lines, Page, Process, Script, User};
+use crate::types::{Bitstream, Event, Line, Lines, Page, Process, Script, UploadSession, User};
 
 /// A process to ask about: its id and, for an anonymous process, its capability.
 #[derive(Debug, Clone)]
@@ -172,6 +172,9 @@ impl Client {
                 form = form.text("dependencyType", "afterany");
             }
         }
+        if let Some(session) = &launch.upload {
+            form = form.text("uploadDefinitionId", session.clone());
+        }
         if let Some(at) = launch.start_time {
             let at = at
                 .format(&time::format_description::well_known::Rfc3339)
@@ -251,6 +254,114 @@ impl Client {
             last: body["last"].as_u64().unwrap_or(after),
             complete: body["complete"].as_bool().unwrap_or(false),
         })
+    }
+
+    /// The live console: every line after sequence number `after` (0 for all), as it is
+    /// written, then [`Event::End`]. To resume after a broken connection, call again with
+    /// the seq of the last line received.
+    pub async fn follow(
+        &self,
+        p: impl Into<ProcessRef>,
+        after: u64,
+    ) -> Result<impl futures_util::Stream<Item = Result<Event>>> {
+        use eventsource_stream::Eventsource;
+        let p = p.into();
+        let mut req = self
+            .process_request(&p, "/output")
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        if after > 0 {
+            req = req.header("Last-Event-ID", after.to_string());
+        }
+        let res = self.send(req).await?;
+        Ok(res
+            .bytes_stream()
+            .eventsource()
+            .filter_map(|event| async move {
+                let event = match event {
+                    Ok(event) => event,
+                    Err(e) => return Some(Err(Error::Protocol(e.to_string()))),
+                };
+                let parsed = match event.event.as_str() {
+                    "line" => {
+                        #[derive(Deserialize)]
+                        struct Data {
+                            #[serde(with = "time::serde::rfc3339")]
+                            time: time::OffsetDateTime,
+                            line: String,
+                            stream: String,
+                        }
+                        let seq = event.id.parse().unwrap_or_default();
+                        serde_json::from_str::<Data>(&event.data).map(|d| {
+                            Event::Line(Line {
+                                seq,
+                                time: d.time,
+                                line: d.line,
+                                stream: d.stream,
+                            })
+                        })
+                    }
+                    "end" => {
+                        #[derive(Deserialize)]
+                        #[serde(rename_all = "camelCase")]
+                        struct Data {
+                            process_status: crate::types::Status,
+                            status_reason: Option<String>,
+                            exit_code: Option<i32>,
+                        }
+                        serde_json::from_str::<Data>(&event.data).map(|d| Event::End {
+                            status: d.process_status,
+                            status_reason: d.status_reason,
+                            exit_code: d.exit_code,
+                        })
+                    }
+                    // Anything else (a comment, a newer kind of event) says nothing to us.
+                    _ => return None,
+                };
+                Some(parsed.map_err(|e| Error::Protocol(e.to_string())))
+            }))
+    }
+
+    /// A new upload session for files of these names; answers it with its file ids.
+    pub async fn create_upload(&self, names: &[&str]) -> Result<UploadSession> {
+        let body = serde_json::json!({
+            "fileDefinitions": names.iter().map(|n| serde_json::json!({"name": n})).collect::<Vec<_>>(),
+        });
+        let req = self
+            .http
+            .post(self.url("/api/system/uploadDefinitions"))
+            .json(&body);
+        json(self.send(req).await?).await
+    }
+
+    /// Uploads the file at `path` (streamed) as the session's file `file_id`; answers the
+    /// session as it is then (`LOADED` once every file is there).
+    pub async fn upload_file(
+        &self,
+        session: &UploadSession,
+        file_id: &str,
+        path: &Path,
+    ) -> Result<UploadSession> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|source| file_error(path, source))?;
+        let url = self.url(&format!(
+            "/api/system/uploadDefinitions/{}/files/{}",
+            segment(&session.id),
+            segment(file_id)
+        ));
+        let req = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(reqwest::Body::wrap_stream(
+                tokio_util::io::ReaderStream::new(file),
+            ));
+        self.send(req).await?;
+        self.get_json(&format!(
+            "/api/system/uploadDefinitions/{}",
+            segment(&session.id)
+        ))
+        .await
     }
 
     /// The process's files: the stored ones, then its console log (`script_output`).

@@ -12,6 +12,7 @@ pub struct Launch {
     pub(crate) depends_on: Vec<String>,
     pub(crate) afterany: bool,
     pub(crate) start_time: Option<OffsetDateTime>,
+    pub(crate) upload: Option<String>,
 }
 
 impl Launch {
@@ -52,6 +53,13 @@ impl Launch {
     /// The dependencies count once they have ended, whatever their outcome.
     pub fn after_any(mut self) -> Self {
         self.afterany = true;
+        self
+    }
+
+    /// Take the files of a LOADED upload session (see [`crate::Client::create_upload`]);
+    /// file parameters name them.
+    pub fn upload(mut self, session_id: impl Into<String>) -> Self {
+        self.upload = Some(session_id.into());
         self
     }
 

@@ -27,5 +27,6 @@ pub use client::{Client, ProcessRef};
 pub use error::{Error, Result};
 pub use launch::Launch;
 pub use types::{
-    Bitstream, Line, Lines, Page, Param, ParameterSpec, Process, Script, Status, User,
+    Bitstream, Event, Line, Lines, Page, Param, ParameterSpec, Process, Script, Status,
+    UploadFile, UploadSession, User,
 };

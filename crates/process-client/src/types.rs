@@ -147,3 +147,36 @@ pub struct User {
     pub uuid: String,
     pub admin: bool,
 }
+
+/// What the live console of a process says ([`crate::Client::follow`]).
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A console line, as it is stored.
+    Line(Line),
+    /// The process has ended and every line was sent.
+    End {
+        status: Status,
+        status_reason: Option<String>,
+        exit_code: Option<i32>,
+    },
+}
+
+/// An upload session: files uploaded ahead of a launch, which then names the session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadSession {
+    pub id: String,
+    /// `NEW`, `IN_PROGRESS`, `LOADED` (every file is there) or `COMPLETED` (a launch took it).
+    pub status: String,
+    pub file_definitions: Vec<UploadFile>,
+}
+
+/// One file of an upload session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadFile {
+    pub id: String,
+    pub name: String,
+    /// `NEW`, `UPLOADING`, `UPLOADED` or `ERROR`.
+    pub status: String,
+}

@@ -90,6 +90,14 @@ function confirmDialog(text) {
 }
 
 // ---- who is logged in ----
+let me = null; // {name, uuid, admin} of the logged-in user
+const userNames = new Map(); // uuid -> name, for the admin's user column
+async function userName(uuid) {
+  if (!userNames.has(uuid)) {
+    userNames.set(uuid, getJson(`/eperson/epersons/${encodeURIComponent(uuid)}`).then((e) => e.name, () => uuid));
+  }
+  return userNames.get(uuid);
+}
 async function showWho() {
   const who = document.getElementById("who");
   const login = document.getElementById("login-link");
@@ -98,9 +106,11 @@ async function showWho() {
   if (session.token) {
     try {
       const status = await getJson("/authn/status");
-      name = status.authenticated && status._embedded ? status._embedded.eperson.name : null;
-    } catch (_) { name = null; }
-  }
+      const eperson = status.authenticated && status._embedded ? status._embedded.eperson : null;
+      name = eperson ? eperson.name : null;
+      me = eperson ? { name: eperson.name, uuid: eperson.uuid, admin: !!eperson.admin } : null;
+    } catch (_) { name = null; me = null; }
+  } else me = null;
   who.textContent = name ? `Logged in as ${name}` : "";
   login.hidden = !!name;
   logout.hidden = !name;
@@ -163,10 +173,14 @@ async function processesPage(query) {
   const page = Number(query.get("page") || 0);
   const status = query.get("status") || "";
   const script = query.get("script") || "";
+  const user = query.get("user") || "";
   const sort = query.get("sort") || "creationTime,desc";
   const params = new URLSearchParams({ page, size: 20, sort });
   if (status) params.set("processStatus", status);
   if (script) params.set("scriptName", script);
+  if (user) params.set("userId", user);
+  if (session.token && !me) await showWho();
+  const admin = !!(me && me.admin);
   let list;
   try {
     list = await getJson(`/system/processes?${params}`);
@@ -175,7 +189,7 @@ async function processesPage(query) {
     return;
   }
   const go = (changes) => {
-    const q = new URLSearchParams({ page: 0, status, script, sort, ...changes });
+    const q = new URLSearchParams({ page: 0, status, script, user, sort, ...changes });
     for (const [k, v] of [...q]) if (v === "" || (k === "page" && v === "0")) q.delete(k);
     location.hash = `#/processes?${q}`;
   };
@@ -186,9 +200,17 @@ async function processesPage(query) {
     [["creationTime,desc", "newest first"], ["creationTime,asc", "oldest first"], ["endTime,desc", "recently ended"], ["scriptName,asc", "script name"]]
       .map(([v, label]) => el("option", { value: v, selected: v === sort }, label)));
   const items = (list._embedded && list._embedded.processes) || [];
+  // Admins see everyone's processes: whose each is, and a filter by user.
+  const userCell = (p) => {
+    if (!p.userId) return el("td", { class: "opt" }, el("span", { class: "note" }, "anonymous"));
+    const link = el("a", { href: "#", title: "only this user's processes", onclick: (e) => { e.preventDefault(); go({ user: p.userId }); } }, "…");
+    userName(p.userId).then((n) => { link.textContent = n; });
+    return el("td", { class: "opt" }, link);
+  };
   const rows = items.map((p) => el("tr", {},
     el("td", {}, el("a", { href: `#/processes/${encodeURIComponent(p.processId)}` }, p.processId)),
     el("td", {}, p.scriptName),
+    admin ? userCell(p) : null,
     el("td", {}, statusCell(p)),
     el("td", {}, p.percentComplete === null ? "–" : `${p.percentComplete}%`),
     el("td", { class: "opt" }, when(p.creationTime)),
@@ -199,10 +221,13 @@ async function processesPage(query) {
     el("div", { class: "filters", role: "search" },
       el("label", { for: "f-status" }, "Status", statusSelect),
       el("label", { for: "f-script" }, "Script", scriptInput),
-      el("label", { for: "f-sort" }, "Order", sortSelect)),
+      el("label", { for: "f-sort" }, "Order", sortSelect),
+      admin ? userFilter(user, go) : null),
     items.length === 0 ? el("p", { class: "note" }, "No processes.") :
       el("div", { class: "table-wrap" }, el("table", {},
-        el("thead", {}, el("tr", {}, ["Id", "Script", "Status", "Progress"].map((h) => el("th", { scope: "col" }, h)),
+        el("thead", {}, el("tr", {}, ["Id", "Script"].map((h) => el("th", { scope: "col" }, h)),
+          admin ? el("th", { scope: "col", class: "opt" }, "User") : null,
+          ["Status", "Progress"].map((h) => el("th", { scope: "col" }, h)),
           el("th", { scope: "col", class: "opt" }, "Created"), el("th", { scope: "col", class: "opt" }, "Ended"))),
         el("tbody", {}, rows))),
     el("nav", { class: "pager", "aria-label": "pages" },
@@ -213,6 +238,19 @@ async function processesPage(query) {
   if (items.some((p) => p.processStatus === "SCHEDULED" || p.processStatus === "RUNNING")) {
     refreshTimer = setTimeout(() => route(), 2000);
   }
+}
+
+// The admin's user filter: everyone, only theirs, or the user picked in the list.
+function userFilter(user, go) {
+  const select = el("select", { id: "f-user", onchange: (e) => go({ user: e.target.value }) },
+    el("option", { value: "", selected: !user }, "everyone"),
+    el("option", { value: me.uuid, selected: user === me.uuid }, `mine (${me.name})`));
+  if (user && user !== me.uuid) {
+    const picked = el("option", { value: user, selected: true }, "…");
+    userName(user).then((n) => { picked.textContent = n; });
+    select.append(picked);
+  }
+  return el("label", { for: "f-user" }, "User", select);
 }
 
 async function downloadLink(file, id) {

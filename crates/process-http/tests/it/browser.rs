@@ -267,12 +267,23 @@ allowed = ["authenticated"]
     click(&c, "#confirm-ok").await;
     text_of(&c, "main dl.facts", |t| t.contains("FAILED (stopped)")).await;
 
-    // The list, filtered; and at phone width.
+    // The list, filtered; and at phone width. An admin sees whose each process is and can
+    // pick one user's.
+    app.launch_ok("env", Some(&app.alice), json!([])).await;
     c.goto(&format!("{}/ui/#/processes", app.base))
         .await
         .unwrap();
-    text_of(&c, "main table", |t| t.contains("progress")).await;
+    text_of(&c, "main table", |t| {
+        t.contains("progress") && t.contains("alice")
+    })
+    .await;
     shot(&c, "processes").await;
+    click(&c, "main table tbody tr:first-child td:nth-child(3) a").await;
+    let alices = text_of(&c, "main table", |t| !t.contains("progress")).await;
+    assert!(
+        alices.contains("env") && alices.contains("alice"),
+        "{alices}"
+    );
     c.goto(&format!("{}/ui/#/processes?status=FAILED", app.base))
         .await
         .unwrap();

@@ -2,7 +2,8 @@
 //! launches with files, waiting, output and lines, files and downloads, stop, delete, errors,
 //! anonymous processes and password logins.
 
-use process_client::{Client, Error, Launch, Status};
+use futures_util::StreamExt;
+use process_client::{Client, Error, Event, Launch, Status};
 use process_http::service::authn::hash_password;
 
 use crate::helpers::{spawn_app, BACKENDS};
@@ -169,4 +170,69 @@ async fn a_password_login_gives_a_token_that_works() {
         .unwrap();
     assert_eq!(me.name, "bob");
     assert!(!me.admin);
+}
+
+#[actix_web::test]
+async fn the_live_console_streams_every_line_once_and_resumes() {
+    let Some(app) = spawn_app(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let client = Client::new(&app.base).with_token(&app.alice);
+    let p = client
+        .launch("lines", &Launch::new().param("-c", "50"))
+        .await
+        .unwrap();
+    let collect = |after: u64| {
+        let client = client.clone();
+        let p = p.clone();
+        async move {
+            let mut seqs = Vec::new();
+            let mut events = Box::pin(client.follow(&p, after).await.unwrap());
+            while let Some(event) = events.next().await {
+                match event.unwrap() {
+                    Event::Line(line) => {
+                        assert_eq!(line.line, format!("line {}", line.seq));
+                        seqs.push(line.seq);
+                    }
+                    Event::End {
+                        status, exit_code, ..
+                    } => {
+                        assert_eq!((status, exit_code), (Status::Completed, Some(0)));
+                        return seqs;
+                    }
+                }
+            }
+            panic!("the stream ended without an end event");
+        }
+    };
+    assert_eq!(collect(0).await, (1..=50).collect::<Vec<u64>>());
+    assert_eq!(collect(40).await, (41..=50).collect::<Vec<u64>>());
+}
+
+#[actix_web::test]
+async fn files_uploaded_ahead_are_taken_by_a_launch() {
+    let Some(app) = spawn_app(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let client = Client::new(&app.base).with_token(&app.alice);
+    let session = client.create_upload(&["items.csv"]).await.unwrap();
+    assert_eq!(session.file_definitions[0].status, "NEW");
+    let items = app.dir.path().join("items.csv");
+    std::fs::write(&items, "id\n7\n").unwrap();
+    let file_id = session.file_definitions[0].id.clone();
+    let session = client
+        .upload_file(&session, &file_id, &items)
+        .await
+        .unwrap();
+    assert_eq!(session.status, "LOADED");
+    let p = client
+        .launch(
+            "cat",
+            &Launch::new().upload(&session.id).param("-f", "items.csv"),
+        )
+        .await
+        .unwrap();
+    let done = client.wait(&p).await.unwrap();
+    assert_eq!(done.process_status, Status::Completed);
+    assert!(client.output(&done).await.unwrap().ends_with("id\n7\n"));
 }
