@@ -20,13 +20,16 @@
 
 mod client;
 mod error;
+mod files;
 mod launch;
+mod output;
+mod processes;
 mod types;
 
 pub use client::{Client, ProcessRef};
 pub use error::{Error, Result};
 pub use launch::Launch;
 pub use types::{
-    Bitstream, Event, Line, Lines, Page, Param, ParameterSpec, Process, Script, Status,
-    UploadFile, UploadSession, User,
+    Bitstream, Event, Line, Lines, Page, Param, ParameterSpec, Process, Script, Status, UploadFile,
+    UploadSession, User,
 };

@@ -1,0 +1,166 @@
+//! Files: a process's files and their downloads, archives, upload sessions.
+
+use std::path::Path;
+
+use futures_util::StreamExt;
+use md5::{Digest, Md5};
+use reqwest::RequestBuilder;
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+use crate::client::{embedded, file_error, json, segment, Client, ProcessRef};
+use crate::error::{Error, Result};
+use crate::types::{Bitstream, UploadSession};
+
+impl Client {
+    /// A new upload session for files of these names; answers it with its file ids.
+    pub async fn create_upload(&self, names: &[&str]) -> Result<UploadSession> {
+        let body = serde_json::json!({
+            "fileDefinitions": names.iter().map(|n| serde_json::json!({"name": n})).collect::<Vec<_>>(),
+        });
+        let req = self
+            .http
+            .post(self.url("/api/system/uploadDefinitions"))
+            .json(&body);
+        json(self.send(req).await?).await
+    }
+    /// Uploads the file at `path` (streamed) as the session's file `file_id`; answers the
+    /// session as it is then (`LOADED` once every file is there).
+    pub async fn upload_file(
+        &self,
+        session: &UploadSession,
+        file_id: &str,
+        path: &Path,
+    ) -> Result<UploadSession> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|source| file_error(path, source))?;
+        let url = self.url(&format!(
+            "/api/system/uploadDefinitions/{}/files/{}",
+            segment(&session.id),
+            segment(file_id)
+        ));
+        let req = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(reqwest::Body::wrap_stream(
+                tokio_util::io::ReaderStream::new(file),
+            ));
+        self.send(req).await?;
+        self.get_json(&format!(
+            "/api/system/uploadDefinitions/{}",
+            segment(&session.id)
+        ))
+        .await
+    }
+    /// The process's files: the stored ones, then its console log (`script_output`).
+    pub async fn files(&self, p: impl Into<ProcessRef>) -> Result<Vec<Bitstream>> {
+        let p = p.into();
+        let body: Value = self.get_process_json(&p, "/files?size=100").await?;
+        let raw: Vec<RawBitstream> = embedded(&body, "bitstreams")?;
+        Ok(raw.into_iter().map(Bitstream::from).collect())
+    }
+    /// Downloads a file into `dest`, streamed, and checks its MD5; answers the bytes written.
+    /// A console log that is still growing is not checked (its MD5 moves with it).
+    pub async fn download(
+        &self,
+        p: impl Into<ProcessRef>,
+        file: &Bitstream,
+        dest: &Path,
+    ) -> Result<u64> {
+        self.download_with(p, file, dest, |_| {}).await
+    }
+    /// [`Client::download`], telling `progress` the bytes written so far after each chunk.
+    pub async fn download_with(
+        &self,
+        p: impl Into<ProcessRef>,
+        file: &Bitstream,
+        dest: &Path,
+        progress: impl FnMut(u64),
+    ) -> Result<u64> {
+        let p = p.into();
+        let req = self.authorize(self.http.get(&file.content_url), &p);
+        let (written, actual) = self.save(req, dest, progress).await?;
+        if file.file_type != "script_output" && actual != file.md5 {
+            return Err(Error::Checksum {
+                name: file.name.clone(),
+                expected: file.md5.clone(),
+                actual,
+            });
+        }
+        Ok(written)
+    }
+    /// Every stored file of the process as one zip, streamed into `dest`; answers its size.
+    pub async fn archive(&self, p: impl Into<ProcessRef>, dest: &Path) -> Result<u64> {
+        let p = p.into();
+        let req = self.process_request(&p, "/archive");
+        Ok(self.save(req, dest, |_| {}).await?.0)
+    }
+    /// Streams an answer's body into `dest`; answers its size and MD5.
+    async fn save(
+        &self,
+        req: RequestBuilder,
+        dest: &Path,
+        mut progress: impl FnMut(u64),
+    ) -> Result<(u64, String)> {
+        let res = self.send(req).await?;
+        let mut out = tokio::fs::File::create(dest)
+            .await
+            .map_err(|source| file_error(dest, source))?;
+        let mut md5 = Md5::new();
+        let mut written = 0;
+        let mut body = res.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            md5.update(&chunk);
+            out.write_all(&chunk)
+                .await
+                .map_err(|source| file_error(dest, source))?;
+            written += chunk.len() as u64;
+            progress(written);
+        }
+        out.flush()
+            .await
+            .map_err(|source| file_error(dest, source))?;
+        Ok((written, hex::encode(md5.finalize())))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawBitstream {
+    uuid: String,
+    name: String,
+    size_bytes: u64,
+    metadata: serde_json::Map<String, Value>,
+    check_sum: Value,
+    #[serde(rename = "_links")]
+    links: Value,
+}
+
+impl From<RawBitstream> for Bitstream {
+    fn from(raw: RawBitstream) -> Self {
+        let file_type = raw
+            .metadata
+            .get("dspace.process.filetype")
+            .and_then(|values| values[0]["value"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        Self {
+            uuid: raw.uuid,
+            name: raw.name,
+            size_bytes: raw.size_bytes,
+            file_type,
+            md5: raw.check_sum["value"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            content_url: raw.links["content"]["href"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+}
