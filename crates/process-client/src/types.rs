@@ -77,6 +77,9 @@ pub struct Process {
     pub start_time: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub end_time: Option<OffsetDateTime>,
+    /// Not started before this time (the launch's `startTime`).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub scheduled_start_time: Option<OffsetDateTime>,
     #[serde(default)]
     pub parameters: Vec<Param>,
     pub percent_complete: Option<u8>,
@@ -86,6 +89,9 @@ pub struct Process {
     pub exit_code: Option<i32>,
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// `afterok` or `afterany`.
+    #[serde(default)]
+    pub dependency_type: Option<String>,
     pub executor_job_id: Option<String>,
     #[serde(default)]
     pub output_truncated: bool,

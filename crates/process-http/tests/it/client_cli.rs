@@ -226,6 +226,37 @@ fn login_is_stored_privately_and_logout_forgets_it() {
     assert!(!stored.exists());
     let out = site.client(&["ps"], "");
     assert!(!out.status.success());
+
+    // A password login: asked on the terminal, or read from standard input as here.
+    let config = site.config.to_str().unwrap().to_owned();
+    let out = site.client(
+        &[
+            "user",
+            "add",
+            "carol",
+            "--password-stdin",
+            "--config",
+            &config,
+        ],
+        "correct horse\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let base = site.server.base();
+    let out = site.client(&["login", &base, "--user", "carol"], "wrong\n");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = site.client(&["login", &base, "--user", "carol"], "correct horse\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("as carol"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(site.ok(&["scripts"]).contains("echo"));
 }
 
 #[test]
@@ -260,6 +291,20 @@ fn run_follow_exits_with_the_scripts_exit_code() {
         text(&out.stdout).ends_with("id,title\n1,a\n"),
         "{}",
         text(&out.stdout)
+    );
+
+    // A start time and a dependency travel with the launch.
+    let later = json(&site.ok(&["run", "echo", "--at", "2099-01-01T00:00:00Z", "--json"]));
+    assert_eq!(later["processStatus"], "SCHEDULED");
+    assert_eq!(later["scheduledStartTime"], "2099-01-01T00:00:00Z");
+    let later_id = later["processId"].as_str().unwrap();
+    let after = json(&site.ok(&["run", "echo", "--after", later_id, "--json"]));
+    assert_eq!(after["dependsOn"], serde_json::json!([later_id]));
+    site.ok(&["stop", later_id]);
+    let after_id = after["processId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        wait_status(&site, &after_id, "FAILED")["statusReason"],
+        "dependency"
     );
 
     // Bad input is explained, not sent.
