@@ -13,6 +13,8 @@ machete:
 
 test:
     cargo test --workspace
+    cargo run -q -p process-core --example rules
+    cargo run -q -p process-runner --example embedded
     cargo run -q -p process-http --example harness
 
 # schemathesis and dspace-rest-client against the real binary (see tests/clients/run).
