@@ -64,19 +64,23 @@ impl Client {
             poll: Duration::from_millis(200),
         }
     }
+
     /// Calls with `Authorization: Bearer <token>`.
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
     }
+
     /// How often [`Client::wait`] asks (200 ms by default).
     pub fn with_poll_interval(mut self, poll: Duration) -> Self {
         self.poll = poll;
         self
     }
+
     pub fn base_url(&self) -> &str {
         &self.base
     }
+
     /// A password login; answers the login JWT (valid 30 minutes), for [`Client::with_token`].
     pub async fn login(&self, user: &str, password: &str) -> Result<String> {
         let res = self
@@ -93,6 +97,7 @@ impl Client {
             .map(str::to_owned)
             .ok_or_else(|| Error::Protocol("a login without a token".to_owned()))
     }
+
     /// Who the token belongs to (`None` when anonymous).
     pub async fn whoami(&self) -> Result<Option<User>> {
         let status: Value = self.get_json("/api/authn/status").await?;
@@ -103,19 +108,23 @@ impl Client {
             admin: eperson["admin"].as_bool().unwrap_or(false),
         }))
     }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
     pub(crate) fn authorize(&self, req: RequestBuilder, p: &ProcessRef) -> RequestBuilder {
         match &p.access {
             Some(access) => req.header("X-Process-Access", access),
             None => req,
         }
     }
+
     pub(crate) fn process_request(&self, p: &ProcessRef, rest: &str) -> RequestBuilder {
         let url = self.url(&format!("/api/system/processes/{}{rest}", segment(&p.id)));
         self.authorize(self.http.get(url), p)
     }
+
     pub(crate) async fn get_process_json<T: DeserializeOwned>(
         &self,
         p: &ProcessRef,
@@ -126,6 +135,7 @@ impl Client {
             .header(reqwest::header::ACCEPT, "application/json");
         json(self.send(req).await?).await
     }
+
     pub(crate) async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let req = self
             .http
@@ -133,6 +143,7 @@ impl Client {
             .header(reqwest::header::ACCEPT, "application/json");
         json(self.send(req).await?).await
     }
+
     /// Sends with the token; an error status becomes [`Error::Api`].
     pub(crate) async fn send(&self, req: RequestBuilder) -> Result<Response> {
         let req = match &self.token {

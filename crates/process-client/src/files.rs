@@ -25,6 +25,7 @@ impl Client {
             .json(&body);
         json(self.send(req).await?).await
     }
+
     /// Uploads the file at `path` (streamed) as the session's file `file_id`; answers the
     /// session as it is then (`LOADED` once every file is there).
     pub async fn upload_file(
@@ -55,6 +56,7 @@ impl Client {
         ))
         .await
     }
+
     /// The process's files: the stored ones, then its console log (`script_output`).
     pub async fn files(&self, p: impl Into<ProcessRef>) -> Result<Vec<Bitstream>> {
         let p = p.into();
@@ -62,6 +64,7 @@ impl Client {
         let raw: Vec<RawBitstream> = embedded(&body, "bitstreams")?;
         Ok(raw.into_iter().map(Bitstream::from).collect())
     }
+
     /// Downloads a file into `dest`, streamed, and checks its MD5; answers the bytes written.
     /// A console log that is still growing is not checked (its MD5 moves with it).
     pub async fn download(
@@ -72,6 +75,7 @@ impl Client {
     ) -> Result<u64> {
         self.download_with(p, file, dest, |_| {}).await
     }
+
     /// [`Client::download`], telling `progress` the bytes written so far after each chunk.
     pub async fn download_with(
         &self,
@@ -81,7 +85,13 @@ impl Client {
         progress: impl FnMut(u64),
     ) -> Result<u64> {
         let p = p.into();
-        let req = self.authorize(self.http.get(&file.content_url), &p);
+        // Fetched at this client's base, whatever host the link names: the token goes only
+        // where the client was told to send it.
+        let url = self.url(&format!(
+            "/api/core/bitstreams/{}/content",
+            segment(&file.uuid)
+        ));
+        let req = self.authorize(self.http.get(url), &p);
         let (written, actual) = self.save(req, dest, progress).await?;
         if file.file_type != "script_output" && actual != file.md5 {
             return Err(Error::Checksum {
@@ -92,12 +102,14 @@ impl Client {
         }
         Ok(written)
     }
+
     /// Every stored file of the process as one zip, streamed into `dest`; answers its size.
     pub async fn archive(&self, p: impl Into<ProcessRef>, dest: &Path) -> Result<u64> {
         let p = p.into();
         let req = self.process_request(&p, "/archive");
         Ok(self.save(req, dest, |_| {}).await?.0)
     }
+
     /// Streams an answer's body into `dest`; answers its size and MD5.
     async fn save(
         &self,

@@ -17,6 +17,7 @@ impl Client {
             .header(reqwest::header::ACCEPT, "text/plain");
         Ok(self.send(req).await?.text().await?)
     }
+
     /// Up to `size` (at most 1000) console lines after sequence number `after`.
     pub async fn lines(&self, p: impl Into<ProcessRef>, after: u64, size: u32) -> Result<Lines> {
         let p = p.into();
@@ -29,6 +30,7 @@ impl Client {
             complete: body["complete"].as_bool().unwrap_or(false),
         })
     }
+
     /// The live console: every line after sequence number `after` (0 for all), as it is
     /// written, then [`Event::End`]. To resume after a broken connection, call again with
     /// the seq of the last line received.

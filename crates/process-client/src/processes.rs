@@ -27,10 +27,12 @@ impl Client {
             page += 1;
         }
     }
+
     pub async fn script(&self, name: &str) -> Result<Script> {
         self.get_json(&format!("/api/system/scripts/{}", segment(name)))
             .await
     }
+
     /// Starts `script`; answers the SCHEDULED process (with its capability when anonymous).
     pub async fn launch(&self, script: &str, launch: &Launch) -> Result<Process> {
         let properties: Vec<Value> = launch
@@ -86,12 +88,14 @@ impl Client {
             .multipart(form);
         json(self.send(req).await?).await
     }
+
     pub async fn process(&self, p: impl Into<ProcessRef>) -> Result<Process> {
         let p = p.into();
         let mut process: Process = self.get_process_json(&p, "").await?;
         process.access_token = process.access_token.or(p.access);
         Ok(process)
     }
+
     /// One page of the caller's processes (all of them for an admin), newest first.
     /// `filters` are query parameters such as `("processStatus", "FAILED")` or
     /// `("scriptName", "row-count")`.
@@ -115,6 +119,7 @@ impl Client {
             total_elements: body["page"]["totalElements"].as_u64().unwrap_or(0),
         })
     }
+
     /// Waits until the process is COMPLETED or FAILED and answers it.
     pub async fn wait(&self, p: impl Into<ProcessRef>) -> Result<Process> {
         let p = p.into();
@@ -126,6 +131,7 @@ impl Client {
             tokio::time::sleep(self.poll).await;
         }
     }
+
     /// Stops a SCHEDULED or RUNNING process (it ends FAILED `stopped`).
     pub async fn stop(&self, p: impl Into<ProcessRef>) -> Result<()> {
         let p = p.into();
@@ -136,6 +142,7 @@ impl Client {
         );
         self.send(req).await.map(drop)
     }
+
     /// Deletes a finished process with its output and files.
     pub async fn delete(&self, p: impl Into<ProcessRef>) -> Result<()> {
         let p = p.into();
