@@ -42,6 +42,14 @@ name = "-s"
 type = "string"
 
 [[script]]
+name = "anon-echo"
+command = ["{echo}"]
+allowed = ["anonymous"]
+[[script.parameter]]
+name = "-s"
+type = "string"
+
+[[script]]
 name = "exit"
 command = ["{exit}"]
 allowed = ["authenticated"]
@@ -207,7 +215,7 @@ fn login_is_stored_privately_and_logout_forgets_it() {
     assert!(scripts.starts_with("SCRIPT"), "{scripts}");
     assert!(scripts.contains("echo") && scripts.contains("prints its arguments"));
     let listed = json(&site.ok(&["scripts", "--json"]));
-    assert_eq!(listed.as_array().unwrap().len(), 6, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 7, "{listed}");
 
     // PROCESSD_TOKEN wins over the stored login; a bad one says what to do.
     let out = site
@@ -262,6 +270,21 @@ fn login_is_stored_privately_and_logout_forgets_it() {
 #[test]
 fn run_follow_exits_with_the_scripts_exit_code() {
     let site = Site::start();
+    // Without a login (PROCESSD_URL only) an anonymous process is followed with the
+    // capability its launch answered.
+    let out = site
+        .client_command(&["run", "anon-echo", "-p", "-s=anonymous", "--follow"])
+        .env("PROCESSD_URL", site.server.base())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "-s\nanonymous\n");
+    assert!(
+        text(&out.stderr).contains("capability"),
+        "{}",
+        text(&out.stderr)
+    );
+
     site.login(&site.user);
     let out = site.client(&["run", "echo", "-p", "-s=hello there", "--follow"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use process_client::{Client, Error, Launch, Process, Status};
+use process_client::{Client, Error, Launch, Process, ProcessRef, Status};
 use process_core::file::OUTPUT_FILETYPE;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -196,16 +196,20 @@ pub async fn run(
         process.script_name,
         process.process_status.as_str()
     );
+    if let Some(access) = &process.access_token {
+        // Shown once: without it (or an admin) nobody sees an anonymous process again.
+        eprintln!("anonymous process: its capability is {access} (header X-Process-Access)");
+    }
     if !follow {
         println!("{}", process.process_id);
         return Ok(ExitCode::SUCCESS);
     }
-    follow_process(client, &process.process_id, true).await
+    follow_process(client, ProcessRef::from(&process), true).await
 }
 
 pub async fn logs(client: &Client, id: &str, follow: bool) -> anyhow::Result<ExitCode> {
     if follow {
-        return follow_process(client, id, false).await;
+        return follow_process(client, ProcessRef::from(id), false).await;
     }
     let text = client.output(id).await.map_err(|e| explain(e, Some(id)))?;
     print!("{text}");
@@ -215,8 +219,14 @@ pub async fn logs(client: &Client, id: &str, follow: bool) -> anyhow::Result<Exi
 /// Prints the console lines as they come (with a progress bar on a terminal when `bar`),
 /// until the process ends; answers the exit code the command should have. Connection
 /// failures (a restarting server) are retried; Ctrl-C asks whether to stop the process.
-async fn follow_process(client: &Client, id: &str, bar: bool) -> anyhow::Result<ExitCode> {
-    let progress = if bar && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+async fn follow_process(client: &Client, p: ProcessRef, bar: bool) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let id = p.id.clone();
+    let id = id.as_str();
+    // The bar prints the lines above itself, on the terminal: only when the lines would go
+    // there anyway, never when stdout is a file or a pipe.
+    let on_terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    let progress = if bar && on_terminal {
         let bar = ProgressBar::new(100);
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}%")
@@ -234,8 +244,8 @@ async fn follow_process(client: &Client, id: &str, bar: bool) -> anyhow::Result<
     tokio::pin!(ctrl_c);
     loop {
         let step = async {
-            let lines = client.lines(id, after, 1000).await?;
-            let process = client.process(id).await?;
+            let lines = client.lines(p.clone(), after, 1000).await?;
+            let process = client.process(p.clone()).await?;
             Ok::<_, Error>((lines, process))
         };
         let (lines, process) = tokio::select! {
@@ -243,7 +253,7 @@ async fn follow_process(client: &Client, id: &str, bar: bool) -> anyhow::Result<
                 if let Some(bar) = &progress {
                     bar.abandon();
                 }
-                return interrupted(client, id).await;
+                return interrupted(client, p.clone()).await;
             }
             step = step => match step {
                 Ok(step) => {
@@ -300,7 +310,8 @@ fn exit_code(p: &Process) -> ExitCode {
 }
 
 /// Ctrl-C while following: on a terminal, asks whether to stop the process too.
-async fn interrupted(client: &Client, id: &str) -> anyhow::Result<ExitCode> {
+async fn interrupted(client: &Client, p: ProcessRef) -> anyhow::Result<ExitCode> {
+    let id = p.id.clone();
     use std::io::{BufRead, IsTerminal, Write};
     if std::io::stdin().is_terminal() {
         eprint!("\nstop process {id} too? [y/N] ");
@@ -308,7 +319,7 @@ async fn interrupted(client: &Client, id: &str) -> anyhow::Result<ExitCode> {
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
         if answer.trim().eq_ignore_ascii_case("y") {
-            client.stop(id).await.map_err(|e| explain(e, Some(id)))?;
+            client.stop(p).await.map_err(|e| explain(e, Some(&id)))?;
             eprintln!("process {id} is stopping");
         }
     }
