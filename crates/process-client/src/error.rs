@@ -13,7 +13,7 @@ pub enum Error {
         message: String,
     },
     /// The request did not get an answer (connection refused, timeout...).
-    #[error("{0}")]
+    #[error(transparent)]
     Transport(#[from] reqwest::Error),
     /// A local file could not be read or written.
     #[error("{path}: {source}")]

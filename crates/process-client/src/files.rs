@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-use crate::client::{embedded, file_error, json, segment, Client, ProcessRef};
+use crate::client::{embedded, file_error, json, page_numbers, segment, Client, ProcessRef};
 use crate::error::{Error, Result};
 use crate::types::{Bitstream, UploadSession};
 
@@ -60,9 +60,19 @@ impl Client {
     /// The process's files: the stored ones, then its console log (`script_output`).
     pub async fn files(&self, p: impl Into<ProcessRef>) -> Result<Vec<Bitstream>> {
         let p = p.into();
-        let body: Value = self.get_process_json(&p, "/files?size=100").await?;
-        let raw: Vec<RawBitstream> = embedded(&body, "bitstreams")?;
-        Ok(raw.into_iter().map(Bitstream::from).collect())
+        let mut files = Vec::new();
+        for page in 0.. {
+            let body: Value = self
+                .get_process_json(&p, &format!("/files?page={page}&size=100"))
+                .await?;
+            let raw: Vec<RawBitstream> = embedded(&body, "bitstreams")?;
+            files.extend(raw.into_iter().map(Bitstream::from));
+            let (number, total) = page_numbers(&body);
+            if number + 1 >= total {
+                break;
+            }
+        }
+        Ok(files)
     }
 
     /// Downloads a file into `dest`, streamed, and checks its MD5; answers the bytes written.
@@ -92,51 +102,74 @@ impl Client {
             segment(&file.uuid)
         ));
         let req = self.authorize(self.http.get(url), &p);
-        let (written, actual) = self.save(req, dest, progress).await?;
-        if file.file_type != "script_output" && actual != file.md5 {
-            return Err(Error::Checksum {
-                name: file.name.clone(),
-                expected: file.md5.clone(),
-                actual,
-            });
-        }
-        Ok(written)
+        // A console log still growing has no MD5 to hold it to yet.
+        let expected = (file.file_type != "script_output").then_some(file.md5.as_str());
+        self.save(req, dest, expected, &file.name, progress).await
     }
 
     /// Every stored file of the process as one zip, streamed into `dest`; answers its size.
     pub async fn archive(&self, p: impl Into<ProcessRef>, dest: &Path) -> Result<u64> {
         let p = p.into();
         let req = self.process_request(&p, "/archive");
-        Ok(self.save(req, dest, |_| {}).await?.0)
+        self.save(req, dest, None, "archive", |_| {}).await
     }
 
-    /// Streams an answer's body into `dest`; answers its size and MD5.
+    /// Streams an answer's body into `<dest>.part`, checks its MD5 when one is expected, then
+    /// renames it to `dest`; answers its size. Nothing is left under either name on failure.
     async fn save(
         &self,
         req: RequestBuilder,
         dest: &Path,
+        expected_md5: Option<&str>,
+        name: &str,
         mut progress: impl FnMut(u64),
-    ) -> Result<(u64, String)> {
+    ) -> Result<u64> {
         let res = self.send(req).await?;
-        let mut out = tokio::fs::File::create(dest)
-            .await
-            .map_err(|source| file_error(dest, source))?;
-        let mut md5 = Md5::new();
-        let mut written = 0;
-        let mut body = res.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk?;
-            md5.update(&chunk);
-            out.write_all(&chunk)
+        let mut part = dest.as_os_str().to_owned();
+        part.push(".part");
+        let part = std::path::PathBuf::from(part);
+        let written = async {
+            let mut out = tokio::fs::File::create(&part)
                 .await
-                .map_err(|source| file_error(dest, source))?;
-            written += chunk.len() as u64;
-            progress(written);
+                .map_err(|source| file_error(&part, source))?;
+            let mut md5 = Md5::new();
+            let mut written = 0;
+            let mut body = res.bytes_stream();
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk?;
+                md5.update(&chunk);
+                out.write_all(&chunk)
+                    .await
+                    .map_err(|source| file_error(&part, source))?;
+                written += chunk.len() as u64;
+                progress(written);
+            }
+            out.sync_all()
+                .await
+                .map_err(|source| file_error(&part, source))?;
+            let actual = hex::encode(md5.finalize());
+            match expected_md5 {
+                Some(expected) if expected != actual => Err(Error::Checksum {
+                    name: name.to_owned(),
+                    expected: expected.to_owned(),
+                    actual,
+                }),
+                _ => Ok(written),
+            }
         }
-        out.flush()
-            .await
-            .map_err(|source| file_error(dest, source))?;
-        Ok((written, hex::encode(md5.finalize())))
+        .await;
+        match written {
+            Ok(written) => {
+                tokio::fs::rename(&part, dest)
+                    .await
+                    .map_err(|source| file_error(dest, source))?;
+                Ok(written)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&part).await;
+                Err(e)
+            }
+        }
     }
 }
 

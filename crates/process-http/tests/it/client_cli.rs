@@ -230,6 +230,32 @@ fn login_is_stored_privately_and_logout_forgets_it() {
         text(&out.stderr)
     );
 
+    // PROCESSD_URL naming another service does not take the stored token there.
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let other_url = format!("http://{}", other.local_addr().unwrap());
+    let seen = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut conn, _) = other.accept().unwrap();
+        let mut request = vec![0; 8192];
+        let n = conn.read(&mut request).unwrap();
+        let body = r#"{"status":401,"message":"who are you","code":"unauthorized"}"#;
+        let answer = format!(
+            "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        conn.write_all(answer.as_bytes()).unwrap();
+        String::from_utf8_lossy(&request[..n]).to_lowercase()
+    });
+    let out = site
+        .client_command(&["scripts"])
+        .env("PROCESSD_URL", &other_url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let request = seen.join().unwrap();
+    assert!(request.starts_with("get /api/system/scripts"), "{request}");
+    assert!(!request.contains("authorization"), "{request}");
+
     site.ok(&["logout"]);
     assert!(!stored.exists());
     let out = site.client(&["ps"], "");
@@ -384,6 +410,14 @@ fn ps_logs_stop_fetch_and_rm() {
     assert_eq!(
         std::fs::read_to_string(dir.join("exportCSV/nested/deep.txt")).unwrap(),
         "deep\n"
+    );
+    // A file already there is never overwritten.
+    let again = site.client(&["fetch", &out_id, "-o", dir.to_str().unwrap()], "");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("already exists"),
+        "{}",
+        text(&again.stderr)
     );
     site.ok(&["fetch", &out_id, "-o", dir.to_str().unwrap(), "--zip"]);
     let zip = std::fs::read(dir.join(format!("process-{out_id}.zip"))).unwrap();

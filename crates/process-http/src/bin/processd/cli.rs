@@ -131,9 +131,10 @@ pub enum Command {
     /// Download a process's files (checking their MD5) into a folder, or all as one zip.
     Fetch {
         id: String,
-        /// Where to put them (made if missing).
-        #[arg(short = 'o', long = "output", value_name = "DIR", default_value = ".")]
-        dir: PathBuf,
+        /// Where to put them (made if missing; default `process-ID`, for the zip `.`). An
+        /// existing file is never overwritten.
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        dir: Option<PathBuf>,
         /// One zip of every stored file (`process-ID.zip`).
         #[arg(long)]
         zip: bool,

@@ -38,9 +38,13 @@ pub fn client() -> anyhow::Result<Client> {
         .ok()
         .or_else(|| stored.as_ref().map(|s| s.url.clone()))
         .context("not logged in: run `processd login URL` (or set PROCESSD_URL)")?;
-    let token = std::env::var("PROCESSD_TOKEN")
-        .ok()
-        .or_else(|| stored.map(|s| s.token));
+    // The stored token goes only to the service it was stored for: PROCESSD_URL naming
+    // another one is anonymous there unless PROCESSD_TOKEN says otherwise.
+    let token = std::env::var("PROCESSD_TOKEN").ok().or_else(|| {
+        stored
+            .filter(|s| s.url.trim_end_matches('/') == url.trim_end_matches('/'))
+            .map(|s| s.token)
+    });
     let client = Client::new(url);
     Ok(match token {
         Some(token) => client.with_token(token),
@@ -57,7 +61,7 @@ pub async fn login(url: String, user: Option<String>) -> anyhow::Result<()> {
             anonymous
                 .login(user, &password)
                 .await
-                .map_err(|e| anyhow::anyhow!("login as {user} at {url} failed: {e}"))?
+                .with_context(|| format!("login as {user} at {url} failed"))?
         }
         None => secret("API token: ")?,
     };
@@ -65,7 +69,7 @@ pub async fn login(url: String, user: Option<String>) -> anyhow::Result<()> {
     let user = client
         .whoami()
         .await
-        .map_err(|e| anyhow::anyhow!("{url} did not accept the token: {e}"))?
+        .with_context(|| format!("{url} did not accept the token"))?
         .context("the token names no user")?;
     save(&Stored {
         url: url.clone(),

@@ -96,7 +96,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stop { id } => done(remote::stop(&login::client()?, &id).await),
         Command::Rm { id } => done(remote::rm(&login::client()?, &id).await),
         Command::Fetch { id, dir, zip } => {
-            done(remote::fetch(&login::client()?, &id, &dir, zip).await)
+            done(remote::fetch(&login::client()?, &id, dir.as_deref(), zip).await)
         }
     }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use process_client::{Client, Error, Launch, Process, ProcessRef, Status};
-use process_core::file::OUTPUT_FILETYPE;
+use process_core::file::{is_valid_filetype, OUTPUT_FILETYPE};
+use process_http::service::console::FILETYPE as CONSOLE_FILETYPE;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -212,8 +213,23 @@ pub async fn logs(client: &Client, id: &str, follow: bool) -> anyhow::Result<Exi
         return follow_process(client, ProcessRef::from(id), false).await;
     }
     let text = client.output(id).await.map_err(|e| explain(e, Some(id)))?;
-    print!("{text}");
+    print!(
+        "{}",
+        shown(&text, std::io::IsTerminal::is_terminal(&std::io::stdout()))
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a script printed, for a terminal: control characters other than tab and newline
+/// shown as `�`, so a script cannot drive the terminal (escape sequences). Unchanged for a
+/// file or a pipe.
+fn shown(text: &str, terminal: bool) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| c.is_control() && c != '\t' && c != '\n';
+    if terminal && text.contains(control) {
+        text.replace(control, "\u{FFFD}").into()
+    } else {
+        text.into()
+    }
 }
 
 /// Prints the console lines as they come (with a progress bar on a terminal when `bar`),
@@ -261,7 +277,10 @@ async fn follow_process(client: &Client, p: ProcessRef, bar: bool) -> anyhow::Re
                     step
                 }
                 // The server is restarting or unreachable for a while: keep trying.
-                Err(Error::Transport(e)) => {
+                Err(Error::Transport(e)) if e.is_connect() || e.is_timeout() || e.is_request() => {
+                    if down_since.is_none() {
+                        eprintln!("processd does not answer ({e}); trying again");
+                    }
                     let since = *down_since.get_or_insert_with(std::time::Instant::now);
                     if since.elapsed() > Duration::from_secs(300) {
                         return Err(anyhow::anyhow!("processd has not answered for 5 minutes: {e}"));
@@ -273,9 +292,10 @@ async fn follow_process(client: &Client, p: ProcessRef, bar: bool) -> anyhow::Re
             },
         };
         for line in &lines.lines {
+            let line = shown(&line.line, on_terminal);
             match &progress {
-                Some(bar) => bar.println(&line.line),
-                None => println!("{}", line.line),
+                Some(bar) => bar.println(line),
+                None => println!("{line}"),
             }
         }
         after = lines.last;
@@ -375,10 +395,11 @@ pub async fn rm(client: &Client, id: &str) -> anyhow::Result<()> {
 
 /// Downloads each stored file (checking its MD5), or the zip of all of them, into `dir`.
 /// The console log stays behind: `processd logs` shows it.
-pub async fn fetch(client: &Client, id: &str, dir: &Path, zip: bool) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+pub async fn fetch(client: &Client, id: &str, dir: Option<&Path>, zip: bool) -> anyhow::Result<()> {
     if zip {
-        let dest = dir.join(format!("process-{id}.zip"));
+        let dir = dir.unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let dest = fresh(dir.join(format!("process-{id}.zip")))?;
         let n = client
             .archive(id, &dest)
             .await
@@ -386,18 +407,20 @@ pub async fn fetch(client: &Client, id: &str, dir: &Path, zip: bool) -> anyhow::
         eprintln!("{} ({n} bytes)", dest.display());
         return Ok(());
     }
+    let default = std::path::PathBuf::from(format!("process-{id}"));
+    let dir = dir.unwrap_or(&default);
     let files = client.files(id).await.map_err(|e| explain(e, Some(id)))?;
-    for file in files.iter().filter(|f| f.file_type != "script_output") {
+    for file in files.iter().filter(|f| f.file_type != CONSOLE_FILETYPE) {
         // As the script left them: its output files at the top, files of another type in
         // the folder of that type (`exportCSV/export.csv`, `inputFile/items.csv`).
         let name = relative_path(&file.name)
             .with_context(|| format!("{:?} is not a relative path: not written", file.name))?;
         let dest = match file.file_type.as_str() {
             OUTPUT_FILETYPE => dir.join(name),
-            other => dir
-                .join(relative_path(other).context("a file type that is not a name")?)
-                .join(name),
+            other if is_valid_filetype(other) => dir.join(other).join(name),
+            other => anyhow::bail!("{other:?} is not a file type: {:?} not written", file.name),
         };
+        let dest = fresh(dest)?;
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating {}", parent.display()))?;
@@ -414,6 +437,16 @@ pub async fn fetch(client: &Client, id: &str, dir: &Path, zip: bool) -> anyhow::
         eprintln!("{} ({n} bytes, MD5 {})", dest.display(), file.md5);
     }
     Ok(())
+}
+
+/// `path`, when nothing is there yet: a download never replaces a file of the user's.
+fn fresh(path: std::path::PathBuf) -> anyhow::Result<std::path::PathBuf> {
+    anyhow::ensure!(
+        std::fs::symlink_metadata(&path).is_err(),
+        "{} already exists: not overwritten (choose another folder with -o)",
+        path.display()
+    );
+    Ok(path)
 }
 
 /// A file name from the service (`result.txt`, `exportCSV/export.csv`) as a path that stays
