@@ -2,7 +2,8 @@
 // Every value from the server reaches the page as text (textContent), never as HTML.
 "use strict";
 
-const API = "/api";
+// The API beside the page's folder: `/ui/` → `/api`, also behind a proxy's path prefix.
+const API = new URL("../api", location.href).pathname;
 const main = document.getElementById("main");
 let refreshTimer = null;
 let stopFollowing = null;
@@ -169,7 +170,7 @@ async function loginPage() {
   user.focus();
 }
 
-async function processesPage(query) {
+async function processesPage(query, n) {
   const page = Number(query.get("page") || 0);
   const status = query.get("status") || "";
   const script = query.get("script") || "";
@@ -185,9 +186,10 @@ async function processesPage(query) {
   try {
     list = await getJson(`/system/processes?${params}`);
   } catch (err) {
-    render(el("h1", {}, "Processes"), failure(err));
+    if (!stale(n)) render(el("h1", {}, "Processes"), failure(err));
     return;
   }
+  if (stale(n)) return;
   const go = (changes) => {
     const q = new URLSearchParams({ page: 0, status, script, user, sort, ...changes });
     for (const [k, v] of [...q]) if (v === "" || (k === "page" && v === "0")) q.delete(k);
@@ -236,7 +238,14 @@ async function processesPage(query) {
       el("button", { type: "button", disabled: page + 1 >= total, onclick: () => go({ page: page + 1 }) }, "Next")));
   // Keep the list current while anything on it may still change.
   if (items.some((p) => p.processStatus === "SCHEDULED" || p.processStatus === "RUNNING")) {
-    refreshTimer = setTimeout(() => route(), 2000);
+    const again = () => {
+      if (stale(n)) return;
+      // Not while someone types a filter: the refresh would take the text away.
+      if (main.contains(document.activeElement) && document.activeElement.tagName === "INPUT") {
+        refreshTimer = setTimeout(again, 2000);
+      } else route();
+    };
+    refreshTimer = setTimeout(again, 2000);
   }
 }
 
@@ -255,7 +264,8 @@ function userFilter(user, go) {
 
 async function downloadLink(file, id) {
   // A plain link cannot carry the Authorization header: ask for a two-minute token first.
-  let url = file._links.content.href;
+  // The content is fetched from this page's own service, whatever host a link names.
+  let url = `${API}/core/bitstreams/${encodeURIComponent(file.uuid)}/content`;
   if (session.token) {
     const res = await getJson("/authn/shortlivedtokens", { method: "POST" });
     url += (url.includes("?") ? "&" : "?") + `authentication-token=${encodeURIComponent(res.token)}`;
@@ -265,14 +275,15 @@ async function downloadLink(file, id) {
   return url;
 }
 
-async function processPage(id) {
+async function processPage(id, n) {
   let p;
   try {
     p = await getJson(`/system/processes/${encodeURIComponent(id)}`, { process: id });
   } catch (err) {
-    render(el("h1", {}, `Process ${id}`), failure(err));
+    if (!stale(n)) render(el("h1", {}, `Process ${id}`), failure(err));
     return;
   }
+  if (stale(n)) return;
   const active = p.processStatus === "SCHEDULED" || p.processStatus === "RUNNING";
   const status = el("dd", {}, statusCell(p));
   const bar = el("progress", { id: "progress", max: 100, value: p.percentComplete || 0, "aria-label": "progress" });
@@ -324,7 +335,7 @@ async function processPage(id) {
         el("thead", {}, el("tr", {}, ["Name", "Type", "Size", "MD5", ""].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, files.map((f) => el("tr", {},
           el("td", {}, f.name),
-          el("td", {}, f.metadata["dspace.process.filetype"][0].value),
+          el("td", {}, ((f.metadata["dspace.process.filetype"] || [])[0] || {}).value || ""),
           el("td", {}, `${f.sizeBytes} B`),
           el("td", {}, el("code", {}, f.checkSum.value)),
           el("td", {}, el("a", { href: "#", class: "download", "data-name": f.name, onclick: async (e) => {
@@ -402,11 +413,13 @@ async function processPage(id) {
             if (event.id !== null) lastId = event.id;
             if (event.name === "line") {
               const data = JSON.parse(event.data.join("\n"));
-              const progress = /^::progress::(\d+)$/.exec(data.line);
-              if (progress) {
+              // The service's rule for progress lines: `::progress::N`, N from 0 to 100.
+              const progress = /^::progress::(\d{1,3})$/.exec(data.line);
+              if (progress && Number(progress[1]) <= 100) {
                 bar.value = Number(progress[1]);
                 pct.textContent = ` ${progress[1]}%`;
               }
+
               buffered.push(data);
             } else if (event.name === "end") {
               flush();
@@ -428,14 +441,15 @@ async function processPage(id) {
   })();
 }
 
-async function scriptsPage() {
+async function scriptsPage(n) {
   let list;
   try {
     list = await getJson("/system/scripts?size=100");
   } catch (err) {
-    render(el("h1", {}, "Scripts"), failure(err));
+    if (!stale(n)) render(el("h1", {}, "Scripts"), failure(err));
     return;
   }
+  if (stale(n)) return;
   const scripts = (list._embedded && list._embedded.scripts) || [];
   render(el("h1", {}, "Scripts"),
     scripts.length === 0 ? el("p", { class: "note" }, "No script you may start.") :
@@ -449,14 +463,15 @@ async function scriptsPage() {
 
 const INPUT_TYPES = { String: "text", Integer: "number", date: "date", boolean: "checkbox", InputStream: "file" };
 
-async function launchPage(name) {
+async function launchPage(name, n) {
   let script;
   try {
     script = await getJson(`/system/scripts/${encodeURIComponent(name)}`);
   } catch (err) {
-    render(el("h1", {}, name), failure(err));
+    if (!stale(n)) render(el("h1", {}, name), failure(err));
     return;
   }
+  if (stale(n)) return;
   const fields = script.parameters.map((spec, i) => {
     const id = `param-${i}`;
     const type = INPUT_TYPES[spec.type] || "text";
@@ -522,7 +537,13 @@ async function launchPage(name) {
 }
 
 // ---- routing ----
+// Each navigation gets a number; a page that finishes loading after the next navigation
+// draws nothing.
+let currentRoute = 0;
+const stale = (n) => n !== currentRoute;
+
 async function route() {
+  const n = ++currentRoute;
   clearTimeout(refreshTimer);
   if (stopFollowing) { stopFollowing(); stopFollowing = null; }
   const hash = location.hash.replace(/^#/, "") || "/processes";
@@ -530,10 +551,10 @@ async function route() {
   const query = new URLSearchParams(qs || "");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "login") return loginPage();
-  if (parts[0] === "scripts" && parts[1]) return launchPage(parts[1]);
-  if (parts[0] === "scripts") return scriptsPage();
-  if (parts[0] === "processes" && parts[1]) return processPage(parts[1]);
-  return processesPage(query);
+  if (parts[0] === "scripts" && parts[1]) return launchPage(parts[1], n);
+  if (parts[0] === "scripts") return scriptsPage(n);
+  if (parts[0] === "processes" && parts[1]) return processPage(parts[1], n);
+  return processesPage(query, n);
 }
 window.addEventListener("hashchange", () => { route(); main.focus(); });
 showWho();

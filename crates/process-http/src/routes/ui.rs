@@ -5,6 +5,8 @@
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
 
+use crate::hal::BaseUrl;
+
 const INDEX: &str = include_str!("../../ui/index.html");
 const SCRIPT: &str = include_str!("../../ui/app.js");
 const STYLE: &str = include_str!("../../ui/app.css");
@@ -23,20 +25,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_style);
 }
 
-fn redirect_to_ui() -> HttpResponse {
+/// To the UI under the service's base, so it also works behind a proxy's path prefix.
+fn redirect_to_ui(base: &BaseUrl) -> HttpResponse {
     HttpResponse::Found()
-        .insert_header((header::LOCATION, "/ui/"))
+        .insert_header((header::LOCATION, base.href("/ui/")))
         .finish()
 }
 
 #[get("/")]
-async fn get_home() -> HttpResponse {
-    redirect_to_ui()
+async fn get_home(base: BaseUrl) -> HttpResponse {
+    redirect_to_ui(&base)
 }
 
 #[get("/ui")]
-async fn get_ui_bare() -> HttpResponse {
-    redirect_to_ui()
+async fn get_ui_bare(base: BaseUrl) -> HttpResponse {
+    redirect_to_ui(&base)
 }
 
 #[get("/ui/")]

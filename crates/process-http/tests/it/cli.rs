@@ -231,8 +231,18 @@ fn man_pages_cover_every_command() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let page = text(&out.stdout);
     assert!(page.contains(".TH processd 1"), "{page}");
-    for sub in ["serve", "migrate", "user", "completions", "man"] {
-        assert!(page.contains(sub), "processd(1) names {sub}");
+    for sub in [
+        "serve",
+        "migrate",
+        "user",
+        "completions",
+        "man",
+        "run",
+        "fetch",
+    ] {
+        // Each command is listed with its own page: processd-NAME(1).
+        let entry = format!("processd\\-{sub}(1)");
+        assert!(page.contains(&entry), "processd(1) lists {entry}");
     }
     let pages = dir.path().join("man1");
     let out = run(processd(dir.path()).arg("man").arg(&pages));

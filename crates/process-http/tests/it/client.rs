@@ -4,7 +4,6 @@
 
 use futures_util::StreamExt;
 use process_client::{Client, Error, Event, Launch, Status};
-use process_http::service::authn::hash_password;
 
 use crate::helpers::{spawn_app, BACKENDS};
 
@@ -150,14 +149,7 @@ async fn a_password_login_gives_a_token_that_works() {
     let Some(app) = spawn_app(crate::helpers::Backend::Sqlite).await else {
         return;
     };
-    let store = app.app.store.clone();
-    tokio::task::spawn_blocking(move || {
-        store
-            .set_password_hash("bob", &hash_password("correct horse").unwrap())
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    app.set_password("bob", "correct horse").await;
     let anonymous = Client::new(&app.base);
     let wrong = anonymous.login("bob", "wrong").await.unwrap_err();
     assert_eq!(wrong.status(), Some(401));
