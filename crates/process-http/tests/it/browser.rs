@@ -116,26 +116,25 @@ async fn text_of(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
     panic!("{css}: never as expected; last {last:?}");
 }
 
-async fn click(c: &Client, css: &str) {
-    let e = c
-        .wait()
+/// The element `css` names, once the page has it.
+async fn element(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    e.click()
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn click(c: &Client, css: &str) {
+    element(c, css)
+        .await
+        .click()
         .await
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
 async fn type_into(c: &Client, css: &str, text: &str) {
-    let e = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    e.send_keys(text).await.unwrap();
+    element(c, css).await.send_keys(text).await.unwrap();
 }
 
 /// Opens a script's launch form, lets `fill` fill it, starts it, and answers the new id.

@@ -4,10 +4,11 @@
 use std::process::Command;
 use std::time::Duration;
 
+use process_client::{Launch, Status};
 use process_store::testing::TestDatabase;
-use serde_json::{json, Value};
 
 use crate::cli::{processd, run, text};
+use crate::faults::wait_exit;
 use crate::helpers::{fixture, ServeProcess};
 
 #[actix_web::test]
@@ -51,52 +52,15 @@ type = "string"
         .args(["serve", "--config"])
         .arg(&config);
     let mut server = ServeProcess::start(cmd);
-    let base = server.base();
-    let client = reqwest::Client::new();
-    let form = reqwest::multipart::Form::new().text(
-        "properties",
-        json!([{"name": "-s", "value": "over TLS"}]).to_string(),
-    );
-    let res = client
-        .post(format!("{base}/api/system/scripts/echo/processes"))
-        .multipart(form)
-        .send()
+    // Launched and followed as any client does, through process-client.
+    let client = process_client::Client::new(server.base());
+    let launched = client
+        .launch("echo", &Launch::new().param("-s", "over TLS"))
         .await
-        .unwrap();
-    assert_eq!(res.status(), 202, "{}", server.log());
-    let launched: Value = res.json().await.unwrap();
-    let url = format!(
-        "{base}/api/system/processes/{}",
-        launched["processId"].as_str().unwrap()
-    );
-    let access = launched["accessToken"].as_str().unwrap();
-    let mut status = Value::Null;
-    for _ in 0..600 {
-        let p: Value = client
-            .get(&url)
-            .header("X-Process-Access", access)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        status = p["processStatus"].clone();
-        if status == "COMPLETED" || status == "FAILED" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(status, "COMPLETED", "{}", server.log());
-    let output = client
-        .get(format!("{url}/output"))
-        .header("X-Process-Access", access)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{e}: {}", server.log()));
+    let done = client.wait(&launched).await.unwrap();
+    assert_eq!(done.process_status, Status::Completed, "{}", server.log());
+    let output = client.output(&done).await.unwrap();
     assert_eq!(output, "-s\nover TLS\n");
 
     // The server's own view: processd is connected, and only over TLS.
@@ -109,17 +73,7 @@ type = "string"
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(exit) = server.child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "processd did not exit"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = wait_exit(&mut server.child, Duration::from_secs(20));
     assert!(
         exit.success(),
         "processd exited with {exit}: {}",
