@@ -10,6 +10,11 @@ use crate::error::ParseError;
 
 /// A process's id: a positive integer assigned by the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "i64", into = "i64")
+)]
 pub struct ProcessId(i64);
 
 impl ProcessId {
@@ -29,6 +34,20 @@ impl ProcessId {
 
     pub fn get(self) -> i64 {
         self.0
+    }
+}
+
+impl TryFrom<i64> for ProcessId {
+    type Error = ParseError;
+
+    fn try_from(raw: i64) -> Result<Self, Self::Error> {
+        Self::new(raw)
+    }
+}
+
+impl From<ProcessId> for i64 {
+    fn from(id: ProcessId) -> i64 {
+        id.0
     }
 }
 
@@ -54,6 +73,11 @@ macro_rules! uuid_id {
     ($name:ident, $what:literal) => {
         #[doc = concat!("The UUID of a ", $what, ".")]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(
+            feature = "serde",
+            derive(serde::Serialize, serde::Deserialize),
+            serde(transparent)
+        )]
         pub struct $name(Uuid);
 
         impl $name {

@@ -17,10 +17,12 @@ pub mod script;
 // `string_enum!` is shared with `upload`, declared after it.
 #[macro_use]
 pub mod status;
+pub mod event;
 pub mod upload;
 
 pub use auth::{AnonymousAccess, Caller, Denied, ListScope, User};
 pub use error::ParseError;
+pub use event::{Event, EventKind};
 pub use file::ProcessFile;
 pub use ids::{FileId, ProcessId, UploadId, UserId};
 pub use lifecycle::{Transition, TransitionError};

@@ -46,6 +46,16 @@ impl Transition {
         }
     }
 
+    /// When the transition happened.
+    pub fn at(&self) -> OffsetDateTime {
+        match self {
+            Transition::Start { at, .. }
+            | Transition::Complete { at }
+            | Transition::Cancel { at }
+            | Transition::Fail { at, .. } => *at,
+        }
+    }
+
     /// The statuses this transition may be applied to.
     pub fn sources(&self) -> &'static [ProcessStatus] {
         match self {

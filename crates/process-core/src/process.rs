@@ -8,8 +8,10 @@ use crate::params::Param;
 use crate::script::ScriptName;
 use crate::status::{DependencyType, ProcessStatus, StatusReason};
 
-/// A tracked process. Its status is private: it changes only through [`Process::apply`].
+/// A tracked process. Its status is private: it changes only through [`Process::apply`] (or
+/// is restored from storage: [`Process::stored`], or a serialized snapshot with `serde`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Process {
     pub id: ProcessId,
     /// None for a process started anonymously.

@@ -10,6 +10,11 @@ use crate::error::ParseError;
 /// A script's name: `[a-z0-9][a-z0-9._-]*`, at most 64 characters. It appears in URLs, so
 /// nothing else is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "String", into = "String")
+)]
 pub struct ScriptName(String);
 
 impl ScriptName {
@@ -35,6 +40,20 @@ impl ScriptName {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for ScriptName {
+    type Error = ParseError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ScriptName> for String {
+    fn from(name: ScriptName) -> String {
+        name.0
     }
 }
 

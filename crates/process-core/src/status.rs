@@ -1,16 +1,32 @@
 //! Process statuses and failure reasons, with the one string form shared by the database and
 //! the API.
 
-use std::fmt;
-use std::str::FromStr;
 
-use crate::error::ParseError;
 
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[cfg_attr(
+            feature = "serde",
+            derive(serde::Serialize, serde::Deserialize),
+            serde(try_from = "String", into = "&'static str")
+        )]
         pub enum $name { $($variant),+ }
+
+        impl From<$name> for &'static str {
+            fn from(v: $name) -> &'static str {
+                v.as_str()
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::error::ParseError;
+
+            fn try_from(s: String) -> Result<Self, $crate::error::ParseError> {
+                s.parse()
+            }
+        }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -20,13 +36,13 @@ macro_rules! string_enum {
             }
         }
 
-        impl FromStr for $name {
-            type Err = ParseError;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::error::ParseError;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(ParseError::new(
+                    _ => Err($crate::error::ParseError::new(
                         $what,
                         s,
                         format!("one of {}", [$($text),+].join(", ")),
@@ -35,8 +51,8 @@ macro_rules! string_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }

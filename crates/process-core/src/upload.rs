@@ -5,12 +5,9 @@
 //! can apply them as compare-and-sets.
 
 use std::collections::HashSet;
-use std::fmt;
-use std::str::FromStr;
 
 use time::OffsetDateTime;
 
-use crate::error::ParseError;
 use crate::ids::{FileId, ProcessId, UploadId, UserId};
 
 string_enum!(

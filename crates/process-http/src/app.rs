@@ -26,7 +26,7 @@ use crate::limits::{self, Caps, LoginLimits};
 use crate::metrics::{method_label, Metrics, RequestLabels};
 use crate::state::{AppState, Followers};
 use crate::{guards, housekeeping, methods};
-use crate::{oidc, openapi, routes};
+use crate::{oidc, openapi, routes, service, webhook};
 
 pub struct Application {
     addr: SocketAddr,
@@ -104,6 +104,14 @@ impl Application {
         }
         runner.spawn();
         housekeeping::spawn(store.clone(), config.retention_days);
+        let events = service::events::spawn_hub(store.clone());
+        let webhook_targets = Arc::new(config.webhook_targets.clone());
+        Arc::new(webhook::deliver::Sender::new(
+            store.clone(),
+            Arc::clone(&webhook_targets),
+            config.retention_days,
+        )?)
+        .spawn(events.clone());
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let addr = listener.local_addr()?;
@@ -129,6 +137,8 @@ impl Application {
             followers,
             watchers: Default::default(),
             console_sums: Default::default(),
+            events,
+            webhook_targets,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -323,5 +333,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(routes::files::configure)
         .configure(routes::bitstreams::configure)
         .configure(routes::uploads::configure)
+        .configure(routes::events::configure)
+        .configure(routes::webhooks::configure)
         .configure(routes::ui::configure);
 }

@@ -13,6 +13,7 @@ use process_runner::{ConfineMode, ContainConfig};
 use serde::Deserialize;
 
 use crate::forwarded::{parse_origin, PublicUrl, TrustedProxies};
+use crate::webhook::target::TargetPolicy;
 
 /// The configuration used when no file is given: the example scripts of the repository.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../../../examples/processd.toml");
@@ -73,6 +74,7 @@ struct RawConfig {
     script_write_paths: Option<Vec<PathBuf>>,
     run_as: Option<String>,
     anonymous_process_access: Option<String>,
+    webhook_allowed_hosts: Option<Vec<String>>,
     oidc: Option<RawOidc>,
     #[serde(default)]
     script: Vec<RawScript>,
@@ -132,6 +134,7 @@ const KEYS: &[&str] = &[
     "script_write_paths",
     "run_as",
     "anonymous_process_access",
+    "webhook_allowed_hosts",
     "oidc",
 ];
 
@@ -302,6 +305,9 @@ pub struct Config {
     /// Who sees a process started anonymously: whoever presents the capability its launch
     /// answered with (the default), or everyone (`public`).
     pub anonymous_process_access: AnonymousAccess,
+    /// Where webhooks may point: any public address (the default), or only these hosts and
+    /// networks (`webhook_allowed_hosts`).
+    pub webhook_targets: TargetPolicy,
     /// Login attempts a client address, and an account, may make per `login_window`.
     pub login_attempts: u32,
     pub login_window: Duration,
@@ -457,6 +463,8 @@ impl Config {
             jwt_key_file: raw.jwt_key_file.map(absolute),
             max_depends_on: raw.max_depends_on.unwrap_or(100),
             max_parameter_filters: raw.max_parameter_filters.unwrap_or(20),
+            webhook_targets: TargetPolicy::parse(&raw.webhook_allowed_hosts.unwrap_or_default())
+                .map_err(invalid)?,
             anonymous_process_access: match raw.anonymous_process_access.as_deref() {
                 Some(s) => s
                     .parse()

@@ -73,6 +73,10 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A well-formed request whose content cannot be used (a webhook URL that may not be
+    /// reached, an unknown event type).
+    #[error("{0}")]
+    Unprocessable(String),
     /// A client over a rate limit (login attempts): 429 with `Retry-After`.
     #[error("{message}")]
     RateLimited {
@@ -166,6 +170,7 @@ impl ApiError {
             ApiError::LimitExceeded(_) => (S::BAD_REQUEST, "limit_exceeded"),
             ApiError::RequestTimeout(_) => (S::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::Unprocessable(_) => (S::UNPROCESSABLE_ENTITY, "unprocessable"),
             ApiError::UnsupportedMediaType(_) => {
                 (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }

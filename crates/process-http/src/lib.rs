@@ -21,6 +21,7 @@ pub mod resources;
 pub mod routes;
 pub mod service;
 pub mod state;
+pub mod webhook;
 
 pub use app::Application;
 pub use config::Config;

@@ -68,6 +68,13 @@ async fn get_openapi() -> HttpResponse {
         routes::uploads::upload_file,
         routes::bitstreams::get_bitstream,
         routes::bitstreams::get_bitstream_content,
+        routes::events::get_events,
+        routes::webhooks::list_webhooks,
+        routes::webhooks::create_webhook,
+        routes::webhooks::get_webhook,
+        routes::webhooks::delete_webhook,
+        routes::webhooks::list_deliveries,
+        routes::webhooks::redeliver,
     ),
     // The shared error responses (`resources::responses`) refer to this schema without
     // registering it.
@@ -78,6 +85,7 @@ async fn get_openapi() -> HttpResponse {
         (name = "processes", description = "Following, stopping and deleting processes"),
         (name = "files", description = "Process files and their content"),
         (name = "uploads", description = "Multi-file upload sessions"),
+        (name = "events", description = "Process events: a live stream, and webhooks"),
         (name = "authn", description = "Login, session refresh, short-lived download tokens, epersons"),
         (name = "service", description = "Root, health, metrics, this document"),
     )

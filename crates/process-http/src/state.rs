@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::oidc::Provider;
 use crate::service::log_sums::Sums;
 use crate::service::watch::Watchers;
+use crate::webhook::target::TargetPolicy;
 
 /// The implementation behind the output-log port.
 pub type ConsoleLog = Store;
@@ -38,6 +39,10 @@ pub struct AppState {
     pub watchers: Watchers,
     /// Size and MD5 of console logs described as bitstreams.
     pub console_sums: Sums,
+    /// The newest event id, as the event poller last read it (`service::events`).
+    pub events: tokio::sync::watch::Receiver<i64>,
+    /// Where webhooks may point.
+    pub webhook_targets: Arc<TargetPolicy>,
 }
 
 /// Live output feeds held at once, per process and per caller.

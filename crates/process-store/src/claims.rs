@@ -13,11 +13,12 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use process_core::dependency::{readiness, Readiness};
 use process_core::{
-    Claim, NodeName, Process, ProcessId, ProcessStatus, StatusReason, Transition, Unmet,
+    Claim, EventKind, NodeName, Process, ProcessId, ProcessStatus, StatusReason, Transition, Unmet,
 };
 use time::OffsetDateTime;
 
 use crate::connection::{write_transaction, AnyConnection};
+use crate::events;
 use crate::error::StoreError;
 use crate::processes::{apply, hydrate};
 use crate::rows::ProcessRow;
@@ -68,7 +69,7 @@ fn statuses(
         .collect()
 }
 
-fn load_all(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Process>, StoreError> {
+pub(crate) fn load_all(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Process>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -144,7 +145,10 @@ impl Store {
                 },
             )?;
             let started = load_all(conn, &start)?;
-            let unmet = load_all(conn, &fail)?
+            let failed = load_all(conn, &fail)?;
+            events::record(conn, EventKind::Running, now, &started)?;
+            events::record(conn, EventKind::Failed, now, &failed)?;
+            let unmet = failed
                 .into_iter()
                 .map(|process| {
                     let dependencies: Vec<ProcessId> = process

@@ -3,6 +3,7 @@
 mod claims;
 mod connection;
 mod error;
+mod events;
 mod files;
 mod maintenance;
 mod migrations;
@@ -17,6 +18,7 @@ mod secrets;
 mod timestamp;
 mod uploads;
 mod users;
+mod webhooks;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -28,11 +30,15 @@ use process_datadir::{FileLog, Layout};
 
 pub use connection::Backend;
 pub use error::StoreError;
+pub use events::EVENT_RETENTION;
 pub use files::NewFile;
 pub use processes::{Deleted, Waiters};
 pub use profiles::{ExternalUser, Profile, ProfileChange};
 pub use uploads::FileChange;
 pub use users::{Login, TokenInfo, UserChange, TOKEN_PREFIX};
+pub use webhooks::{
+    Attempt, AttemptOutcome, Delivery, DeliveryState, DueDelivery, NewWebhook, Webhook,
+};
 
 use connection::Manager;
 

@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use process_core::output::dependency_deleted;
 use process_core::{
-    ListScope, NewProcess, OutputLine, OutputLog, Page, Process, ProcessFile, ProcessId,
+    EventKind, ListScope, NewProcess, OutputLine, OutputLog, Page, Process, ProcessFile, ProcessId,
     ProcessQuery, ProcessStatus, SortDir, SortField, Transition,
 };
 
 use crate::connection::{dispatch, write_transaction, AnyConnection, MultiBackend};
 use crate::error::StoreError;
+use crate::{claims, events};
 use crate::files::NewFile;
 use crate::rows::{FileRow, ParamRow, ProcessRow};
 use crate::schema::process_status_counts as c;
@@ -246,6 +247,8 @@ pub(crate) fn insert_process(
             .values(&files)
             .execute(c)?);
     }
+    let created = load(conn, pid)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))?;
+    events::record(conn, EventKind::Created, new.creation_time, &[created])?;
     Ok(pid)
 }
 
@@ -428,10 +431,16 @@ impl Store {
     /// gone or no longer in a status the transition allows.
     pub fn transition(&self, id: ProcessId, t: &Transition) -> Result<Option<Process>, StoreError> {
         let mut conn = self.conn()?;
-        if apply(&mut conn, &[id.get()], t)? == 0 {
-            return Ok(None);
-        }
-        load(&mut conn, id)
+        write_transaction(&mut conn, |conn| {
+            if apply(conn, &[id.get()], t)? == 0 {
+                return Ok(None);
+            }
+            let process = load(conn, id)?;
+            if let Some(p) = &process {
+                events::record(conn, EventKind::of(t), t.at(), std::slice::from_ref(p))?;
+            }
+            Ok(process)
+        })
     }
 
     /// Deletes a process with its output, files and parameters. Refused while it is RUNNING;
@@ -469,6 +478,8 @@ impl Store {
                         exit_code: None,
                     };
                     apply(conn, &waiting, &fail)?;
+                    let failed = claims::load_all(conn, &waiting)?;
+                    events::record(conn, EventKind::Failed, at, &failed)?;
                     waiting
                         .iter()
                         .map(|w| ProcessId::new(*w))
@@ -497,6 +508,11 @@ impl Store {
             if gone == 0 {
                 return Err(StoreError::Running(id.get()));
             }
+            let at = match waiters {
+                Waiters::Fail(at) => at,
+                Waiters::Refuse => time::OffsetDateTime::now_utc(),
+            };
+            events::record(conn, EventKind::Deleted, at, std::slice::from_ref(&process))?;
             Ok(Some(Deleted {
                 process,
                 files,
@@ -516,11 +532,31 @@ impl Store {
         Ok(())
     }
 
+    /// Records a RUNNING process's progress, with a `process.progress` event when it changed.
     pub fn set_progress(&self, id: ProcessId, percent: u8) -> Result<(), StoreError> {
-        diesel::update(p::table.filter(p::id.eq(id.get())))
-            .set(p::percent_complete.eq(Some(i32::from(percent))))
-            .execute(&mut *self.conn()?)?;
-        Ok(())
+        let percent = i32::from(percent);
+        let mut conn = self.conn()?;
+        write_transaction(&mut conn, |conn| {
+            let changed = diesel::update(
+                p::table
+                    .filter(p::id.eq(id.get()))
+                    .filter(p::status.eq(ProcessStatus::Running.as_str()))
+                    .filter(
+                        p::percent_complete
+                            .is_null()
+                            .or(p::percent_complete.ne(percent)),
+                    ),
+            )
+            .set(p::percent_complete.eq(Some(percent)))
+            .execute(conn)?;
+            if changed > 0 {
+                if let Some(process) = load(conn, id)? {
+                    let now = time::OffsetDateTime::now_utc();
+                    events::record(conn, EventKind::Progress, now, &[process])?;
+                }
+            }
+            Ok(())
+        })
     }
 
     pub fn set_output_truncated(&self, id: ProcessId) -> Result<(), StoreError> {

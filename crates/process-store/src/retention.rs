@@ -86,6 +86,10 @@ impl Store {
                 "removed run directories no process refers to"
             );
         }
+        let events = self.prune_events(now)?;
+        if events > 0 {
+            tracing::info!(events, "removed old events");
+        }
         if let Some(days) = days {
             let processes = self.sweep_processes(days, now)?;
             let uploads = self.sweep_uploads(days, now)?;

@@ -153,3 +153,54 @@ diesel::table! {
         n -> BigInt,
     }
 }
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        process_id -> BigInt,
+        user_id -> Nullable<Text>,
+        kind -> Text,
+        time -> BigInt,
+        process -> Text,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        user_id -> Text,
+        url -> Text,
+        secret -> Text,
+        base_url -> Text,
+        all_processes -> Bool,
+        creation_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_events (kind, webhook_id) {
+        webhook_id -> BigInt,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> BigInt,
+        process_id -> BigInt,
+        state -> Text,
+        attempts -> Integer,
+        queued_time -> BigInt,
+        next_attempt -> BigInt,
+        last_attempt -> Nullable<BigInt>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(webhook_events -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::allow_tables_to_appear_in_same_query!(events, webhooks, webhook_events, webhook_deliveries);

@@ -4,6 +4,7 @@
 pub mod authn;
 pub mod bitstream;
 pub mod eperson;
+pub mod event;
 pub mod output;
 pub mod pages;
 pub mod process;

@@ -3,6 +3,7 @@
 pub mod authn;
 pub mod bitstreams;
 pub mod epersons;
+pub mod events;
 pub mod files;
 pub mod output;
 pub mod processes;
@@ -10,3 +11,4 @@ pub mod root;
 pub mod scripts;
 pub mod ui;
 pub mod uploads;
+pub mod webhooks;

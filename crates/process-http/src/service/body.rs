@@ -4,7 +4,7 @@
 //! directory's protocol (`process_datadir::Staged`).
 
 use actix_web::http::header;
-use actix_web::web::Bytes;
+use actix_web::web::{self, Bytes};
 use actix_web::HttpRequest;
 use futures_util::{Stream, StreamExt};
 use process_datadir::Staged;
@@ -133,4 +133,44 @@ where
         staged.record(&chunk);
     }
     out.sync_all().await.map_err(io_error)
+}
+
+/// Largest JSON request body.
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
+
+/// Reads a JSON request body of at most [`MAX_JSON_BYTES`] that must be an object (serde
+/// would read a struct from an array too; the API documents objects).
+pub async fn read_json_object(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    mut pace: Pace,
+) -> Result<serde_json::Value, ApiError> {
+    if content_type(req) != "application/json" {
+        return Err(ApiError::UnsupportedMediaType(
+            "the body must be application/json".into(),
+        ));
+    }
+    let too_large =
+        || ApiError::PayloadTooLarge(format!("JSON bodies are limited to {MAX_JSON_BYTES} bytes"));
+    if content_length(req).is_some_and(|n| n > MAX_JSON_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = pace.next(payload.next()).await? {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        pace.add(chunk.len());
+        if buf.len() + chunk.len() > MAX_JSON_BYTES {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    let value: serde_json::Value = serde_json::from_slice(&buf)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    Ok(value)
 }

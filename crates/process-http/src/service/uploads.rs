@@ -4,7 +4,6 @@
 //! like a missing one.
 
 use actix_web::{web, HttpRequest};
-use futures_util::StreamExt;
 use process_core::auth::{list_scope, may_access_owned, missing, require_user};
 use process_core::upload::DefinitionEvent;
 use process_core::{Caller, FileId, NewUploadFile, Page, UploadDefinition, UploadId, UserId};
@@ -15,60 +14,27 @@ use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::resources::requests::{DefinitionBody, FileDefinitionBody, Paging};
-use crate::service::body::{content_length, content_type, receive, too_large, Pace};
+use crate::service::body::{
+    content_length, content_type, read_json_object, receive, too_large, Pace,
+};
 use crate::state::AppState;
 
-/// Largest JSON body of a definition request.
-const MAX_JSON_BYTES: usize = 256 * 1024;
-
-/// Reads a JSON body of at most `MAX_JSON_BYTES`.
+/// Reads a definition request: a JSON object whose `fileDefinitions`, if any, are objects.
 async fn read_json<T: DeserializeOwned>(
     req: &HttpRequest,
-    mut payload: web::Payload,
-    mut pace: Pace,
+    payload: web::Payload,
+    pace: Pace,
 ) -> Result<T, ApiError> {
-    if content_type(req) != "application/json" {
-        return Err(ApiError::UnsupportedMediaType(
-            "the body must be application/json".into(),
-        ));
-    }
-    let too_large =
-        || ApiError::PayloadTooLarge(format!("JSON bodies are limited to {MAX_JSON_BYTES} bytes"));
-    if content_length(req).is_some_and(|n| n > MAX_JSON_BYTES as u64) {
-        return Err(too_large());
-    }
-    let mut buf = web::BytesMut::new();
-    while let Some(chunk) = pace.next(payload.next()).await? {
-        let chunk =
-            chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
-        pace.add(chunk.len());
-        if buf.len() + chunk.len() > MAX_JSON_BYTES {
-            return Err(too_large());
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    let invalid = |e: serde_json::Error| ApiError::BadRequest(format!("invalid JSON body: {e}"));
-    let value: serde_json::Value = serde_json::from_slice(&buf).map_err(invalid)?;
-    objects_only(&value)?;
-    serde_json::from_value(value).map_err(invalid)
-}
-
-/// serde reads a struct from a JSON array as well (`[null, null]` would be a definition with
-/// no files); the API documents objects, so only objects are taken, here and as file
-/// definitions.
-fn objects_only(body: &serde_json::Value) -> Result<(), ApiError> {
-    let Some(fields) = body.as_object() else {
-        return Err(ApiError::BadRequest(
-            "the body must be a JSON object".into(),
-        ));
-    };
-    let files = fields.get("fileDefinitions").and_then(|f| f.as_array());
+    let value = read_json_object(req, payload, pace).await?;
+    // serde reads a struct from a JSON array as well; the API documents objects.
+    let files = value.get("fileDefinitions").and_then(|f| f.as_array());
     if files.is_some_and(|files| files.iter().any(|f| !f.is_object())) {
         return Err(ApiError::BadRequest(
             "fileDefinitions must be a list of objects".into(),
         ));
     }
-    Ok(())
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
 /// The definition `id` if `caller` may see it; a missing one and someone else's get the same

@@ -15,6 +15,7 @@ mod containment;
 mod cors;
 mod downloads;
 mod epersons;
+mod events;
 mod examples;
 mod faults;
 mod hardening;
