@@ -69,10 +69,7 @@ mod tests {
             EventKind::of(&Transition::Complete { at }),
             EventKind::Completed
         );
-        assert_eq!(
-            EventKind::of(&Transition::Cancel { at }),
-            EventKind::Failed
-        );
+        assert_eq!(EventKind::of(&Transition::Cancel { at }), EventKind::Failed);
         let fail = Transition::Fail {
             at,
             reason: StatusReason::Timeout,

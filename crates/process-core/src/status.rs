@@ -1,8 +1,6 @@
 //! Process statuses and failure reasons, with the one string form shared by the database and
 //! the API.
 
-
-
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*

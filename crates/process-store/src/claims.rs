@@ -18,8 +18,8 @@ use process_core::{
 use time::OffsetDateTime;
 
 use crate::connection::{write_transaction, AnyConnection};
-use crate::events;
 use crate::error::StoreError;
+use crate::events;
 use crate::processes::{apply, hydrate};
 use crate::rows::ProcessRow;
 use crate::schema::{process_dependencies as pd, processes as p};

@@ -168,9 +168,7 @@ impl Store {
     /// (their finished deliveries go with them); returns how many.
     pub fn prune_events(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
         let cutoff = to_micros(now - EVENT_RETENTION);
-        let pending = d::table
-            .filter(d::state.eq("pending"))
-            .select(d::event_id);
+        let pending = d::table.filter(d::state.eq("pending")).select(d::event_id);
         Ok(diesel::delete(
             e::table
                 .filter(e::time.lt(cutoff))

@@ -11,7 +11,6 @@ use process_core::{
 
 use crate::connection::{dispatch, write_transaction, AnyConnection, MultiBackend};
 use crate::error::StoreError;
-use crate::{claims, events};
 use crate::files::NewFile;
 use crate::rows::{FileRow, ParamRow, ProcessRow};
 use crate::schema::process_status_counts as c;
@@ -21,6 +20,7 @@ use crate::schema::{
 };
 use crate::timestamp::to_micros;
 use crate::Store;
+use crate::{claims, events};
 
 #[derive(Insertable)]
 #[diesel(table_name = p)]

@@ -61,7 +61,12 @@ impl DeliveryState {
             "pending" => Ok(DeliveryState::Pending),
             "delivered" => Ok(DeliveryState::Delivered),
             "failed" => Ok(DeliveryState::Failed),
-            other => Err(process_core::ParseError::new("delivery state", other, "pending, delivered or failed").into()),
+            other => Err(process_core::ParseError::new(
+                "delivery state",
+                other,
+                "pending, delivered or failed",
+            )
+            .into()),
         }
     }
 }

@@ -65,11 +65,16 @@ pub fn scope(caller: &Caller) -> Result<Option<UserId>, ApiError> {
 /// happens from now on).
 pub async fn start_after(state: &AppState, last_event_id: Option<&str>) -> Result<i64, ApiError> {
     match last_event_id {
-        Some(raw) => raw.trim().parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "Last-Event-ID must be an event id (a non-negative integer), not {raw:?}"
-            ))
-        }),
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "Last-Event-ID must be an event id (a non-negative integer), not {raw:?}"
+                ))
+            }),
         None => state.db(Store::last_event_id).await,
     }
 }
@@ -125,7 +130,11 @@ pub fn feed(
             let seen = *f.newest.borrow_and_update();
             if seen > f.after {
                 let (after, owner) = (f.after, f.owner);
-                let events = match f.state.db(move |s| s.events_after(after, owner, BATCH)).await {
+                let events = match f
+                    .state
+                    .db(move |s| s.events_after(after, owner, BATCH))
+                    .await
+                {
                     Ok(events) => events,
                     Err(e) => return Some((Err(e), None)),
                 };

@@ -25,14 +25,20 @@ fn unprocessable(message: impl Into<String>) -> ApiError {
 
 /// Checks a subscription request: the URL against `webhook_allowed_hosts`, known event
 /// types, a secret of a sensible length, and `allProcesses` for administrators only.
-fn validate(state: &AppState, caller: &Caller, body: &NewWebhookBody) -> Result<Vec<EventKind>, ApiError> {
+fn validate(
+    state: &AppState,
+    caller: &Caller,
+    body: &NewWebhookBody,
+) -> Result<Vec<EventKind>, ApiError> {
     if body.all_processes {
         require_admin(caller).map_err(|_| {
             ApiError::Forbidden("only administrators may subscribe to every process".into())
         })?;
     }
     if body.url.len() > MAX_URL_BYTES {
-        return Err(unprocessable(format!("url is longer than {MAX_URL_BYTES} bytes")));
+        return Err(unprocessable(format!(
+            "url is longer than {MAX_URL_BYTES} bytes"
+        )));
     }
     state
         .webhook_targets
@@ -55,7 +61,10 @@ fn validate(state: &AppState, caller: &Caller, body: &NewWebhookBody) -> Result<
         .iter()
         .map(|e| {
             e.parse::<EventKind>().map_err(|_| {
-                unprocessable(format!("unknown event type {e:?}; the types are {}", event_kinds()))
+                unprocessable(format!(
+                    "unknown event type {e:?}; the types are {}",
+                    event_kinds()
+                ))
             })
         })
         .collect()

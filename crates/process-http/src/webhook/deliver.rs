@@ -122,8 +122,9 @@ impl Sender {
         let store = self.store.clone();
         let now = OffsetDateTime::now_utc();
         let limit = u32::try_from(room).unwrap_or(u32::MAX);
-        let due = tokio::task::spawn_blocking(move || store.due_deliveries(now, &busy, &full, limit))
-            .await??;
+        let due =
+            tokio::task::spawn_blocking(move || store.due_deliveries(now, &busy, &full, limit))
+                .await??;
         for d in due {
             {
                 let mut f = lock(&self.in_flight);
@@ -179,7 +180,10 @@ impl Sender {
             .client
             .post(&d.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("X-Processd-Signature", signature(d.secret.as_bytes(), &body))
+            .header(
+                "X-Processd-Signature",
+                signature(d.secret.as_bytes(), &body),
+            )
             .header("X-Processd-Timestamp", at.unix_timestamp().to_string())
             .header("X-Processd-Event", d.event.kind.as_str())
             .header("X-Processd-Delivery", d.delivery.id.to_string())

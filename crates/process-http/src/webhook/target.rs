@@ -203,9 +203,12 @@ mod tests {
 
     #[test]
     fn an_allow_list_replaces_the_rule() {
-        let policy =
-            TargetPolicy::parse(&["127.0.0.1".into(), "Hooks.Example.org".into(), "10.9.0.0/16".into()])
-                .unwrap();
+        let policy = TargetPolicy::parse(&[
+            "127.0.0.1".into(),
+            "Hooks.Example.org".into(),
+            "10.9.0.0/16".into(),
+        ])
+        .unwrap();
         assert!(policy.allows("127.0.0.1", ip("127.0.0.1")));
         assert!(policy.allows("hooks.example.org", ip("10.1.1.1")));
         assert!(policy.allows("x", ip("10.9.3.4")));

@@ -153,14 +153,23 @@ async fn the_event_stream_follows_changes_in_order_and_resumes() {
             .map(|e| e.data["process"]["percentComplete"].as_i64().unwrap())
             .collect();
         assert!(!percents.is_empty(), "{backend}: progress events");
-        assert!(percents.windows(2).all(|w| w[0] < w[1]), "{backend}: {percents:?}");
+        assert!(
+            percents.windows(2).all(|w| w[0] < w[1]),
+            "{backend}: {percents:?}"
+        );
 
         // Bob sees none of Alice's: his first event is his own process.
         let mut bob_feed = Stream::open(&app, bob, None).await;
         let _ = app.launch_ok("echo", Some(alice), json!([])).await;
-        let his = app.launch_ok("exit", Some(bob), json!([{"name": "-c", "value": "3"}])).await;
+        let his = app
+            .launch_ok("exit", Some(bob), json!([{"name": "-c", "value": "3"}]))
+            .await;
         let first = bob_feed.next().await;
-        assert_eq!(first.data["process"]["processId"], his.as_str(), "{backend}");
+        assert_eq!(
+            first.data["process"]["processId"],
+            his.as_str(),
+            "{backend}"
+        );
         let rest = bob_feed.until(&his, "process.failed").await;
         assert_eq!(
             rest.last().unwrap().data["process"]["statusReason"],
@@ -272,7 +281,13 @@ impl Receiver {
     }
 
     fn accepted(&self) -> Vec<Received> {
-        self.got.lock().unwrap().iter().filter(|r| r.ok).cloned().collect()
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.ok)
+            .cloned()
+            .collect()
     }
 
     async fn wait_for(&self, n: usize) -> Vec<Received> {
@@ -291,7 +306,10 @@ fn verify(r: &Received) {
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(&r.body);
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    assert_eq!(r.signature, expected, "the signature is the HMAC of the body");
+    assert_eq!(
+        r.signature, expected,
+        "the signature is the HMAC of the body"
+    );
     let body = r.json();
     let sent = time::OffsetDateTime::parse(
         body["sentAt"].as_str().unwrap(),
@@ -339,10 +357,18 @@ async fn webhooks_deliver_signed_events_in_order_with_retries() {
             &app,
             alice,
             &url,
-            json!(["process.created", "process.running", "process.completed", "process.failed"]),
+            json!([
+                "process.created",
+                "process.running",
+                "process.completed",
+                "process.failed"
+            ]),
         )
         .await;
-        assert!(hook.get("secret").is_none(), "{backend}: the secret is never shown");
+        assert!(
+            hook.get("secret").is_none(),
+            "{backend}: the secret is never shown"
+        );
         let hook_id = hook["id"].as_str().unwrap().to_owned();
 
         let mut ids = Vec::new();
@@ -350,7 +376,9 @@ async fn webhooks_deliver_signed_events_in_order_with_retries() {
             ids.push(app.launch_ok("echo", Some(alice), json!([])).await);
         }
         // Bob's processes are not Alice's webhook's business.
-        let _ = app.launch_ok("echo", Some(app.bob.as_str()), json!([])).await;
+        let _ = app
+            .launch_ok("echo", Some(app.bob.as_str()), json!([]))
+            .await;
         let got = receiver.wait_for(15).await;
         for r in &got {
             verify(r);
@@ -367,18 +395,26 @@ async fn webhooks_deliver_signed_events_in_order_with_retries() {
 
         // The log shows the retries; a redelivery sends an event again.
         let (status, log) = app
-            .get_json(&format!("/api/system/webhooks/{hook_id}/deliveries?size=100"), Some(alice))
+            .get_json(
+                &format!("/api/system/webhooks/{hook_id}/deliveries?size=100"),
+                Some(alice),
+            )
             .await;
         assert_eq!(status, 200, "{backend}");
         let deliveries = log["_embedded"]["deliveries"].as_array().unwrap();
         assert_eq!(deliveries.len(), 15, "{backend}");
-        assert!(deliveries.iter().all(|d| d["state"] == "delivered"), "{backend}");
+        assert!(
+            deliveries.iter().all(|d| d["state"] == "delivered"),
+            "{backend}"
+        );
         let retried: Vec<&Value> = deliveries
             .iter()
             .filter(|d| d["attempts"].as_u64().unwrap() > 1)
             .collect();
         assert!(!retried.is_empty(), "{backend}: {log}");
-        let redeliver = deliveries[0]["_links"]["redeliver"]["href"].as_str().unwrap();
+        let redeliver = deliveries[0]["_links"]["redeliver"]["href"]
+            .as_str()
+            .unwrap();
         let res = app.post(redeliver, Some(alice)).send().await.unwrap();
         assert_eq!(res.status(), 202, "{backend}");
         let again = receiver.wait_for(16).await;
@@ -395,7 +431,9 @@ async fn webhooks_deliver_signed_events_in_order_with_retries() {
         let path = format!("/api/system/webhooks/{hook_id}");
         let (status, _) = app.get_json(&path, Some(app.bob.as_str())).await;
         assert_eq!(status, 404, "{backend}");
-        let (status, list) = app.get_json("/api/system/webhooks", Some(app.admin.as_str())).await;
+        let (status, list) = app
+            .get_json("/api/system/webhooks", Some(app.admin.as_str()))
+            .await;
         assert_eq!(status, 200, "{backend}");
         assert_eq!(list["_embedded"]["webhooks"].as_array().unwrap().len(), 1);
         let res = app.delete(&path, Some(alice)).send().await.unwrap();
@@ -418,15 +456,51 @@ async fn webhook_requests_are_checked() {
         };
         let good = json!({"url": "https://hooks.example.org/x", "events": ["process.failed"], "secret": SECRET});
         let cases = [
-            (json!({"url": "http://127.0.0.1:9/x", "events": ["process.failed"], "secret": SECRET}), 422, "loopback"),
-            (json!({"url": "http://169.254.169.254/latest", "events": ["process.failed"], "secret": SECRET}), 422, "link-local"),
-            (json!({"url": "http://[::1]/", "events": ["process.failed"], "secret": SECRET}), 422, "IPv6 loopback"),
-            (json!({"url": "file:///etc/passwd", "events": ["process.failed"], "secret": SECRET}), 422, "scheme"),
-            (json!({"url": "https://hooks.example.org/x", "events": ["process.exploded"], "secret": SECRET}), 422, "event type"),
-            (json!({"url": "https://hooks.example.org/x", "events": [], "secret": SECRET}), 422, "no events"),
-            (json!({"url": "https://hooks.example.org/x", "events": ["process.failed"], "secret": "short"}), 422, "secret"),
-            (json!({"url": "https://hooks.example.org/x", "events": ["process.failed"], "secret": SECRET, "allProcesses": true}), 403, "allProcesses"),
-            (json!({"url": "https://hooks.example.org/x", "events": ["process.failed"], "secret": SECRET, "extra": 1}), 400, "unknown field"),
+            (
+                json!({"url": "http://127.0.0.1:9/x", "events": ["process.failed"], "secret": SECRET}),
+                422,
+                "loopback",
+            ),
+            (
+                json!({"url": "http://169.254.169.254/latest", "events": ["process.failed"], "secret": SECRET}),
+                422,
+                "link-local",
+            ),
+            (
+                json!({"url": "http://[::1]/", "events": ["process.failed"], "secret": SECRET}),
+                422,
+                "IPv6 loopback",
+            ),
+            (
+                json!({"url": "file:///etc/passwd", "events": ["process.failed"], "secret": SECRET}),
+                422,
+                "scheme",
+            ),
+            (
+                json!({"url": "https://hooks.example.org/x", "events": ["process.exploded"], "secret": SECRET}),
+                422,
+                "event type",
+            ),
+            (
+                json!({"url": "https://hooks.example.org/x", "events": [], "secret": SECRET}),
+                422,
+                "no events",
+            ),
+            (
+                json!({"url": "https://hooks.example.org/x", "events": ["process.failed"], "secret": "short"}),
+                422,
+                "secret",
+            ),
+            (
+                json!({"url": "https://hooks.example.org/x", "events": ["process.failed"], "secret": SECRET, "allProcesses": true}),
+                403,
+                "allProcesses",
+            ),
+            (
+                json!({"url": "https://hooks.example.org/x", "events": ["process.failed"], "secret": SECRET, "extra": 1}),
+                400,
+                "unknown field",
+            ),
             (json!(["not", "an", "object"]), 400, "array"),
         ];
         for (body, status, what) in cases {
@@ -441,7 +515,13 @@ async fn webhook_requests_are_checked() {
         assert_eq!(res.status(), 201, "{backend}");
 
         // A name that resolves to loopback is refused when it is reached.
-        let local = subscribe(&app, alice, "http://localhost:9/x", json!(["process.created"])).await;
+        let local = subscribe(
+            &app,
+            alice,
+            "http://localhost:9/x",
+            json!(["process.created"]),
+        )
+        .await;
         let _ = app.launch_ok("echo", Some(alice), json!([])).await;
         let path = format!(
             "/api/system/webhooks/{}/deliveries",
@@ -456,7 +536,10 @@ async fn webhook_requests_are_checked() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(error.contains("webhook_allowed_hosts"), "{backend}: {error}");
+        assert!(
+            error.contains("webhook_allowed_hosts"),
+            "{backend}: {error}"
+        );
     }
 }
 
@@ -477,11 +560,18 @@ async fn no_event_is_lost_across_a_kill_and_restart() {
     .unwrap();
     let processd = |args: &[&str]| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_processd"));
-        cmd.args(args).arg("--config").arg(&config).current_dir(dir.path());
+        cmd.args(args)
+            .arg("--config")
+            .arg(&config)
+            .current_dir(dir.path());
         cmd
     };
     let out = processd(&["user", "add", "alice"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
 
     let receiver = Receiver::default();
@@ -550,6 +640,53 @@ async fn no_event_is_lost_across_a_kill_and_restart() {
             ["process.created", "process.completed"],
             "process {id}: {}",
             second.log()
+        );
+    }
+}
+
+/// A thousand processes: every one of their events reaches the stream and the webhook once,
+/// in order per process.
+#[actix_web::test]
+async fn a_thousand_processes_make_every_event_in_order() {
+    const N: usize = 1000;
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_with(backend, &config()).await else {
+            continue;
+        };
+        let alice = app.alice.as_str();
+        let receiver = Receiver::default();
+        let url = receiver.start();
+        let kinds = ["process.created", "process.running", "process.completed"];
+        subscribe(&app, alice, &url, json!(kinds)).await;
+        let mut feed = Stream::open(&app, alice, None).await;
+
+        let ids: Vec<String> = futures_util::stream::iter(0..N)
+            .map(|_| app.launch_ok("echo", Some(alice), json!([])))
+            .buffered(8)
+            .collect()
+            .await;
+
+        let mut streamed: HashMap<String, Vec<String>> = HashMap::new();
+        let mut last_id = 0i64;
+        for _ in 0..N * kinds.len() {
+            let e = feed.next().await;
+            let id: i64 = e.id.parse().unwrap();
+            assert!(id > last_id, "{backend}: ids grow");
+            last_id = id;
+            streamed
+                .entry(e.data["process"]["processId"].as_str().unwrap().to_owned())
+                .or_default()
+                .push(e.kind);
+        }
+        let delivered = per_process(&receiver.wait_for(N * kinds.len()).await);
+        for id in &ids {
+            assert_eq!(streamed[id], kinds, "{backend}: stream, process {id}");
+            assert_eq!(delivered[id], kinds, "{backend}: webhook, process {id}");
+        }
+        assert_eq!(
+            receiver.accepted().len(),
+            N * kinds.len(),
+            "{backend}: once each"
         );
     }
 }
