@@ -34,6 +34,7 @@ impl Caller {
 
 /// Why a caller may not do something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Denied {
     /// A login is needed and none was given (401).
     #[error("authentication is required")]

@@ -9,6 +9,7 @@ use crate::process::Process;
 
 string_enum!(
     /// What happened to a process (the event kinds clients subscribe to).
+    #[non_exhaustive]
     EventKind, "event type" {
         Created => "process.created",
         Running => "process.running",

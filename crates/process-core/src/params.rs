@@ -31,6 +31,7 @@ pub struct Param {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ValidationError {
     #[error("missing mandatory parameter {name}")]
     Missing { name: String },

@@ -65,6 +65,7 @@ impl fmt::Display for ScriptName {
 
 /// The type of a script parameter, as written in the config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ParamType {
     String,
     Integer,

@@ -76,7 +76,8 @@ impl ProcessStatus {
 }
 
 string_enum!(
-    /// Why a process is FAILED.
+    /// Why a process is FAILED (executors to come will add reasons).
+    #[non_exhaustive]
     StatusReason, "statusReason" {
         Exit => "exit",
         Signal => "signal",

@@ -43,6 +43,7 @@ pub const MAX_UI_KEY_CHARS: usize = 255;
 
 /// Why an upload definition or one of its files cannot do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum UploadError {
     #[error("cannot {event} an upload definition that is {from}")]
     Definition {

@@ -157,6 +157,8 @@ impl ApiError {
                 UploadError::UnknownFile { .. } => (S::UNPROCESSABLE_ENTITY, "unknown_file"),
                 UploadError::TooManyFiles => (S::UNPROCESSABLE_ENTITY, "too_many_files"),
                 UploadError::Changed => (S::UNPROCESSABLE_ENTITY, "upload_changed"),
+                // A refusal the core learned after this table was written.
+                _ => (S::UNPROCESSABLE_ENTITY, "invalid_transition"),
             },
             ApiError::ProcessRunning(_) => (S::UNPROCESSABLE_ENTITY, "process_running"),
             ApiError::DependencyWaiting { .. } => (S::UNPROCESSABLE_ENTITY, "dependency_waiting"),
@@ -255,6 +257,8 @@ impl From<Denied> for ApiError {
             Denied::Unauthenticated => ApiError::Unauthorized("authentication is required".into()),
             Denied::Forbidden => ApiError::Forbidden("you are not allowed to do this".into()),
             Denied::Hidden => ApiError::NotFound("not found".into()),
+            // A refusal the core learned after this table was written hides what it refuses.
+            _ => ApiError::NotFound("not found".into()),
         }
     }
 }
