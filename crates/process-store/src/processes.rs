@@ -188,13 +188,14 @@ pub(crate) fn load(conn: &mut AnyConnection, id: ProcessId) -> Result<Option<Pro
     Ok(hydrate(conn, rows)?.pop())
 }
 
-/// Inserts a SCHEDULED process with its parameters, dependencies and input files, inside the
-/// caller's transaction (a launch that consumes an upload session adds to the same one).
+/// Inserts a SCHEDULED process with its parameters, dependencies and input files, and its
+/// `process.created` event, inside the caller's transaction (a launch that consumes an upload
+/// session adds to the same one); returns it as stored.
 pub(crate) fn insert_process(
     conn: &mut AnyConnection,
     new: &NewProcess,
     inputs: &[NewFile],
-) -> Result<ProcessId, StoreError> {
+) -> Result<Process, StoreError> {
     let row = NewProcessRow {
         user_id: new.owner.map(|u| u.to_string()),
         script_name: new.script.as_str(),
@@ -248,8 +249,13 @@ pub(crate) fn insert_process(
             .execute(c)?);
     }
     let created = load(conn, pid)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))?;
-    events::record(conn, EventKind::Created, new.creation_time, &[created])?;
-    Ok(pid)
+    events::record(
+        conn,
+        EventKind::Created,
+        new.creation_time,
+        std::slice::from_ref(&created),
+    )?;
+    Ok(created)
 }
 
 /// Applies `t` to those of `ids` whose status allows it (the compare-and-set every status
@@ -352,8 +358,7 @@ impl Store {
         inputs: &[NewFile],
     ) -> Result<Process, StoreError> {
         let mut conn = self.conn()?;
-        let id = write_transaction(&mut conn, |conn| insert_process(conn, new, inputs))?;
-        load(&mut conn, id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+        write_transaction(&mut conn, |conn| insert_process(conn, new, inputs))
     }
 
     /// Finished processes that ended before `cutoff`, with ids above `after`, in id order

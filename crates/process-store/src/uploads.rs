@@ -563,7 +563,7 @@ impl Store {
                 linked.push(placed);
                 all.push(file);
             }
-            let pid = insert_process(conn, new, &all)?;
+            let pid = insert_process(conn, new, &all)?.id;
             diesel::update(target())
                 .set(d::process_id.eq(Some(pid.get())))
                 .execute(conn)?;
