@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use crate::connection::{write_transaction, AnyConnection};
 use crate::error::StoreError;
 use crate::events;
-use crate::processes::{apply, hydrate};
+use crate::processes::{apply, hydrate, load_all};
 use crate::rows::ProcessRow;
 use crate::schema::{process_dependencies as pd, processes as p};
 use crate::timestamp::{from_micros, to_micros};
@@ -67,18 +67,6 @@ fn statuses(
         .into_iter()
         .map(|(id, s)| Ok((id, s.parse::<ProcessStatus>()?)))
         .collect()
-}
-
-pub(crate) fn load_all(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Process>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = p::table
-        .filter(p::id.eq_any(ids))
-        .order(p::id)
-        .select(ProcessRow::as_select())
-        .load(conn)?;
-    hydrate(conn, rows)
 }
 
 impl Store {

@@ -11,6 +11,7 @@ use process_core::{
 
 use crate::connection::{dispatch, write_transaction, AnyConnection, MultiBackend};
 use crate::error::StoreError;
+use crate::events;
 use crate::files::NewFile;
 use crate::rows::{FileRow, ParamRow, ProcessRow};
 use crate::schema::process_status_counts as c;
@@ -20,7 +21,6 @@ use crate::schema::{
 };
 use crate::timestamp::to_micros;
 use crate::Store;
-use crate::{claims, events};
 
 #[derive(Insertable)]
 #[diesel(table_name = p)]
@@ -178,6 +178,19 @@ pub(crate) fn hydrate(
             Ok(process)
         })
         .collect()
+}
+
+/// The processes of `ids` that exist, in id order.
+pub(crate) fn load_all(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Process>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = p::table
+        .filter(p::id.eq_any(ids))
+        .order(p::id)
+        .select(ProcessRow::as_select())
+        .load(conn)?;
+    hydrate(conn, rows)
 }
 
 pub(crate) fn load(conn: &mut AnyConnection, id: ProcessId) -> Result<Option<Process>, StoreError> {
@@ -483,7 +496,7 @@ impl Store {
                         exit_code: None,
                     };
                     apply(conn, &waiting, &fail)?;
-                    let failed = claims::load_all(conn, &waiting)?;
+                    let failed = load_all(conn, &waiting)?;
                     events::record(conn, EventKind::Failed, at, &failed)?;
                     waiting
                         .iter()
