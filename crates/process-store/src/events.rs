@@ -60,7 +60,9 @@ impl EventRow {
 }
 
 /// Records `kind` for each of `processes` at `at` and queues it for the webhooks that want
-/// it, inside the caller's transaction.
+/// it, inside the caller's transaction. Call it after the transaction's other writes: on
+/// PostgreSQL it takes the event-order lock, and a transaction that then waited for a row
+/// lock could deadlock with one that holds that row and waits for the event-order lock.
 pub(crate) fn record(
     conn: &mut AnyConnection,
     kind: EventKind,

@@ -19,7 +19,7 @@ use crate::schema::{
     output_lines, process_dependencies as pd, process_files, process_parameters as pp,
     processes as p,
 };
-use crate::timestamp::to_micros;
+use crate::timestamp::{from_micros, to_micros};
 use crate::Store;
 
 #[derive(Insertable)]
@@ -261,7 +261,7 @@ pub(crate) fn insert_process(
             .values(&files)
             .execute(c)?);
     }
-    let created = load(conn, pid)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))?;
+    let created = as_stored(pid, new);
     events::record(
         conn,
         EventKind::Created,
@@ -269,6 +269,28 @@ pub(crate) fn insert_process(
         std::slice::from_ref(&created),
     )?;
     Ok(created)
+}
+
+/// The process just inserted from `new`, as a load would return it (times at the
+/// microseconds they are stored with), without reading it back.
+fn as_stored(id: ProcessId, new: &NewProcess) -> Process {
+    let mut p = Process::stored(
+        id,
+        new.owner,
+        new.script.clone(),
+        ProcessStatus::Scheduled,
+        from_micros(to_micros(new.creation_time)),
+    );
+    p.parameters.clone_from(&new.parameters);
+    p.not_before = new.not_before.map(|t| from_micros(to_micros(t)));
+    let mut depends_on = new.depends_on.clone();
+    // Loads list dependencies in id order.
+    depends_on.sort_unstable();
+    depends_on.dedup();
+    p.depends_on = depends_on;
+    p.dependency_type = new.dependency_type;
+    p.access_hash.clone_from(&new.access_hash);
+    p
 }
 
 /// Applies `t` to those of `ids` whose status allows it (the compare-and-set every status
@@ -496,8 +518,6 @@ impl Store {
                         exit_code: None,
                     };
                     apply(conn, &waiting, &fail)?;
-                    let failed = load_all(conn, &waiting)?;
-                    events::record(conn, EventKind::Failed, at, &failed)?;
                     waiting
                         .iter()
                         .map(|w| ProcessId::new(*w))
@@ -526,10 +546,14 @@ impl Store {
             if gone == 0 {
                 return Err(StoreError::Running(id.get()));
             }
+            // Events last (see `events::record`): the waiters' failures, then the deletion.
             let at = match waiters {
                 Waiters::Fail(at) => at,
                 Waiters::Refuse => time::OffsetDateTime::now_utc(),
             };
+            let waiter_ids: Vec<i64> = failed_waiters.iter().map(|w| w.get()).collect();
+            let failed = load_all(conn, &waiter_ids)?;
+            events::record(conn, EventKind::Failed, at, &failed)?;
             events::record(conn, EventKind::Deleted, at, std::slice::from_ref(&process))?;
             Ok(Some(Deleted {
                 process,
