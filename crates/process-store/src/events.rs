@@ -1,15 +1,19 @@
 //! Events: recorded in the transaction of the change they describe, each with the process as
-//! it was then, and queued for every matching webhook in the same transaction (the outbox).
+//! it was then; and the outbox the webhook sender fills from them, behind a cursor.
 
 use diesel::dsl::max;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use std::collections::HashMap;
+
+use diesel::sql_types::BigInt;
 use process_core::{Event, EventKind, Process, UserId};
 use time::OffsetDateTime;
 
-use crate::connection::{dispatch, AnyConnection};
+use crate::connection::{dispatch, write_transaction, AnyConnection};
 use crate::error::StoreError;
-use crate::schema::{events as e, webhook_deliveries as d, webhook_events as k, webhooks as w};
+use crate::schema::{
+    events as e, webhook_cursor as cur, webhook_deliveries as d, webhook_events as k, webhooks as w,
+};
 use crate::timestamp::{from_micros, to_micros};
 use crate::Store;
 
@@ -59,10 +63,11 @@ impl EventRow {
     }
 }
 
-/// Records `kind` for each of `processes` at `at` and queues it for the webhooks that want
-/// it, inside the caller's transaction. Call it after the transaction's other writes: on
-/// PostgreSQL it takes the event-order lock, and a transaction that then waited for a row
-/// lock could deadlock with one that holds that row and waits for the event-order lock.
+/// Records `kind` for each of `processes` at `at`, inside the caller's transaction, as one
+/// insert. Call it after the transaction's other writes: on PostgreSQL it takes the
+/// event-order lock, and a transaction that then waited for a row lock could deadlock with
+/// one that holds that row and waits for the event-order lock. (The webhook sender queues
+/// deliveries from these rows later, in batches: see `Store::fill_outbox`.)
 pub(crate) fn record(
     conn: &mut AnyConnection,
     kind: EventKind,
@@ -78,58 +83,18 @@ pub(crate) fn record(
             .execute(c)?;
     }
     let time = to_micros(at);
-    for process in processes {
-        let owner = process.owner.map(|u| u.to_string());
-        let row = NewEventRow {
+    let rows: Vec<NewEventRow> = processes
+        .iter()
+        .map(|process| NewEventRow {
             process_id: process.id.get(),
-            user_id: owner.clone(),
+            user_id: process.owner.map(|u| u.to_string()),
             kind: kind.as_str(),
             time,
             process: serde_json::to_string(process).expect("a process serializes"),
-        };
-        let id: i64 = dispatch!(conn, |c| diesel::insert_into(e::table)
-            .values(&row)
-            .returning(e::id)
-            .get_result(c)?);
-        queue(conn, kind, id, process.id.get(), owner, time)?;
-    }
-    Ok(())
-}
-
-/// Queues event `id` for every webhook subscribed to `kind` that covers the process.
-fn queue(
-    conn: &mut AnyConnection,
-    kind: EventKind,
-    id: i64,
-    process: i64,
-    owner: Option<String>,
-    time: i64,
-) -> Result<(), StoreError> {
-    let subscribers = w::table
-        .inner_join(k::table)
-        .filter(k::kind.eq(kind.as_str()))
-        .filter(w::all_processes.or(w::user_id.nullable().eq(owner)))
-        .select((
-            w::id,
-            id.into_sql::<BigInt>(),
-            process.into_sql::<BigInt>(),
-            "pending".into_sql::<Text>(),
-            0.into_sql::<Integer>(),
-            time.into_sql::<BigInt>(),
-            time.into_sql::<BigInt>(),
-        ));
-    let columns = (
-        d::webhook_id,
-        d::event_id,
-        d::process_id,
-        d::state,
-        d::attempts,
-        d::queued_time,
-        d::next_attempt,
-    );
-    dispatch!(conn, |c| diesel::insert_into(d::table)
-        .values(subscribers.clone())
-        .into_columns(columns)
+        })
+        .collect();
+    dispatch!(conn, |c| diesel::insert_into(e::table)
+        .values(&rows)
         .execute(c)?);
     Ok(())
 }
@@ -166,16 +131,88 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Removes events older than [`EVENT_RETENTION`] none of whose deliveries is pending
-    /// (their finished deliveries go with them); returns how many.
+    /// Removes events older than [`EVENT_RETENTION`] that the outbox has passed and none of
+    /// whose deliveries is pending (their finished deliveries go with them); returns how many.
     pub fn prune_events(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
         let cutoff = to_micros(now - EVENT_RETENTION);
+        let mut conn = self.conn()?;
+        let filled: i64 = cur::table.select(cur::last_event).first(&mut *conn)?;
         let pending = d::table.filter(d::state.eq("pending")).select(d::event_id);
         Ok(diesel::delete(
             e::table
                 .filter(e::time.lt(cutoff))
+                .filter(e::id.le(filled))
                 .filter(e::id.ne_all(pending)),
         )
-        .execute(&mut *self.conn()?)?)
+        .execute(&mut *conn)?)
+    }
+
+    /// Queues the deliveries of up to `limit` events not yet in the outbox, for every webhook
+    /// that wants each (its kind, its process, and newer than the webhook), and moves the
+    /// outbox cursor past them, in one transaction; returns how many events it passed.
+    pub fn fill_outbox(&self, limit: u32) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        // Most calls find nothing new: they end with two reads, never taking the write lock.
+        let filled: i64 = cur::table.select(cur::last_event).first(&mut *conn)?;
+        let newest: Option<i64> = e::table.select(max(e::id)).first(&mut *conn)?;
+        if newest.unwrap_or(0) <= filled {
+            return Ok(0);
+        }
+        write_transaction(&mut conn, |conn| {
+            let after: i64 = match conn {
+                AnyConnection::Sqlite(c) => cur::table.select(cur::last_event).first(c)?,
+                // Nodes fill the outbox one at a time.
+                AnyConnection::Postgres(c) => {
+                    cur::table.select(cur::last_event).for_update().first(c)?
+                }
+            };
+            let events: Vec<(i64, i64, Option<String>, String, i64)> = e::table
+                .filter(e::id.gt(after))
+                .order(e::id)
+                .limit(i64::from(limit))
+                .select((e::id, e::process_id, e::user_id, e::kind, e::time))
+                .load(conn)?;
+            let Some(last) = events.last().map(|ev| ev.0) else {
+                return Ok(0);
+            };
+            let hooks: Vec<(i64, String, bool, i64)> = w::table
+                .select((w::id, w::user_id, w::all_processes, w::after_event))
+                .load(conn)?;
+            let mut kinds: HashMap<i64, Vec<String>> = HashMap::new();
+            for (id, kind) in k::table
+                .select((k::webhook_id, k::kind))
+                .load::<(i64, String)>(conn)?
+            {
+                kinds.entry(id).or_default().push(kind);
+            }
+            let mut rows = Vec::new();
+            for (event, process, owner, kind, time) in &events {
+                for (hook, hook_owner, all, hook_after) in &hooks {
+                    let wants = kinds.get(hook).is_some_and(|k| k.contains(kind));
+                    let covers = *all || owner.as_ref() == Some(hook_owner);
+                    if wants && covers && event > hook_after {
+                        rows.push((
+                            d::webhook_id.eq(*hook),
+                            d::event_id.eq(*event),
+                            d::process_id.eq(*process),
+                            d::state.eq("pending"),
+                            d::attempts.eq(0),
+                            d::queued_time.eq(*time),
+                            d::next_attempt.eq(*time),
+                        ));
+                    }
+                }
+            }
+            // In bounded statements: a backlog can be large.
+            for chunk in rows.chunks(500) {
+                dispatch!(conn, |c| diesel::insert_into(d::table)
+                    .values(chunk)
+                    .execute(c)?);
+            }
+            diesel::update(cur::table)
+                .set(cur::last_event.eq(last))
+                .execute(conn)?;
+            Ok(events.len())
+        })
     }
 }

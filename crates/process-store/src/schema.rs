@@ -174,6 +174,14 @@ diesel::table! {
         base_url -> Text,
         all_processes -> Bool,
         creation_time -> BigInt,
+        after_event -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_cursor (id) {
+        id -> Integer,
+        last_event -> BigInt,
     }
 }
 

@@ -169,6 +169,7 @@ struct NewWebhookRow<'a> {
     base_url: &'a str,
     all_processes: bool,
     creation_time: i64,
+    after_event: i64,
 }
 
 #[derive(Insertable)]
@@ -231,6 +232,12 @@ impl Store {
     ) -> Result<Webhook, StoreError> {
         let mut conn = self.conn()?;
         let id = write_transaction(&mut conn, |conn| {
+            // Every event up to the newest one is committed (ids follow commit order): the
+            // webhook gets exactly those after it.
+            let after_event: i64 = e::table
+                .select(diesel::dsl::max(e::id))
+                .first::<Option<i64>>(conn)?
+                .unwrap_or(0);
             let row = NewWebhookRow {
                 user_id: new.owner.to_string(),
                 url: &new.url,
@@ -238,6 +245,7 @@ impl Store {
                 base_url: &new.base_url,
                 all_processes: new.all_processes,
                 creation_time: to_micros(now),
+                after_event,
             };
             let id: i64 = dispatch!(conn, |c| diesel::insert_into(w::table)
                 .values(&row)

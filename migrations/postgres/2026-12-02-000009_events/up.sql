@@ -23,7 +23,9 @@ CREATE TABLE webhooks (
     -- Where the subscriber reached this service: the links in its deliveries point there.
     base_url TEXT NOT NULL,
     all_processes BOOLEAN NOT NULL DEFAULT FALSE,
-    creation_time BIGINT NOT NULL
+    creation_time BIGINT NOT NULL,
+    -- The newest event when it was created: it is sent only the events after.
+    after_event BIGINT NOT NULL
 );
 CREATE INDEX webhooks_user ON webhooks (user_id, id);
 
@@ -34,7 +36,15 @@ CREATE TABLE webhook_events (
 );
 CREATE INDEX webhook_events_webhook ON webhook_events (webhook_id);
 
--- The outbox: one row per (webhook, event), queued in the event's own transaction.
+-- How far the outbox is filled: every event up to `last_event` has its deliveries queued.
+-- Event ids follow commit order, so nothing committed later can fall behind it.
+CREATE TABLE webhook_cursor (
+    id INTEGER PRIMARY KEY NOT NULL,
+    last_event BIGINT NOT NULL
+);
+INSERT INTO webhook_cursor (id, last_event) VALUES (1, 0);
+
+-- The outbox: one row per (webhook, event), queued by the sender from the events table.
 -- state: pending | delivered | failed. A webhook's deliveries of one process go out in id
 -- order, one at a time.
 CREATE TABLE webhook_deliveries (

@@ -1,3 +1,4 @@
+DROP TABLE webhook_cursor;
 DROP TABLE webhook_deliveries;
 DROP TABLE webhook_events;
 DROP TABLE webhooks;

@@ -1,5 +1,5 @@
-//! The webhook sender: takes due deliveries from the outbox, POSTs each one signed, and
-//! records what happened. Each webhook has a few requests in flight at most, and its
+//! The webhook sender: fills the outbox from new events (`Store::fill_outbox`), takes due
+//! deliveries from it, POSTs each one signed, and records what happened. Each webhook has a few requests in flight at most, and its
 //! deliveries for one process go one at a time in order (the store only offers the oldest
 //! pending one), so a slow or dead receiver holds up only itself; nothing here is on the path
 //! of a launch.
@@ -23,6 +23,8 @@ const PER_WEBHOOK: usize = 4;
 const IN_ALL: usize = 64;
 /// A receiver gets this long to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// Events turned into deliveries per transaction.
+const FILL_BATCH: u32 = 1000;
 /// How often due retries are looked for when no event arrives.
 const TICK: Duration = Duration::from_secs(1);
 /// A delivery is retried for this long after it was queued, then marked failed.
@@ -117,14 +119,20 @@ impl Sender {
             (busy, full, IN_ALL.saturating_sub(f.deliveries.len()))
         };
         if room == 0 {
+            // Still turn new events into deliveries, so none waits on a busy receiver.
+            let store = self.store.clone();
+            tokio::task::spawn_blocking(move || store.fill_outbox(FILL_BATCH)).await??;
             return Ok(());
         }
         let store = self.store.clone();
         let now = OffsetDateTime::now_utc();
         let limit = u32::try_from(room).unwrap_or(u32::MAX);
-        let due =
-            tokio::task::spawn_blocking(move || store.due_deliveries(now, &busy, &full, limit))
-                .await??;
+        let due = tokio::task::spawn_blocking(move || {
+            // New events first become deliveries, off the path of the changes that made them.
+            while store.fill_outbox(FILL_BATCH)? == FILL_BATCH as usize {}
+            store.due_deliveries(now, &busy, &full, limit)
+        })
+        .await??;
         for d in due {
             {
                 let mut f = lock(&self.in_flight);
