@@ -6,6 +6,7 @@
 
 mod concurrency;
 mod counts;
+mod events;
 mod files;
 mod listing;
 mod maintenance;
