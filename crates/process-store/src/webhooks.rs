@@ -328,8 +328,9 @@ impl Store {
         })
     }
 
-    /// Queues the event of `delivery` again for its webhook, as a new delivery due now;
-    /// `None` when the webhook has no such delivery (or its event was pruned).
+    /// Queues the event of `delivery` again for its webhook, as a new delivery due now (or
+    /// gives the pending delivery of that event there already is); `None` when the webhook has
+    /// no such delivery (or its event was pruned).
     pub fn redeliver(
         &self,
         webhook: i64,
@@ -347,6 +348,18 @@ impl Store {
             else {
                 return Ok(None);
             };
+            // Asking again while one is pending gives that one: repeated clicks queue the
+            // event once.
+            let pending: Option<i64> = d::table
+                .filter(d::webhook_id.eq(webhook))
+                .filter(d::event_id.eq(old.event_id))
+                .filter(d::state.eq(DeliveryState::Pending.as_str()))
+                .select(d::id)
+                .first(conn)
+                .optional()?;
+            if pending.is_some() {
+                return Ok(pending);
+            }
             let row = NewDeliveryRow {
                 webhook_id: webhook,
                 event_id: old.event_id,

@@ -57,9 +57,37 @@ fn every_change_is_an_event_and_the_outbox_fills_behind_a_cursor() {
         event_ids.sort_unstable();
         assert_eq!(event_ids, [events[1].id, events[3].id]);
 
+        let delivered = |id: i64| {
+            let attempt = process_store::Attempt {
+                at: at(8),
+                status: Some(204),
+                error: None,
+                outcome: process_store::AttemptOutcome::Delivered,
+            };
+            store.record_attempt(id, &attempt).unwrap();
+        };
+        for d in &queued.items {
+            delivered(d.id);
+        }
+
+        // A redelivery queues the event once, however often it is asked for.
+        let first = &queued.items[0];
+        let again = store.redeliver(hook.id, first.id, at(6)).unwrap().unwrap();
+        assert_ne!(again.id, first.id);
+        assert_eq!(again.event_id, first.event_id);
+        let twice = store.redeliver(hook.id, first.id, at(7)).unwrap().unwrap();
+        assert_eq!(twice.id, again.id);
+        assert!(store.redeliver(hook.id, 999_999, at(7)).unwrap().is_none());
+
         // Old events go once no delivery of theirs is pending.
         let later = at(5) + EVENT_RETENTION + time::Duration::days(1);
-        assert_eq!(store.prune_events(later).unwrap(), 2);
-        assert_eq!(store.events_after(0, None, 100).unwrap().len(), 2);
+        assert_eq!(store.prune_events(at(5)).unwrap(), 0, "not old yet");
+        assert_eq!(store.prune_events(later).unwrap(), 3);
+        let kept = store.events_after(0, None, 100).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].id, again.event_id);
+        delivered(again.id);
+        assert_eq!(store.prune_events(later).unwrap(), 1);
+        assert!(store.events_after(0, None, 100).unwrap().is_empty());
     });
 }
