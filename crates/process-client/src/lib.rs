@@ -20,6 +20,7 @@
 
 mod client;
 mod error;
+mod events;
 mod files;
 mod launch;
 mod output;
@@ -30,6 +31,6 @@ pub use client::{Client, ProcessRef};
 pub use error::{Error, Result};
 pub use launch::Launch;
 pub use types::{
-    Bitstream, Event, Line, Lines, Page, Param, ParameterSpec, Process, Script, Status, UploadFile,
-    UploadSession, User,
+    Bitstream, Event, Line, Lines, Page, Param, ParameterSpec, Process, ProcessEvent, Script,
+    Status, UploadFile, UploadSession, User,
 };

@@ -167,6 +167,21 @@ pub enum Event {
     },
 }
 
+/// A change of a process ([`crate::Client::events`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessEvent {
+    /// Orders all events (an integer sent as a string); resume after it.
+    pub id: String,
+    /// `process.created`, `process.running`, `process.progress`, `process.completed`,
+    /// `process.failed` or `process.deleted`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// The process right after the change (right before it, for `process.deleted`).
+    pub process: Process,
+}
+
 /// An upload session: files uploaded ahead of a launch, which then names the session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -477,3 +477,48 @@ fn run_follow_reconnects_after_a_restart() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "started\nwoke\n");
 }
+
+#[test]
+fn events_prints_each_change_as_it_happens() {
+    use std::io::{BufRead, BufReader};
+    let site = Site::start();
+    site.login(&site.user);
+    // From the first event kept (the site is new), so the launch cannot come too early.
+    let mut child = site
+        .client_command(&["events", "--after", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = site.ok(&["run", "echo"]).trim().to_owned();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while let Some(Ok(line)) = lines.next() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields[3], id, "{line}");
+        seen.push(fields[2].to_owned());
+        if fields[2] == "process.completed" {
+            assert!(line.ends_with(" echo COMPLETED"), "{line}");
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        seen,
+        ["process.created", "process.running", "process.completed"]
+    );
+
+    // As JSON lines.
+    let mut child = site
+        .client_command(&["events", "--after", "0", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = json(&lines.next().unwrap().unwrap());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(first["type"], "process.created");
+    assert_eq!(first["process"]["processId"], id.as_str());
+}

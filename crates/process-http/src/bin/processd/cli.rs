@@ -124,6 +124,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print each change of your processes (an administrator's: all) as it happens, one line
+    /// each, until interrupted.
+    Events {
+        /// Start right after this event id (0: every event kept) instead of with the next one.
+        #[arg(long, value_name = "ID")]
+        after: Option<u64>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Stop a scheduled or running process.
     Stop { id: String },
     /// Delete a finished process with its output and files.

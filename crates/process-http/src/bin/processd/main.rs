@@ -93,6 +93,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Logs { id, follow } => remote::logs(&login::client()?, &id, follow).await,
         Command::Show { id, json } => done(remote::show(&login::client()?, &id, json).await),
+        Command::Events { after, json } => {
+            done(remote::events(&login::client()?, after, json).await)
+        }
         Command::Stop { id } => done(remote::stop(&login::client()?, &id).await),
         Command::Rm { id } => done(remote::rm(&login::client()?, &id).await),
         Command::Fetch { id, dir, zip } => {

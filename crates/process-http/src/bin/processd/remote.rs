@@ -346,6 +346,36 @@ async fn interrupted(client: &Client, p: ProcessRef) -> anyhow::Result<ExitCode>
     Ok(ExitCode::from(130))
 }
 
+/// Prints events as they come: `TIME ID TYPE PROCESS SCRIPT STATUS [PERCENT]`, or JSON lines.
+pub async fn events(client: &Client, after: Option<u64>, json: bool) -> anyhow::Result<()> {
+    use futures_util::StreamExt;
+    let stream = client.events(after).await.map_err(|e| explain(e, None))?;
+    tokio::pin!(stream);
+    while let Some(event) = stream.next().await {
+        let event = event?;
+        if json {
+            println!("{}", serde_json::to_string(&event)?);
+            continue;
+        }
+        let p = &event.process;
+        let progress = p
+            .percent_complete
+            .filter(|_| event.kind == "process.progress")
+            .map(|n| format!(" {n}%"))
+            .unwrap_or_default();
+        println!(
+            "{} {} {} {} {} {}{progress}",
+            time(Some(event.time)),
+            event.id,
+            event.kind,
+            p.process_id,
+            p.script_name,
+            status_text(p)
+        );
+    }
+    Ok(())
+}
+
 pub async fn show(client: &Client, id: &str, json: bool) -> anyhow::Result<()> {
     let p = client.process(id).await.map_err(|e| explain(e, Some(id)))?;
     if json {
