@@ -590,37 +590,19 @@ async fn no_event_is_lost_across_a_kill_and_restart() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201, "{}", first.log());
+    // Three runs to their end, through the client crate.
+    let processd_client = process_client::Client::new(base.clone()).with_token(token.clone());
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let form = reqwest::multipart::Form::new().text("properties", "[]");
-        let res = client
-            .post(format!("{base}/api/system/scripts/echo/processes"))
-            .bearer_auth(&token)
-            .multipart(form)
-            .send()
+        let p = processd_client
+            .launch("echo", &process_client::Launch::new())
             .await
             .unwrap();
-        let body: Value = res.json().await.unwrap();
-        ids.push(body["processId"].as_str().unwrap().to_owned());
+        let done = processd_client.wait(&p).await.unwrap();
+        assert_eq!(done.process_status, process_client::Status::Completed);
+        ids.push(p.process_id);
     }
-    // Every process ended, and the receiver has refused deliveries.
-    for id in &ids {
-        for _ in 0..100 {
-            let p: Value = client
-                .get(format!("{base}/api/system/processes/{id}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if p["processStatus"] == "COMPLETED" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    // The receiver has refused deliveries.
     for _ in 0..100 {
         if !receiver.got.lock().unwrap().is_empty() {
             break;
